@@ -1,0 +1,172 @@
+"""The figures of the book. Every function returns the matplotlib Figure it drew.
+
+Axes carry units (from the dataset) and time in hours.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import ListedColormap
+from matplotlib.patches import FancyBboxPatch, Patch
+
+from nodebio.data import PATHWAYS, Dataset, Trajectories
+
+__all__ = ["plot_pathway", "plot_missingness", "plot_strains", "plot_preprocessing"]
+
+STRAIN_COLORS = plt.get_cmap("tab10").colors
+
+
+def _grid(n: int, ncols: int, width: float = 3.1, height: float = 2.4, sharex=True):
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), sharex=sharex,
+                             squeeze=False, constrained_layout=True)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, axes.flat[:n]
+
+
+#: Steps of the heterologous mevalonate pathway: (substrate, product, enzymes).
+PATHWAY_STEPS: dict[str, list[tuple[str, str, str]]] = {
+    "limonene": [
+        ("Acetyl-CoA", "Acetoacetyl-CoA", "AtoB"),
+        ("Acetoacetyl-CoA", "HMG-CoA", "HMGS"),
+        ("HMG-CoA", "Mevalonate", "HMGR"),
+        ("Mevalonate", "Mev-P", "MK"),
+        ("Mev-P", "Mev-PP", "PMK"),
+        ("Mev-PP", "IPP/DMAPP", "PMD"),
+        ("IPP/DMAPP", "GPP", "Idi, GPPS"),
+        ("GPP", "Limonene", "Limonene\nSynthase"),
+    ],
+    "isopentenol": [
+        ("Acetyl-CoA", "Acetoacetyl-CoA", "AtoB"),
+        ("Acetoacetyl-CoA", "HMG-CoA", "HMGS"),
+        ("HMG-CoA", "Mevalonate", "HMGR"),
+        ("Mevalonate", "Mev-P", "MK"),
+        ("Mev-P", "Mev-PP", "PMK"),
+        ("Mev-PP", "IPP/DMAPP", "PMD"),
+        ("IPP/DMAPP", "Isopentenol", "NudB"),
+    ],
+}
+
+
+def plot_pathway(pathway: str = "limonene", ax=None):
+    """The pathway as a chain of metabolites (boxes) and enzymes (arrow labels).
+
+    Metabolites that the pathway table measures are filled; unmeasured intermediates are white.
+    """
+    steps = PATHWAY_STEPS[pathway]
+    measured = set(PATHWAYS[pathway].states)
+    nodes = [steps[0][0]] + [s[1] for s in steps]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(1.45 * len(nodes), 2.2), constrained_layout=True)
+    else:
+        fig = ax.figure
+    for i, node in enumerate(nodes):
+        ax.add_patch(FancyBboxPatch((i * 1.5 - 0.6, -0.25), 1.2, 0.5, boxstyle="round,pad=0.05",
+                                    facecolor="#cfe3f5" if node in measured else "white",
+                                    edgecolor="#1f4e79", linewidth=1.2))
+        ax.text(i * 1.5, 0, node, ha="center", va="center", fontsize=8.5)
+    for i, (_, _, enzyme) in enumerate(steps):
+        ax.annotate("", xy=(i * 1.5 + 0.85, 0), xytext=(i * 1.5 + 0.65, 0),
+                    arrowprops=dict(arrowstyle="-|>", color="#444", lw=1.2))
+        ax.text(i * 1.5 + 0.75, 0.3, enzyme, ha="center", va="bottom", fontsize=8, color="#8a2b0e",
+                style="italic")
+    ax.set_xlim(-0.8, (len(nodes) - 1) * 1.5 + 0.8)
+    ax.set_ylim(-0.5, 0.8)
+    ax.axis("off")
+    ax.legend(handles=[Patch(facecolor="#cfe3f5", edgecolor="#1f4e79", label="model state (measured)"),
+                       Patch(facecolor="white", edgecolor="#1f4e79", label="not a model state")],
+              loc="lower center", ncol=2, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.25))
+    return fig
+
+
+def plot_missingness(dataset: Dataset):
+    """What was measured when: one panel per strain, variables x sampling times.
+
+    Sampling times include the excluded rows (rows without any pathway value), shown as
+    their own category so that nothing disappears from view.
+    """
+    strains = dataset.strains
+    variables = list(dataset.variables)
+    fig, axes = plt.subplots(1, len(strains), figsize=(3.6 * len(strains) + 1.5, 0.3 * len(variables) + 1.6),
+                             sharey=True, squeeze=False, constrained_layout=True)
+    cmap = ListedColormap(["#f2f2f2", "#d9534f", "#2c7fb8"])
+    for ax, strain in zip(axes.flat, strains):
+        rows = dataset.table["strain"] == strain
+        times = list(dataset.table.loc[rows, "time"])
+        excluded = []
+        if len(dataset.excluded_rows):
+            excluded = list(dataset.excluded_rows.loc[dataset.excluded_rows["strain"] == strain, "time"])
+        all_times = sorted(times + excluded)
+        grid = np.zeros((len(variables), len(all_times)))
+        for j, t in enumerate(all_times):
+            if t in times:
+                k = times.index(t)
+                grid[:, j] = np.where(dataset.measured.loc[rows, variables].to_numpy()[k], 2, 1)
+        ax.imshow(grid, aspect="auto", cmap=cmap, vmin=0, vmax=2, interpolation="nearest")
+        ax.set_xticks(range(len(all_times)), [f"{t:g}" for t in all_times], rotation=90, fontsize=8)
+        ax.set_yticks(range(len(variables)), variables, fontsize=8)
+        ax.set_title(f"strain {strain}", fontsize=10)
+        ax.set_xlabel("sampling time (h)")
+        ax.axhline(len(dataset.controls) - 0.5, color="k", lw=0.8)
+    fig.legend(handles=[Patch(color="#2c7fb8", label="measured"), Patch(color="#d9534f", label="missing"),
+                        Patch(color="#f2f2f2", label="row without pathway values (excluded)")],
+               loc="outside lower center", ncol=3, fontsize=8, frameon=False)
+    return fig
+
+
+def plot_strains(dataset: Dataset, variables: Sequence[str] | None = None, ncols: int = 3,
+                 log: bool = False):
+    """Small multiples: one panel per variable, one line per strain, measured values as dots."""
+    variables = list(variables) if variables is not None else list(dataset.states)
+    fig, axes = _grid(len(variables), ncols)
+    for ax, variable in zip(axes, variables):
+        for k, strain in enumerate(dataset.strains):
+            t, v = dataset.measurements(strain, variable)
+            ax.plot(t, v, "o-", ms=3.5, lw=1.2, color=STRAIN_COLORS[k % 10], label=strain)
+        ax.set_title(variable, fontsize=10)
+        ax.set_ylabel(dataset.unit(variable) if dataset.unit(variable) != "?" else "value")
+        if log:
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+    for ax in axes:
+        ax.set_xlabel("time (h)")
+    axes[0].legend(fontsize=8, ncol=1 if len(dataset.strains) <= 4 else 2)
+    return fig
+
+
+def plot_preprocessing(dataset: Dataset, grid: Trajectories, strain: str,
+                       variables: Sequence[str] | None = None, ncols: int = 3):
+    """Raw vs preprocessed for one strain: measured values, filled gaps and the even grid."""
+    variables = list(variables) if variables is not None else list(dataset.states)
+    fig, axes = _grid(len(variables), ncols)
+    i = grid.index(strain)
+    rows = dataset.table["strain"] == strain
+    for ax, variable in zip(axes, variables):
+        series = grid.x if variable in grid.states else grid.u
+        names = grid.states if variable in grid.states else grid.controls
+        ax.plot(grid.times, series[i, :, names.index(variable)], "-", lw=1.2, color="#444",
+                label=f"{len(grid.times)}-point grid")
+        t_meas, v_meas = dataset.measurements(strain, variable)
+        ax.plot(t_meas, v_meas, "o", ms=5, color="#2c7fb8", label="measured")
+        missing = rows & ~dataset.measured[variable]
+        if missing.any():
+            t_fill = dataset.table.loc[missing, "time"].to_numpy(float)
+            ax.plot(t_fill, np.interp(t_fill, t_meas, v_meas), "o", ms=6, mfc="white",
+                    color="#d9534f", label="filled (interpolated)")
+        ax.set_title(variable, fontsize=10)
+        ax.set_ylabel(dataset.unit(variable))
+        ax.set_xlabel("time (h)")
+        ax.grid(alpha=0.3)
+    handles, labels = [], []
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8, frameon=False)
+    return fig
