@@ -126,32 +126,40 @@ def _parameters(chapter: Path, mode: str, extra: dict) -> dict:
     return {"MODE": mode, **{k: v for k, v in extra.items() if k in known}}
 
 
-def prepare(mode: str, out: Path, extra: dict | None = None) -> list[Path]:
+def prepare(mode: str, out: Path, extra: dict | None = None, toc: Path = ROOT / "_toc.yml") -> list[Path]:
     """Write every chapter as a parameterized, unexecuted notebook under ``out`` (for nbval)."""
     written = []
-    for chapter in filter(is_notebook, chapters()):
-        target = out / chapter.relative_to(ROOT).with_suffix(".ipynb")
+    for chapter in filter(is_notebook, chapters(toc)):
+        target = out / chapter.relative_to(Path(toc).parent).with_suffix(".ipynb")
         _to_notebook(chapter, target, _parameters(chapter, mode, extra or {}))
         written.append(target)
     return written
 
 
-def execute(mode: str, out: Path, extra: dict | None = None, only: list[str] | None = None) -> dict[str, float]:
-    """Execute every chapter with papermill into the build tree ``out``; returns seconds per chapter."""
+def execute(mode: str, out: Path, extra: dict | None = None, only: list[str] | None = None,
+            toc: Path = ROOT / "_toc.yml") -> dict[str, float]:
+    """Execute every chapter with papermill into the build tree ``out``; returns seconds per chapter.
+
+    A failing cell raises :class:`ChapterError` naming the chapter and the cell.
+    """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     out.mkdir(parents=True, exist_ok=True)
     _kernel_path(out.parent)
+    root = Path(toc).parent
     for name in BOOK_FILES:
-        if (ROOT / name).exists():
-            shutil.copy2(ROOT / name, out / name)
+        if (root / name).exists():
+            shutil.copy2(root / name, out / name)
     timings = {}
-    selected = chapters()
+    selected = chapters(toc)
     if only:
+        unknown = sorted(set(only) - {c.stem for c in selected})
+        if unknown:
+            raise ChapterError(f"No chapter named {', '.join(unknown)} in {toc}.")
         selected = [c for c in selected if c.stem in only]
     for chapter in selected:
-        rel = chapter.relative_to(ROOT)
+        rel = chapter.relative_to(root)
         if not is_notebook(chapter):
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(chapter, out / rel)

@@ -639,10 +639,12 @@ def from_frame(
             raise DataValidationError(f"{role} column(s) {', '.join(map(repr, repeated))} listed twice.")
     for role, column in (("strain", strain_col), ("time", time_col)):
         if column not in frame.columns:
+            close = difflib.get_close_matches(column, [str(c) for c in frame.columns], n=1)
             raise DataValidationError(
-                f"The {role} column {column!r} is missing{where}. "
-                + _unknown_message("column", [column], list(frame.columns)).split(". ", 1)[0]
-                + f". Pass {role}_col= with the name of the column that holds the {role}."
+                f"The {role} column {column!r} is missing{where}"
+                + (f" (did you mean {close[0]!r}?)" if close else "")
+                + f". Columns: {', '.join(map(str, frame.columns))}. "
+                f"Pass {role}_col= with the name of the column that holds the {role}."
             )
     unknown = [c for c in states + controls if c not in frame.columns]
     if unknown:
@@ -718,11 +720,13 @@ def from_frame(
             )
 
     has_value = values.notna().any(axis=1)
-    excluded = frame.loc[~has_value].copy()
-    excluded.insert(0, row_name, excluded.index)
-    excluded.insert(1, "strain", strain[~has_value])
-    excluded.insert(2, "time", time[~has_value].astype(float))
-    excluded = excluded.reset_index(drop=True)
+    rest = frame.loc[~has_value].drop(columns=[strain_col, time_col])
+    rest = rest.rename(columns={c: f"{c} (input)" for c in rest.columns if c in (row_name, "strain", "time")})
+    keys_excluded = pd.DataFrame(
+        {row_name: rest.index, "strain": strain[~has_value], "time": time[~has_value].astype(float)},
+        index=rest.index,
+    )
+    excluded = pd.concat([keys_excluded, rest], axis=1).reset_index(drop=True)
 
     table = pd.concat([keys, values], axis=1).loc[has_value]
     for name_, group in table.groupby("strain", sort=False):

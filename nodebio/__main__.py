@@ -1,0 +1,5 @@
+import sys
+
+from nodebio.cli import main
+
+sys.exit(main())

@@ -1,0 +1,71 @@
+"""Shared fixtures. The real data come from $NODEBIO_DATA_DIR when set (CI points it at a
+read-only copy), else from the per-user cache, downloading once."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from nodebio import data
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def limonene_path() -> Path:
+    return data.fetch("limonene_data.csv")
+
+
+@pytest.fixture(scope="session")
+def isopentenol_path() -> Path:
+    return data.fetch("isopentenol_data.csv")
+
+
+@pytest.fixture(scope="session")
+def limonene(limonene_path) -> data.Dataset:
+    return data.load("limonene", data_dir=limonene_path.parent)
+
+
+@pytest.fixture
+def tidy_frame() -> pd.DataFrame:
+    """A small valid table: 2 strains x 4 times, 1 control, 2 states, one gap."""
+    return pd.DataFrame({
+        "Strain": ["A"] * 4 + ["B"] * 4,
+        "Hour": [0.0, 2.0, 6.0, 10.0] * 2,
+        "E1": [1.0, 2.0, 3.0, 4.0, 2.0, 4.0, 6.0, 8.0],
+        "m1": [0.0, 1.0, None, 5.0, 0.5, 1.5, 2.5, 3.5],
+        "m2": [1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0],
+    })
+
+
+@pytest.fixture
+def tidy_csv(tmp_path, tidy_frame) -> Path:
+    path = tmp_path / "tidy.csv"
+    tidy_frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def http_folder(tmp_path):
+    """Serve a temporary folder on 127.0.0.1; yields (folder, base_url)."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield folder, f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
