@@ -114,6 +114,17 @@ def _to_notebook(chapter: Path, target: Path, parameters: dict) -> None:
     jupytext.write(jupytext.read(chapter), target, fmt="ipynb")
     papermill.execute_notebook(str(target), str(target), parameters=parameters, prepare_only=True,
                                kernel_name="python3", progress_bar=False)
+    # The injected cell is shown or hidden like the chapter's own parameters cell.
+    import nbformat
+
+    notebook = nbformat.read(target, as_version=4)
+    tags = next((c.metadata.get("tags", []) for c in notebook.cells if "parameters" in c.metadata.get("tags", [])), [])
+    display = [t for t in tags if t in ("remove-cell", "remove-input", "hide-cell", "hide-input")]
+    if display:
+        for cell in notebook.cells:
+            if "injected-parameters" in cell.metadata.get("tags", []):
+                cell.metadata["tags"] = list(dict.fromkeys(cell.metadata["tags"] + display))
+        nbformat.write(notebook, target)
 
 
 def _parameters(chapter: Path, mode: str, extra: dict) -> dict:
@@ -172,9 +183,17 @@ def execute(mode: str, out: Path, extra: dict | None = None, only: list[str] | N
             papermill.execute_notebook(str(target), str(target), kernel_name="python3",
                                        cwd=str(target.parent), progress_bar=True)
         except PapermillExecutionError as error:
+            import nbformat
+
+            # papermill puts an error banner cell on top of the saved notebook: find the
+            # failing cell by its execution count rather than its index.
+            cells = nbformat.read(target, as_version=4).cells
+            failed = [c for c in cells if c.get("execution_count") == error.exec_count]
+            source = failed[0].source.strip() if failed else ""
+            first = source.splitlines()[0] if source else ""
             raise ChapterError(
-                f"Chapter {rel} failed in cell {error.cell_index} (execution count "
-                f"{error.exec_count}): {error.ename}: {error.evalue}\n"
+                f"Chapter {rel} failed in cell {error.cell_index} of the notebook (execution count "
+                f"{error.exec_count}, starting `{first}`): {error.ename}: {error.evalue}\n"
                 f"The partly executed notebook is {target}; run the chapter by hand to debug it."
             ) from None
         timings[str(rel)] = time.perf_counter() - start
