@@ -1,0 +1,73 @@
+"""Scoring simulated strains against the data, in original units.
+
+Two places to compare:
+
+* **at the measured points** (:func:`rmse_at_measurements`): the prediction, interpolated
+  linearly in time from the simulation grid, against the values that were actually measured
+  (filled gaps are never scored);
+* **on the grid** (:func:`rmse_on_grid`): the prediction against the preprocessed (interpolated)
+  data at every grid point.
+
+Per state, the RMSE is in the state's own units; :func:`normalized` divides it by the standard
+deviation of that state in the training strains, so that states of different units and sizes
+can be averaged (a normalized RMSE of 1 is an error as large as the training strains' spread).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["predictions_table", "rmse_at_measurements", "rmse_on_grid", "normalized", "training_spread"]
+
+
+def predictions_table(strains: Sequence[str], times: np.ndarray, predicted: np.ndarray,
+                      states: Sequence[str], measured: pd.DataFrame) -> pd.DataFrame:
+    """Prediction at every measured point: ``strain, time, variable, measured, predicted``.
+
+    predicted : (S, T, n_states) on ``times`` (h), original units. measured : the long table of
+    :attr:`nodebio.data.Trajectories.measured` (only its state rows are used).
+    """
+    rows = []
+    for i, strain in enumerate(strains):
+        for j, state in enumerate(states):
+            points = measured[(measured["strain"] == strain) & (measured["variable"] == state)]
+            if points.empty:
+                continue
+            t = points["time"].to_numpy(dtype=float)
+            rows.append(pd.DataFrame({
+                "strain": strain, "time": t, "variable": state,
+                "measured": points["value"].to_numpy(dtype=float),
+                "predicted": np.interp(t, times, predicted[i, :, j]),
+            }))
+    if not rows:
+        return pd.DataFrame(columns=["strain", "time", "variable", "measured", "predicted"])
+    return pd.concat(rows, ignore_index=True)
+
+
+def rmse_at_measurements(table: pd.DataFrame, states: Sequence[str] | None = None) -> pd.Series:
+    """RMSE per state of a :func:`predictions_table` (all its strains pooled)."""
+    error = (table["predicted"] - table["measured"]) ** 2
+    result = np.sqrt(error.groupby(table["variable"], sort=False).mean())
+    return result.reindex(list(states)) if states is not None else result
+
+
+def rmse_on_grid(predicted: np.ndarray, truth: np.ndarray, states: Sequence[str]) -> pd.Series:
+    """RMSE per state over all strains and grid points; arrays (S, T, n_states)."""
+    predicted, truth = np.asarray(predicted, float), np.asarray(truth, float)
+    if predicted.shape != truth.shape:
+        raise ValueError(f"Shapes differ: predicted {predicted.shape}, truth {truth.shape}.")
+    return pd.Series(np.sqrt(((predicted - truth) ** 2).mean(axis=(0, 1))), index=list(states))
+
+
+def training_spread(train_x: np.ndarray, states: Sequence[str]) -> pd.Series:
+    """Standard deviation of each state over the training strains' grid (original units)."""
+    flat = np.asarray(train_x, float).reshape(-1, len(states))
+    return pd.Series(flat.std(axis=0), index=list(states))
+
+
+def normalized(rmse: pd.Series, spread: pd.Series) -> pd.Series:
+    """RMSE divided by the training spread of each state (dimensionless)."""
+    return rmse / spread.reindex(rmse.index).where(spread.reindex(rmse.index) > 0)

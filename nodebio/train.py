@@ -1,0 +1,461 @@
+"""Training the neural ODE, simulating strains with it, and its checkpoints.
+
+:class:`NeuralODEModel` has the shape of a scikit-learn estimator: ``fit`` on the training
+strains of a :class:`nodebio.data.PreparedData`, ``simulate`` any strain from its initial state
+and its controls, ``save``/``load`` a checkpoint.
+
+Training
+--------
+Adam with a cosine learning-rate schedule and gradient clipping minimises the mean squared error
+of the scaled states at the grid points, plus optional physiology-informed penalties (negative
+concentrations in original units; derivatives far above the largest rate seen in the training
+data). Every ``eval_every`` iterations the whole training trajectories are simulated from their
+initial states; the best such loss selects the weights that are kept, and ``patience``
+evaluations without improvement stop training early. Only training strains are ever used.
+
+Mini-batching over time windows: each iteration simulates ``windows_per_strain`` random
+sub-trajectories of ``window_hours`` per training strain, each started from the (interpolated)
+data at its start. A 24 h window costs a third of a 72 h solve, gives many different starting
+states per iteration (two strains give few), and keeps early training from chasing errors that
+compounded over the whole experiment. The full-trajectory evaluation keeps the selected model
+honest about long simulations. ``window_hours=None`` trains on whole trajectories.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import nodebio
+from nodebio import data as _data
+from nodebio.model import SolverError, VectorField, check_names, integrate, negative_penalty, rates_on_grid, derivative_penalty
+
+__all__ = [
+    "TrainConfig",
+    "NeuralODEModel",
+    "TrainingDivergedError",
+    "CheckpointMismatchError",
+    "DeviceError",
+    "resolve_device",
+]
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+class TrainingDivergedError(RuntimeError):
+    """Training stopped because the solver failed or the loss was not finite."""
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint does not fit the data it is used with."""
+
+
+class DeviceError(RuntimeError):
+    """The requested device is not available."""
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``"auto"``: CUDA when available, else CPU; ``"cpu"``; ``"cuda"`` or ``"cuda:N"``."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise DeviceError(
+                f"device={device!r} was requested but PyTorch sees no CUDA GPU on this machine "
+                f"(torch {torch.__version__}, CUDA build: {torch.version.cuda is not None}). Use "
+                "device='auto' or 'cpu', or install a CUDA build of torch on a machine with a GPU."
+            )
+        return torch.device(device)
+    if device == "cpu":
+        return torch.device("cpu")
+    raise DeviceError(f"Unknown device {device!r}: use 'auto', 'cpu' or 'cuda'.")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (saved in checkpoints).
+
+    Network: ``width``, ``depth``, ``activation``, ``use_time``. Solver: ``solver`` (a
+    torchdiffeq method), ``step_size`` (h, fixed-step solvers), ``rtol``/``atol`` (adaptive
+    solvers), ``adjoint``. Optimisation: ``iterations``, ``learning_rate`` (cosine-decayed to
+    ``learning_rate * lr_final_fraction``), ``weight_decay``, ``grad_clip`` (max gradient norm),
+    ``window_hours``/``windows_per_strain`` (sub-trajectories; None for whole trajectories),
+    ``eval_every``/``patience`` (early stopping on the training strains). Penalties:
+    ``negative_weight`` (negative concentrations, original units), ``derivative_weight`` with
+    ``derivative_limit`` (multiple of the largest |dx/dt| of the training data). Data:
+    ``state_scaling``, ``control_scaling``, ``n_points``. Run: ``dtype``, ``device``, ``seed``,
+    ``num_threads`` (torch CPU threads during fit; None leaves torch's setting).
+    """
+
+    width: int = 64
+    depth: int = 2
+    activation: str = "tanh"
+    use_time: bool = False
+    solver: str = "rk4"
+    step_size: float = 2.0
+    rtol: float = 1e-4
+    atol: float = 1e-5
+    adjoint: bool = False
+    iterations: int = 300
+    learning_rate: float = 1e-2
+    lr_final_fraction: float = 0.05
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    window_hours: float | None = 24.0
+    windows_per_strain: int = 8
+    eval_every: int = 10
+    patience: int = 10
+    negative_weight: float = 1.0
+    derivative_weight: float = 0.0
+    derivative_limit: float = 3.0
+    state_scaling: str = "standardize"
+    control_scaling: str = "log1p"
+    n_points: int = 200
+    dtype: str = "float32"
+    device: str = "auto"
+    seed: int = 0
+    num_threads: int | None = None
+
+    def __post_init__(self):
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}.")
+        for name in ("iterations", "eval_every", "patience", "windows_per_strain", "n_points"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}.")
+        if self.window_hours is not None and self.window_hours <= 0:
+            raise ValueError(f"window_hours must be positive or None, got {self.window_hours}.")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"Unknown training option(s): {', '.join(unknown)}.")
+        return cls(**values)
+
+
+class NeuralODEModel:
+    """A neural ODE of a pathway: ``fit`` on training strains, ``simulate`` any strain.
+
+    After ``fit``: ``field`` (the torch module), ``state_scaler``/``control_scaler``,
+    ``states``/``controls`` (names), ``times`` (the training grid, h), ``history`` (one dict per
+    iteration: ``iteration, loss, data_loss, penalty, lr`` and ``train_rollout_loss`` where
+    evaluated), ``train_strains``, ``data_sha256``, ``fit_seconds``.
+    """
+
+    name = "node"
+
+    def __init__(self, config: TrainConfig | None = None, **options: Any):
+        base = asdict(config) if config is not None else {}
+        self.config = TrainConfig.from_dict({**base, **options})
+        self.field: VectorField | None = None
+        self.history: list[dict] = []
+        self.fit_seconds: float | None = None
+
+    # -- fitting ---------------------------------------------------------------------------------
+
+    def _tensor(self, values) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(values), dtype=DTYPES[self.config.dtype], device=self.device)
+
+    def fit(self, prepared: _data.PreparedData, *, checkpoint: str | Path | None = None,
+            resume: bool = False, progress: bool = True) -> "NeuralODEModel":
+        """Train on ``prepared.train`` (never on ``prepared.test``).
+
+        checkpoint : path of a checkpoint written at every evaluation (and on failure: the last
+            good weights). resume : continue from that checkpoint (same data and options).
+        """
+        cfg = self.config
+        self.device = resolve_device(cfg.device)
+        threads = torch.get_num_threads()
+        if cfg.num_threads:
+            torch.set_num_threads(cfg.num_threads)
+        try:
+            return self._fit(prepared, Path(checkpoint) if checkpoint else None, resume, progress)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _setup(self, prepared: _data.PreparedData) -> None:
+        cfg = self.config
+        self.states, self.controls = tuple(prepared.train.states), tuple(prepared.train.controls)
+        self.state_scaler, self.control_scaler = prepared.state_scaler, prepared.control_scaler
+        self.times = np.asarray(prepared.train.times, dtype=float)
+        self.train_strains = tuple(prepared.train.strains)
+        self.dataset_name = prepared.dataset.name
+        self.data_sha256 = prepared.dataset.sha256
+        self.units = {k: v for k, v in prepared.dataset.units.items() if k in self.states + self.controls}
+        torch.manual_seed(cfg.seed)
+        self.field = VectorField(len(self.states), len(self.controls), cfg.width, cfg.depth,
+                                 cfg.activation, cfg.use_time).to(self.device, DTYPES[cfg.dtype])
+
+    def _fit(self, prepared, checkpoint, resume, progress):
+        from tqdm.auto import tqdm
+
+        cfg = self.config
+        if resume:
+            if checkpoint is None or not checkpoint.exists():
+                raise FileNotFoundError(f"Cannot resume: no checkpoint at {checkpoint}.")
+            state = _read_checkpoint(checkpoint, self.device if hasattr(self, "device") else "cpu")
+            saved = TrainConfig.from_dict(state["config"])
+            changed = {k for k in asdict(saved) if k not in ("iterations", "device", "num_threads")
+                       and asdict(saved)[k] != asdict(cfg)[k]}
+            if changed:
+                raise CheckpointMismatchError(
+                    f"Cannot resume {checkpoint}: its options differ in {', '.join(sorted(changed))}. "
+                    "Resume with the same options (only iterations may grow), or start a new run."
+                )
+        self._setup(prepared)
+        x_train = self._tensor(self.state_scaler.transform(prepared.train.x))
+        u_train = self._tensor(self.control_scaler.transform(prepared.train.u))
+        times = self._tensor(self.times)
+        n_strains, n_times, _ = x_train.shape
+        dt = float(self.times[1] - self.times[0])
+        window = n_times if cfg.window_hours is None else max(2, min(n_times, int(round(cfg.window_hours / dt)) + 1))
+
+        mean = self._tensor(self.state_scaler.mean_)
+        scale = self._tensor(self.state_scaler.scale_)
+        original_sd = self._tensor(np.maximum(prepared.train.x.reshape(-1, len(self.states)).std(0), 1e-12))
+        rate_limit = cfg.derivative_limit * torch.diff(x_train, dim=1).abs().amax(dim=(0, 1)) / dt
+
+        def to_original(x_scaled):
+            y = x_scaled * scale + mean
+            return torch.expm1(y) if self.state_scaler.method == "log1p" else y
+
+        optimizer = torch.optim.Adam(self.field.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=cfg.iterations, eta_min=cfg.learning_rate * cfg.lr_final_fraction)
+        generator = torch.Generator().manual_seed(cfg.seed)
+        start_iteration, best_loss, best_state, bad_evals = 0, math.inf, None, 0
+        self.history = []
+        if resume:
+            self.field.load_state_dict(state["field"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            generator.set_state(state["generator"])
+            start_iteration = state["iteration"]
+            best_loss, bad_evals = state["best_loss"], state["bad_evals"]
+            best_state = state["best_field"]
+            self.history = list(state["history"])
+
+        def rollout_loss() -> float:
+            with torch.no_grad():
+                predicted = integrate(self.field, x_train[:, 0], times, u_train, solver=cfg.solver,
+                                      step_size=cfg.step_size, rtol=cfg.rtol, atol=cfg.atol)
+                return float(((predicted - x_train) ** 2).mean())
+
+        started = time.perf_counter()
+        bar = tqdm(range(start_iteration, cfg.iterations), desc=f"training ({self.dataset_name})",
+                   disable=not progress, initial=start_iteration, total=cfg.iterations)
+        iteration = start_iteration
+        for iteration in bar:
+            if window < n_times:
+                starts = torch.randint(0, n_times - window + 1, (n_strains, cfg.windows_per_strain), generator=generator)
+                strain_index = torch.arange(n_strains).repeat_interleave(cfg.windows_per_strain)
+                offsets_index = starts.reshape(-1)
+                span = offsets_index.reshape(-1, 1) + torch.arange(window).reshape(1, -1)
+                target = x_train[strain_index.reshape(-1, 1), span]
+                controls = u_train[strain_index.reshape(-1, 1), span]
+                offsets = times[offsets_index]
+                window_times = times[:window] - times[0]
+            else:
+                target, controls, offsets, window_times = x_train, u_train, None, times
+            try:
+                predicted = integrate(self.field, target[:, 0], window_times, controls, solver=cfg.solver,
+                                      step_size=cfg.step_size, rtol=cfg.rtol, atol=cfg.atol,
+                                      adjoint=cfg.adjoint, offsets=offsets)
+                data_loss = ((predicted - target) ** 2).mean()
+                penalty = torch.zeros((), dtype=data_loss.dtype, device=data_loss.device)
+                if cfg.negative_weight > 0:
+                    penalty = penalty + cfg.negative_weight * negative_penalty(to_original(predicted), original_sd)
+                if cfg.derivative_weight > 0:
+                    rates = rates_on_grid(self.field, predicted, window_times)
+                    penalty = penalty + cfg.derivative_weight * derivative_penalty(rates, rate_limit)
+                loss = data_loss + penalty
+                if not torch.isfinite(loss):
+                    raise SolverError(f"the loss is {float(loss)}")
+                optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.field.parameters(), cfg.grad_clip)
+                optimizer.step()
+                scheduler.step()
+                record = {"iteration": iteration + 1, "loss": loss.item(), "data_loss": data_loss.item(),
+                          "penalty": penalty.item(), "lr": optimizer.param_groups[0]["lr"]}
+                if (iteration + 1) % cfg.eval_every == 0 or iteration + 1 == cfg.iterations:
+                    record["train_rollout_loss"] = rollout_loss()
+            except SolverError as error:
+                self._diverged(error, iteration + 1, best_state, checkpoint)
+            self.history.append(record)
+            bar.set_postfix(loss=f"{record['loss']:.4f}",
+                            rollout=f"{best_loss:.4f}" if best_loss < math.inf else "-")
+            if "train_rollout_loss" in record:
+                if record["train_rollout_loss"] < best_loss - 1e-6:
+                    best_loss, bad_evals = record["train_rollout_loss"], 0
+                    best_state = copy.deepcopy(self.field.state_dict())
+                else:
+                    bad_evals += 1
+                if checkpoint is not None:
+                    self._write(checkpoint, optimizer=optimizer, scheduler=scheduler, generator=generator,
+                                iteration=iteration + 1, best_loss=best_loss, bad_evals=bad_evals,
+                                best_field=best_state)
+                if bad_evals >= cfg.patience:
+                    bar.write(f"early stop at iteration {iteration + 1}: no better training rollout "
+                              f"in {cfg.patience} evaluations")
+                    break
+        bar.close()
+        if best_state is not None:
+            self.field.load_state_dict(best_state)
+        self.best_train_rollout_loss = best_loss
+        self.fit_seconds = time.perf_counter() - started
+        if checkpoint is not None:
+            self._write(checkpoint, optimizer=optimizer, scheduler=scheduler, generator=generator,
+                        iteration=iteration + 1, best_loss=best_loss, bad_evals=bad_evals, best_field=best_state)
+        return self
+
+    def _diverged(self, error, iteration, best_state, checkpoint):
+        saved = ""
+        if best_state is not None:
+            self.field.load_state_dict(best_state)
+            if checkpoint is not None:
+                self._write(checkpoint)
+                saved = f" The last good weights were saved to {checkpoint}."
+            else:
+                saved = " The model keeps the last good weights."
+        raise TrainingDivergedError(
+            f"Training stopped at iteration {iteration}: {error}.{saved} Try a smaller learning_rate, "
+            "a stronger grad_clip, the fixed-step 'rk4' solver with a smaller step_size, or shorter "
+            "window_hours."
+        ) from error
+
+    # -- simulation ------------------------------------------------------------------------------
+
+    def _require_fitted(self):
+        if self.field is None:
+            raise RuntimeError("The model is not fitted: call fit() or NeuralODEModel.load().")
+
+    def check_compatible(self, trajectories: _data.Trajectories) -> None:
+        """Raise CheckpointMismatchError if the strains' features differ from the model's."""
+        self._require_fitted()
+        try:
+            check_names(self.states, trajectories.states, "states")
+            check_names(self.controls, trajectories.controls, "controls")
+        except ValueError as error:
+            raise CheckpointMismatchError(f"{error} The model was trained on {self.dataset_name!r}.") from None
+
+    def simulate(self, trajectories: _data.Trajectories, *, controls: np.ndarray | None = None,
+                 x0: np.ndarray | None = None, solver: str | None = None,
+                 step_size: float | None = None) -> np.ndarray:
+        """Simulate strains from their initial states: (S, T, n_states) in original units.
+
+        trajectories : strains on an even grid (their ``times``, initial states and controls).
+        controls : optional (S, T, n_controls) controls in original units replacing the strains'
+            own (an intervention). x0 : optional (S, n_states) initial states in original units.
+        solver / step_size : override the training solver (e.g. ``"dopri5"`` to check the step).
+        """
+        self.check_compatible(trajectories)
+        cfg = self.config
+        u = trajectories.u if controls is None else np.asarray(controls, dtype=float)
+        start = trajectories.x[:, 0] if x0 is None else np.asarray(x0, dtype=float)
+        with torch.no_grad():
+            predicted = integrate(
+                self.field,
+                self._tensor(self.state_scaler.transform(start)),
+                self._tensor(trajectories.times),
+                self._tensor(self.control_scaler.transform(u)),
+                solver=solver or cfg.solver,
+                step_size=step_size or cfg.step_size,
+                rtol=cfg.rtol,
+                atol=cfg.atol,
+            )
+        return self.state_scaler.inverse_transform(predicted.cpu().numpy().astype(float))
+
+    # -- checkpoints -----------------------------------------------------------------------------
+
+    def _write(self, path: Path, **training_state) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {
+            "format": "nodebio-node-1",
+            "nodebio_version": nodebio.__version__,
+            "config": asdict(self.config),
+            "field": {k: v.detach().cpu() for k, v in self.field.state_dict().items()},
+            "field_config": self.field.config(),
+            "states": list(self.states),
+            "controls": list(self.controls),
+            "units": dict(self.units),
+            "state_scaler": self.state_scaler.to_dict(),
+            "control_scaler": self.control_scaler.to_dict(),
+            "times": [float(t) for t in self.times],
+            "train_strains": list(self.train_strains),
+            "dataset": self.dataset_name,
+            "data_sha256": self.data_sha256,
+            "history": self.history,
+            "fit_seconds": self.fit_seconds,
+        }
+        if training_state:
+            state["optimizer"] = training_state["optimizer"].state_dict()
+            state["scheduler"] = training_state["scheduler"].state_dict()
+            state["generator"] = training_state["generator"].get_state()
+            state["iteration"] = training_state["iteration"]
+            state["best_loss"] = training_state["best_loss"]
+            state["bad_evals"] = training_state["bad_evals"]
+            state["best_field"] = training_state["best_field"]
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        torch.save(state, tmp)
+        tmp.replace(path)  # never leave a half-written checkpoint
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model with everything needed to use it later (names, scalers, grid, config,
+        package version, data sha256, history)."""
+        self._require_fitted()
+        self._write(Path(path))
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str = "cpu",
+             expect: _data.Trajectories | _data.PreparedData | None = None) -> "NeuralODEModel":
+        """Read a checkpoint; with ``expect``, check that its features match those data."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"No checkpoint at {path}.")
+        state = _read_checkpoint(path, "cpu")
+        model = cls(TrainConfig.from_dict({**state["config"], "device": device}))
+        model.device = resolve_device(device)
+        model.states, model.controls = tuple(state["states"]), tuple(state["controls"])
+        model.units = state.get("units", {})
+        model.state_scaler = _data.Scaler.from_dict(state["state_scaler"])
+        model.control_scaler = _data.Scaler.from_dict(state["control_scaler"])
+        model.times = np.asarray(state["times"], dtype=float)
+        model.train_strains = tuple(state["train_strains"])
+        model.dataset_name, model.data_sha256 = state["dataset"], state["data_sha256"]
+        model.history, model.fit_seconds = state["history"], state["fit_seconds"]
+        model.field = VectorField(**state["field_config"]).to(model.device, DTYPES[model.config.dtype])
+        model.field.load_state_dict(state["field"])
+        model.checkpoint_version = state["nodebio_version"]
+        if expect is not None:
+            model.check_compatible(expect.train if isinstance(expect, _data.PreparedData) else expect)
+        return model
+
+    def __repr__(self) -> str:
+        if self.field is None:
+            return f"NeuralODEModel(not fitted, {self.config.width}x{self.config.depth} {self.config.activation})"
+        return (f"NeuralODEModel({self.dataset_name!r}: {len(self.states)} states, {len(self.controls)} controls, "
+                f"trained on {', '.join(self.train_strains)}, {self.config.width}x{self.config.depth} "
+                f"{self.config.activation}, solver {self.config.solver})")
+
+
+def _read_checkpoint(path: Path, device) -> dict:
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as error:  # torch raises several types for unreadable files
+        raise CheckpointMismatchError(f"{path} is not a readable nodebio checkpoint: {error}") from error
+    if not isinstance(state, dict) or state.get("format") != "nodebio-node-1":
+        raise CheckpointMismatchError(f"{path} is not a nodebio neural ODE checkpoint.")
+    return state
