@@ -110,7 +110,7 @@ class VectorField(nn.Module):
         if self._projected is None:
             raise RuntimeError("Call set_controls() before evaluating the vector field.")
         t0, inv_dt, n = self._grid
-        position = (float(t) - t0) * inv_dt
+        position = (float(t.detach()) - t0) * inv_dt
         k = min(max(int(position), 0), n - 2)
         w = min(max(position - k, 0.0), 1.0)
         projected = self._projected

@@ -239,6 +239,7 @@ class NeuralODEModel:
             self.field.load_state_dict(state["field"])
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
+            scheduler.T_max = cfg.iterations  # a resumed run may be longer than the saved one
             generator.set_state(state["generator"])
             start_iteration = state["iteration"]
             best_loss, bad_evals = state["best_loss"], state["bad_evals"]
@@ -320,7 +321,7 @@ class NeuralODEModel:
         return self
 
     def _diverged(self, error, iteration, best_state, checkpoint):
-        saved = ""
+        saved = " It failed before the first evaluation, so there are no good weights to keep."
         if best_state is not None:
             self.field.load_state_dict(best_state)
             if checkpoint is not None:
@@ -329,7 +330,7 @@ class NeuralODEModel:
             else:
                 saved = " The model keeps the last good weights."
         raise TrainingDivergedError(
-            f"Training stopped at iteration {iteration}: {error}.{saved} Try a smaller learning_rate, "
+            f"Training stopped at iteration {iteration}: {str(error).rstrip('.')}.{saved} Try a smaller learning_rate, "
             "a stronger grad_clip, the fixed-step 'rk4' solver with a smaller step_size, or shorter "
             "window_hours."
         ) from error
