@@ -14,7 +14,8 @@ from matplotlib.patches import FancyBboxPatch, Patch
 
 from nodebio.data import PATHWAYS, Dataset, Trajectories
 
-__all__ = ["plot_pathway", "plot_missingness", "plot_strains", "plot_preprocessing"]
+__all__ = ["plot_pathway", "plot_missingness", "plot_strains", "plot_preprocessing", "plot_training_history",
+           "plot_predictions"]
 
 STRAIN_COLORS = plt.get_cmap("tab10").colors
 
@@ -169,4 +170,54 @@ def plot_preprocessing(dataset: Dataset, grid: Trajectories, strain: str,
                 handles.append(h)
                 labels.append(lab)
     fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8, frameon=False)
+    return fig
+
+
+def plot_training_history(histories: dict, ax=None):
+    """Loss curves: the mini-batch loss of every iteration and the whole-trajectory training
+    loss at each evaluation, for each named run (``{name: model.history}``). Log scale."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 3.6), constrained_layout=True)
+    else:
+        fig = ax.figure
+    for k, (name, history) in enumerate(histories.items()):
+        color = STRAIN_COLORS[k % 10]
+        it = [h["iteration"] for h in history]
+        ax.plot(it, [h["loss"] for h in history], color=color, alpha=0.35, lw=1)
+        evaluated = [h for h in history if "train_rollout_loss" in h]
+        ax.plot([h["iteration"] for h in evaluated], [h["train_rollout_loss"] for h in evaluated], "o-",
+                color=color, ms=3, lw=1.5, label=f"{name}: whole training trajectories")
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("mean squared error (scaled units)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, title="faint: mini-batch loss (windows)", title_fontsize=8)
+    return fig
+
+
+def plot_predictions(grid: Trajectories, predicted: dict, strain: str, ncols: int = 3,
+                     reference: Trajectories | None = None):
+    """Predicted vs measured trajectories of one strain, one panel per state, original units.
+
+    predicted : ``{label: array (S, T, n_states)}`` simulations of ``grid``'s strains.
+    reference : optional training strains, drawn faintly for the range the model has seen.
+    """
+    i = grid.index(strain)
+    fig, axes = _grid(len(grid.states), ncols, width=3.3, height=2.5)
+    points = grid.measured[(grid.measured["strain"] == strain)]
+    for j, (ax, state) in enumerate(zip(axes, grid.states)):
+        if reference is not None:
+            for k in range(len(reference.strains)):
+                ax.plot(reference.times, reference.x[k, :, j], color="#bbbbbb", lw=1,
+                        label="training strains" if k == 0 else None)
+        mine = points[points["variable"] == state]
+        ax.plot(mine["time"], mine["value"], "o", color="k", ms=4, label=f"{strain} measured")
+        for k, (label, values) in enumerate(predicted.items()):
+            ax.plot(grid.times, values[i, :, j], lw=1.8, color=STRAIN_COLORS[(k + 3) % 10], label=label)
+        ax.set_title(state, fontsize=10)
+        ax.set_ylabel(grid.units.get(state, ""))
+        ax.set_xlabel("time (h)")
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(labels)), fontsize=8, frameon=False)
     return fig

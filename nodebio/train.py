@@ -197,7 +197,7 @@ class NeuralODEModel:
                                  cfg.activation, cfg.use_time).to(self.device, DTYPES[cfg.dtype])
 
     def _fit(self, prepared, checkpoint, resume, progress):
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         cfg = self.config
         if resume:

@@ -246,3 +246,19 @@ def test_train_cli_bad_inputs(tmp_path, tidy_csv, limonene_path, capsys):
     assert "Give --dataset NAME or --csv FILE" in capsys.readouterr().err
     assert cli.main(base + ["--dataset", "limonene", "--resume", "--out", str(tmp_path / "empty")]) == 2
     assert "Cannot resume" in capsys.readouterr().err
+
+
+def test_fixed_step_shortcut_matches_torchdiffeq_exactly():
+    import torchdiffeq
+
+    torch.manual_seed(5)
+    field = model.VectorField(3, 2, width=8).double()
+    with torch.no_grad():
+        field.output.weight.mul_(50)
+    times = torch.linspace(0.0, 72.0, 200, dtype=torch.float64)
+    u, x0 = torch.randn(4, 200, 2, dtype=torch.float64), torch.randn(4, 3, dtype=torch.float64)
+    for step in (2.0, 1.0, 0.7):
+        ours = model.integrate(field, x0, times, u, solver="rk4", step_size=step)
+        field.set_controls(times, u)
+        direct = torchdiffeq.odeint(field, x0, times, method="rk4", options={"step_size": step}).transpose(0, 1)
+        assert torch.allclose(ours, direct, atol=1e-10), step
