@@ -5,6 +5,8 @@
     nodebio info --csv FILE --states A,B --controls E1,E2 [--time-col Hour --strain-col Strain]
     nodebio synthetic --strains 10 --seed 0 --out synthetic.csv
     nodebio train --dataset limonene --train L1,L3 --test L2 --out runs/limonene [--quick]
+    nodebio train --model baseline-gb --configuration published --dataset limonene --out runs/gb
+    nodebio reproduce --out results [--quick]
 """
 
 from __future__ import annotations
@@ -19,8 +21,6 @@ import pandas as pd
 
 from nodebio import data, synthetic
 
-#: Training iterations of ``--quick`` (a smoke run, for tests and CI).
-QUICK_ITERATIONS = 20
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -70,98 +70,83 @@ def _split_for(dataset: data.Dataset, train: str | None, test: str | None):
     return (_names(train) if train else list(default_train)), (_names(test) if test else list(default_test))
 
 
-def run_outputs(model, prepared: data.PreparedData) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Simulate every strain and score it: (predictions, trajectories, metrics).
-
-    predictions: one row per measured state value (``strain, time, variable, measured,
-    predicted, split``); trajectories: the simulation on the grid with the preprocessed data
-    (``strain, time, variable, predicted, data, split``); metrics: per-state and mean RMSE in
-    original units at the measured points and on the grid, and normalized by the training spread,
-    for the test and the training strains.
-    """
-    from nodebio import metrics
-
-    spread = metrics.training_spread(prepared.train.x, prepared.train.states)
-    predictions, trajectories, scores = [], [], {}
-    for split, grid in (("test", prepared.test), ("train", prepared.train)):
-        predicted = model.simulate(grid)
-        table = metrics.predictions_table(grid.strains, grid.times, predicted, grid.states, grid.measured)
-        table["split"] = split
-        predictions.append(table)
-        for i, strain in enumerate(grid.strains):
-            for j, state in enumerate(grid.states):
-                trajectories.append(pd.DataFrame({"strain": strain, "time": grid.times, "variable": state,
-                                                  "predicted": predicted[i, :, j], "data": grid.x[i, :, j],
-                                                  "split": split}))
-        at_points = metrics.rmse_at_measurements(table, grid.states)
-        on_grid = metrics.rmse_on_grid(predicted, grid.x, grid.states)
-        scores[split] = {
-            "strains": list(grid.strains),
-            "rmse_measured": at_points.to_dict(),
-            "rmse_grid": on_grid.to_dict(),
-            "nrmse_measured": metrics.normalized(at_points, spread).to_dict(),
-            "nrmse_grid": metrics.normalized(on_grid, spread).to_dict(),
-            "mean_rmse_measured": float(at_points.mean()),
-            "mean_rmse_grid": float(on_grid.mean()),
-            "mean_nrmse_measured": float(metrics.normalized(at_points, spread).mean()),
-            "mean_nrmse_grid": float(metrics.normalized(on_grid, spread).mean()),
-        }
-    return pd.concat(predictions, ignore_index=True), pd.concat(trajectories, ignore_index=True), scores
-
-
 def train_command(args: argparse.Namespace) -> None:
     from dataclasses import asdict
 
     import nodebio
-    from nodebio.train import NeuralODEModel, TrainConfig
+    from nodebio import compare
 
     if args.dataset == "synthetic":
         dataset = synthetic.make_dataset(n_strains=args.synthetic_strains, seed=args.seed)
     else:
         dataset = load_dataset(args)
     train, test = _split_for(dataset, args.train, args.test)
-    options = {"seed": args.seed, "device": args.device}
-    if args.quick:
-        options.update(iterations=QUICK_ITERATIONS, eval_every=5)
-    if args.epochs is not None:
-        options["iterations"] = args.epochs
-    if args.solver:
-        options["solver"] = args.solver
-    config = TrainConfig(**options)
-    prepared = data.prepare(dataset, train, test, n_points=config.n_points,
-                            state_scaling=config.state_scaling, control_scaling=config.control_scaling)
+    options = {}
+    if args.model == "node":
+        if args.epochs is not None:
+            options["iterations"] = args.epochs
+        if args.solver:
+            options["solver"] = args.solver
+    elif args.epochs is not None or args.solver:
+        raise data.DataValidationError("--epochs and --solver apply to --model node only.")
+    model = compare.make_model(args.model, seed=args.seed, quick=args.quick, configuration=args.configuration,
+                               device=args.device, **options)
+    scaling = (model.config.state_scaling, model.config.control_scaling) if args.model == "node" else ("standardize", "log1p")
+    prepared = data.prepare(dataset, train, test, state_scaling=scaling[0], control_scaling=scaling[1])
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    print(f"training a neural ODE on {dataset.name} strains {', '.join(train)}; held out: {', '.join(test)}")
-    model = NeuralODEModel(config)
-    model.fit(prepared, checkpoint=out / "model.pt", resume=args.resume, progress=not args.no_progress)
-    predictions, trajectories, scores = run_outputs(model, prepared)
+    print(f"training {args.model} on {dataset.name} strains {', '.join(train)}; held out: {', '.join(test)}", flush=True)
+    if args.model == "node":
+        model.fit(prepared, checkpoint=out / "model.pt", resume=args.resume, progress=not args.no_progress)
+    else:
+        if args.resume:
+            raise data.DataValidationError("--resume applies to --model node only.")
+        model.fit(prepared)
+        import pickle
+
+        with open(out / "model.pkl", "wb") as handle:
+            pickle.dump(model, handle)
+    predictions, trajectories, scores = compare.evaluate(model, prepared)
     predictions.to_csv(out / "predictions.csv", index=False)
     trajectories.to_csv(out / "trajectories.csv", index=False)
     result = {
-        "model": "node",
+        "model": args.model,
+        "configuration": args.configuration if args.model.startswith("baseline") else None,
         "dataset": dataset.name,
         "data_sha256": dataset.sha256,
         "nodebio_version": nodebio.__version__,
         "train_strains": list(train),
         "test_strains": list(test),
         "seed": args.seed,
-        "device": str(model.device),
         "fit_seconds": model.fit_seconds,
-        "iterations_run": len(model.history),
-        "config": asdict(config),
-        "units": model.units,
+        "units": {k: v for k, v in dataset.units.items() if k in dataset.states},
         **scores,
     }
+    if args.model == "node":
+        result.update(device=str(model.device), iterations_run=len(model.history), config=asdict(model.config))
+    elif args.model.startswith("baseline"):
+        result["config"] = asdict(model.config)
     (out / "metrics.json").write_text(json.dumps(result, indent=2, default=float))
     table = pd.DataFrame({"RMSE at measurements": scores["test"]["rmse_measured"],
-                          "normalized": scores["test"]["nrmse_measured"]})
-    table["unit"] = [model.units.get(s, "?") for s in table.index]
-    print(f"\nheld-out strain(s) {', '.join(test)}:")
+                          "scaled": scores["test"]["rmse_scaled"],
+                          "integral (Costello)": scores["test"]["rmse_integral"]})
+    table["unit"] = [dataset.units.get(s, "?") for s in table.index]
+    print(f"\nheld-out strain(s) {', '.join(test)} (status: {', '.join(scores['test']['status'])}):")
     print(table.to_string(float_format=lambda v: f"{v:.4g}"))
-    print(f"mean normalized RMSE: test {scores['test']['mean_nrmse_measured']:.3f}, "
-          f"train {scores['train']['mean_nrmse_measured']:.3f}")
-    print(f"wrote {out / 'model.pt'}, {out / 'predictions.csv'}, {out / 'trajectories.csv'}, {out / 'metrics.json'}")
+    print(f"mean scaled RMSE: test {scores['test']['mean_rmse_scaled']:.3f}, "
+          f"train {scores['train']['mean_rmse_scaled']:.3f}")
+    print(f"wrote {', '.join(sorted(p.name for p in out.iterdir()))} to {out}")
+
+
+def reproduce_command(args: argparse.Namespace) -> None:
+    from nodebio import compare
+
+    pathways = _names(args.pathways) or list(data.PATHWAYS)
+    output = compare.reproduce(pathways, seeds=args.seeds, quick=args.quick, loso=not args.no_loso,
+                               out=args.out, device=args.device, progress=not args.no_progress)
+    print((args.out / "results.md").read_text())
+    print(f"wrote {args.out}/results.csv, summary.csv, improvement.csv, loso.csv, results.json, results.md "
+          f"in {output['seconds']:.0f} s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,15 +176,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", type=Path)
     p.add_argument("--train", help="comma-separated training strains (default: the paper's split)")
     p.add_argument("--test", help="comma-separated held-out strains")
-    p.add_argument("--model", default="node", choices=["node"], help="the model to train")
+    p.add_argument("--model", default="node", choices=["node", "baseline-gb", "baseline-rf", "mean"],
+                   help="neural ODE, the 2018 baseline (gradient boosting or random forest), or the training-strain mean")
+    p.add_argument("--configuration", default="careful", choices=["careful", "published"],
+                   help="configuration of the baselines (default careful)")
     p.add_argument("--out", type=Path, required=True, help="folder for model.pt, predictions.csv, metrics.json")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--epochs", type=int, help="training iterations (default 300)")
     p.add_argument("--solver", help="torchdiffeq solver (default rk4)")
-    p.add_argument("--quick", action="store_true", help=f"{QUICK_ITERATIONS} iterations: a smoke run")
+    p.add_argument("--quick", action="store_true", help="a small, fast run (few iterations or trees)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/model.pt")
     p.add_argument("--synthetic-strains", type=int, default=10, help="strains of --dataset synthetic")
+    p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("reproduce", help="the paper's comparison on both pathways, with leave-one-strain-out")
+    p.add_argument("--out", type=Path, default=Path("results"))
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--pathways", help="comma-separated (default: limonene,isopentenol)")
+    p.add_argument("--quick", action="store_true", help="small models and 2 seeds: a smoke run for CI")
+    p.add_argument("--no-loso", action="store_true", help="skip the leave-one-strain-out table")
+    p.add_argument("--device", default="auto")
     p.add_argument("--no-progress", action="store_true")
 
     args = parser.parse_args(argv)
@@ -222,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.dataset is None and args.csv is None:
                 raise data.DataValidationError("Give --dataset NAME or --csv FILE.")
             train_command(args)
+        elif args.command == "reproduce":
+            if args.quick and args.seeds == 5:
+                args.seeds = 2
+            reproduce_command(args)
     except (data.DataError, ValueError, RuntimeError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -20,7 +20,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["predictions_table", "rmse_at_measurements", "rmse_on_grid", "normalized", "training_spread"]
+__all__ = ["predictions_table", "rmse_at_measurements", "rmse_on_grid", "rmse_integral", "normalized",
+           "training_spread", "improvement", "mean_sd"]
 
 
 def predictions_table(strains: Sequence[str], times: np.ndarray, predicted: np.ndarray,
@@ -71,3 +72,35 @@ def training_spread(train_x: np.ndarray, states: Sequence[str]) -> pd.Series:
 def normalized(rmse: pd.Series, spread: pd.Series) -> pd.Series:
     """RMSE divided by the training spread of each state (dimensionless)."""
     return rmse / spread.reindex(rmse.index).where(spread.reindex(rmse.index) > 0)
+
+
+def rmse_integral(times: np.ndarray, predicted: np.ndarray, truth: np.ndarray, states: Sequence[str]) -> pd.Series:
+    """Costello & Garcia Martin's error: per state, the square root of the time integral of the
+    squared error over the whole experiment (trapezoidal rule on the grid), all strains pooled.
+
+    times : (T,) h; predicted, truth : (S, T, n_states). Units: the state's unit times h^(1/2).
+    A prediction with NaN values (a failed simulation) gives NaN.
+    """
+    predicted, truth = np.asarray(predicted, float), np.asarray(truth, float)
+    if predicted.shape != truth.shape:
+        raise ValueError(f"Shapes differ: predicted {predicted.shape}, truth {truth.shape}.")
+    squared = (predicted - truth) ** 2
+    integral = np.trapezoid(squared, x=np.asarray(times, float), axis=1)  # (S, n)
+    return pd.Series(np.sqrt(integral.mean(axis=0)), index=list(states))
+
+
+def improvement(rmse_model: pd.Series | float, rmse_reference: pd.Series | float):
+    """Improvement in percent of a model over a reference: (1 - RMSE_model / RMSE_reference) * 100.
+
+    Positive: the model's error is lower; 100: no error; negative: the model is worse.
+    """
+    return (1.0 - rmse_model / rmse_reference) * 100.0
+
+
+def mean_sd(values: pd.DataFrame, by: Sequence[str], column: str) -> pd.DataFrame:
+    """Mean, standard deviation (ddof=1; 0 for a single value) and count of ``column`` over
+    the rows sharing ``by`` (e.g. over seeds)."""
+    grouped = values.groupby(list(by), sort=False)[column]
+    out = grouped.agg(["mean", "std", "count"]).reset_index()
+    out["std"] = out["std"].fillna(0.0)
+    return out.rename(columns={"std": "sd"})

@@ -1,0 +1,373 @@
+"""The references the neural ODE is compared with.
+
+:class:`DerivativeRegressionModel` is the pipeline of Costello & Garcia Martin (2018):
+
+1. put each strain on an even grid and estimate dx/dt of every state by a Savitzky-Golay filter
+   (window 7, order 2, as in their code; central differences as the alternative):
+   :func:`estimate_derivatives`;
+2. fit one regressor per state mapping [states, controls] -> d(state)/dt on the training strains
+   (gradient boosting or random forests, the families their AutoML search picked);
+3. simulate a strain by integrating the learned field from its initial state, its controls
+   interpolated from its own measurements; predictions are clipped at 0 as in their code.
+
+Two configurations, both reported by the comparison:
+
+``"published"``: the choices of their public code. Gaps are filled and the grid is built by
+pandas' default linear interpolation, which goes by row position and ignores the time between
+rows (:func:`published_resample`); the field is integrated with scipy's ``dop853``
+(``atol=1e-4``, at most 1000 steps per call, calls of at most 10 h), as their ``odeintz`` does.
+
+``"careful"``: time-aware interpolation (:func:`nodebio.data.prepare`), and a fixed-step
+fourth-order Runge-Kutta integration on the grid. Tree ensembles are piecewise-constant
+functions, so the learned field jumps wherever a split is crossed; an adaptive solver's error
+control then spends its steps resolving jumps that carry no information, which a fixed step on
+the data's own grid does not.
+
+A trajectory whose solver fails, or whose values leave ``divergence_factor`` times the largest
+training value or become non-finite, is reported in :attr:`DerivativeRegressionModel.status_`;
+its values after the failure are NaN, never replaced by anything else.
+
+:class:`TrainingMeanModel` is the model-free reference: whatever the strain, it predicts the
+average trajectory of the training strains. A model that cannot beat it has learned nothing that
+transfers to a new strain.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.signal import savgol_filter
+
+from nodebio import data as _data
+from nodebio.model import check_names
+
+__all__ = [
+    "estimate_derivatives",
+    "published_resample",
+    "BaselineConfig",
+    "CompiledEnsemble",
+    "DerivativeRegressionModel",
+    "TrainingMeanModel",
+]
+
+
+def estimate_derivatives(times: np.ndarray, values: np.ndarray, method: str = "savgol",
+                         window: int = 7, order: int = 2) -> np.ndarray:
+    """dx/dt of trajectories on an even time grid.
+
+    times : (T,) hours, evenly spaced. values : (..., T, n) with time on the second-last axis.
+    method : ``"savgol"`` (Savitzky-Golay derivative of the local polynomial fit, ``window``
+    points of ``order``) or ``"central"`` (second-order central differences, one-sided at the
+    ends). Returns an array of the shape of ``values``, in units per hour.
+    """
+    times = np.asarray(times, dtype=float)
+    values = np.asarray(values, dtype=float)
+    steps = np.diff(times)
+    if len(times) < 3 or not np.allclose(steps, steps[0], rtol=1e-6, atol=1e-9):
+        raise ValueError("estimate_derivatives needs an even time grid of at least 3 points.")
+    if values.shape[-2] != len(times):
+        raise ValueError(f"values have {values.shape[-2]} time points, times {len(times)}.")
+    if method == "savgol":
+        if window > len(times) or window % 2 == 0 or order >= window:
+            raise ValueError(f"Savitzky-Golay needs an odd window <= {len(times)} points, above the order; "
+                             f"got window={window}, order={order}.")
+        return savgol_filter(values, window, order, deriv=1, delta=steps[0], axis=-2)
+    if method == "central":
+        return np.gradient(values, times, axis=-2)
+    raise ValueError(f"Unknown derivative method {method!r}: use 'savgol' or 'central'.")
+
+
+def published_resample(dataset: _data.Dataset, n_points: int = 200) -> _data.Trajectories:
+    """Gap filling and grid as in the public code of Costello & Garcia Martin (2018).
+
+    Within each strain: pandas' linear interpolation by row position fills the gaps (values
+    after the last measurement repeat it); then the even grid's times are merged with the
+    sampling times and interpolated by row position again, and the sampling times not on the
+    grid are dropped. Row-position interpolation treats consecutive rows as equally far apart in
+    time whatever their hours, which is where this differs from :func:`nodebio.data.resample`.
+    """
+    variables = list(dataset.variables)
+    xs, us = [], []
+    for strain in dataset.strains:
+        rows = dataset.strain_table(strain)
+        mask = dataset.measured[dataset.table["strain"] == strain].reset_index(drop=True)
+        frame = rows[variables].where(mask[variables]).set_index(rows["time"])
+        frame = frame.interpolate()  # by position, as in their read_timeseries_data
+        times = frame.index.to_numpy(dtype=float)
+        grid = np.linspace(times.min(), times.max(), n_points)
+        union = frame.reindex(frame.index.union(pd.Index(grid))).interpolate()  # their augment_data
+        union = union.loc[~union.index.isin(set(times) - set(grid))]
+        on_grid = union.to_numpy(dtype=float)
+        xs.append(on_grid[:, [variables.index(s) for s in dataset.states]])
+        us.append(on_grid[:, [variables.index(c) for c in dataset.controls]])
+    return _data.Trajectories(
+        strains=dataset.strains, times=grid, x=np.stack(xs), u=np.stack(us), states=dataset.states,
+        controls=dataset.controls, measured=dataset.to_long(measured_only=True), units=dict(dataset.units))
+
+
+@dataclass
+class BaselineConfig:
+    """Options of :class:`DerivativeRegressionModel` (see the module docstring)."""
+
+    regressor: str = "gb"
+    configuration: str = "careful"
+    derivative: str = "savgol"
+    window: int = 7
+    order: int = 2
+    n_estimators: int = 100
+    seed: int = 0
+    clip_at_zero: bool = True
+    divergence_factor: float = 100.0
+    max_evaluations: int = 200_000
+    compiled: bool = True
+
+    def __post_init__(self):
+        if self.regressor not in ("gb", "rf"):
+            raise ValueError(f"regressor must be 'gb' (gradient boosting) or 'rf' (random forest), got {self.regressor!r}.")
+        if self.configuration not in ("published", "careful"):
+            raise ValueError(f"configuration must be 'published' or 'careful', got {self.configuration!r}.")
+
+
+class _FieldLimitExceeded(Exception):
+    pass
+
+
+class CompiledEnsemble:
+    """Fitted scikit-learn tree ensembles as flat arrays, evaluated for all trees at once.
+
+    Integrating a learned field calls its regressors thousands of times on one row;
+    scikit-learn's ``predict`` spends about a millisecond per call on input checks and per-tree
+    dispatch, far more than the tree descent itself. This evaluates the same trees (with the same
+    float32 comparisons) in a few vectorized numpy steps, several ensembles together (one per
+    output): gradient boosting as ``init + learning_rate * sum of trees``, random forests as the
+    mean of their trees. It returns scikit-learn's predictions (tested).
+    """
+
+    def __init__(self, estimators):
+        from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
+
+        estimators = list(estimators) if isinstance(estimators, (list, tuple)) else [estimators]
+        trees, offsets, weights, owner = [], [], [], []
+        for j, estimator in enumerate(estimators):
+            if isinstance(estimator, GradientBoostingRegressor):
+                members = [e.tree_ for e in estimator.estimators_[:, 0]]
+                offsets.append(float(estimator._raw_predict_init(np.zeros((1, estimator.n_features_in_)))[0, 0]))
+                weights.append(float(estimator.learning_rate))
+            elif isinstance(estimator, RandomForestRegressor):
+                members = [e.tree_ for e in estimator.estimators_]
+                offsets.append(0.0)
+                weights.append(1.0 / len(members))
+            else:
+                raise TypeError(f"Cannot compile {type(estimator).__name__}.")
+            trees.extend(members)
+            owner.extend([j] * len(members))
+        width = max(t.node_count for t in trees)
+        shape = (len(trees), width)
+        self.feature = np.zeros(shape, dtype=np.intp)
+        self.threshold = np.zeros(shape, dtype=np.float64)
+        self.left = np.zeros(shape, dtype=np.intp)
+        self.right = np.zeros(shape, dtype=np.intp)
+        self.value = np.zeros(shape, dtype=np.float64)
+        for i, t in enumerate(trees):
+            n = t.node_count
+            internal = t.children_left[:n] >= 0
+            # a leaf points to itself, so that descending further changes nothing
+            self.feature[i, :n] = np.where(internal, t.feature[:n], 0)
+            self.threshold[i, :n] = np.where(internal, t.threshold[:n], np.inf)
+            self.left[i, :n] = np.where(internal, t.children_left[:n], np.arange(n))
+            self.right[i, :n] = np.where(internal, t.children_right[:n], np.arange(n))
+            self.value[i, :n] = t.value[:n, 0, 0] * weights[owner[i]]
+        self.depth = max(t.max_depth for t in trees)
+        self.offsets = np.asarray(offsets)
+        self.starts = np.searchsorted(owner, np.arange(len(estimators)))
+        self.tree_index = np.arange(len(trees))[None, :]
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """Predictions for rows of ``features`` (m, n_features): (m,) for one ensemble, else
+        (m, n_ensembles)."""
+        x = np.asarray(features, dtype=np.float32).astype(np.float64)  # the trees compare in float32
+        rows = np.arange(len(x))[:, None]
+        trees = self.tree_index
+        node = np.zeros((len(x), trees.shape[1]), dtype=np.intp)
+        for _ in range(self.depth):
+            go_left = x[rows, self.feature[trees, node]] <= self.threshold[trees, node]
+            node = np.where(go_left, self.left[trees, node], self.right[trees, node])
+        out = self.offsets + np.add.reduceat(self.value[trees, node], self.starts, axis=1)
+        return out[:, 0] if len(self.offsets) == 1 else out
+
+
+class DerivativeRegressionModel:
+    """The Costello & Garcia Martin (2018) pipeline: regress estimated derivatives, integrate.
+
+    ``fit(prepared)`` then ``simulate(trajectories)`` like :class:`nodebio.train.NeuralODEModel`.
+    After ``simulate``, ``status_`` holds one entry per strain: ``"ok"``, ``"diverged at T h"``
+    or ``"solver failed at T h: ..."``; ``evaluations_`` the number of field evaluations.
+    """
+
+    def __init__(self, config: BaselineConfig | None = None, **options):
+        base = asdict(config) if config is not None else {}
+        self.config = BaselineConfig(**{**base, **options})
+        self.name = f"baseline-{self.config.regressor}"
+        self.regressors_: list | None = None
+
+    def _make_regressor(self, index: int):
+        from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
+
+        seed = self.config.seed * 1000 + index
+        if self.config.regressor == "gb":
+            return GradientBoostingRegressor(n_estimators=self.config.n_estimators, random_state=seed)
+        return RandomForestRegressor(n_estimators=self.config.n_estimators, random_state=seed)
+
+    def training_grid(self, prepared: _data.PreparedData) -> _data.Trajectories:
+        """The training strains on the grid this configuration builds."""
+        if self.config.configuration == "careful":
+            return prepared.train
+        raw = prepared.dataset.subset(prepared.train.strains)
+        return published_resample(raw, n_points=len(prepared.train.times))
+
+    def fit(self, prepared: _data.PreparedData) -> "DerivativeRegressionModel":
+        """Estimate derivatives on the training strains and fit one regressor per state."""
+        cfg = self.config
+        started = time.perf_counter()
+        grid = self.training_grid(prepared)
+        derivatives = estimate_derivatives(grid.times, grid.x, cfg.derivative, cfg.window, cfg.order)
+        features = np.concatenate([grid.x, grid.u], axis=-1).reshape(-1, len(grid.states) + len(grid.controls))
+        targets = derivatives.reshape(-1, len(grid.states))
+        self.regressors_ = [self._make_regressor(j).fit(features, targets[:, j]) for j in range(targets.shape[1])]
+        self.compiled_ = CompiledEnsemble(self.regressors_) if cfg.compiled else None
+        self.states, self.controls = tuple(grid.states), tuple(grid.controls)
+        self.units = dict(prepared.train.units)
+        self.train_strains = tuple(grid.strains)
+        self.dataset_name = prepared.dataset.name
+        self.upper_ = np.abs(grid.x).max(axis=(0, 1))
+        if cfg.configuration == "published":
+            self._published_grids = published_resample(prepared.dataset, n_points=len(prepared.train.times))
+        self.fit_seconds = time.perf_counter() - started
+        return self
+
+    def _field(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """dx/dt (units per hour) for rows of states x (m, n_states) and controls u (m, n_controls)."""
+        features = np.concatenate([x, u], axis=-1)
+        if self.compiled_ is not None:
+            return self.compiled_.predict(features).reshape(len(features), -1)
+        return np.stack([r.predict(features) for r in self.regressors_], axis=-1)
+
+    def simulate(self, trajectories: _data.Trajectories, *, controls: np.ndarray | None = None,
+                 x0: np.ndarray | None = None) -> np.ndarray:
+        """Simulate strains from their initial states: (S, T, n_states), original units.
+
+        Trajectories that fail or diverge are NaN from that time on; see ``status_``.
+        """
+        if self.regressors_ is None:
+            raise RuntimeError("The model is not fitted: call fit() first.")
+        check_names(self.states, trajectories.states, "states")
+        check_names(self.controls, trajectories.controls, "controls")
+        times = np.asarray(trajectories.times, dtype=float)
+        u_all = trajectories.u if controls is None else np.asarray(controls, dtype=float)
+        if controls is None and self.config.configuration == "published":
+            known = getattr(self, "_published_grids", None)
+            if known is not None and np.array_equal(known.times, times):
+                u_all = np.stack([known.u[known.index(s)] if s in known.strains else u_all[i]
+                                  for i, s in enumerate(trajectories.strains)])
+        start = trajectories.x[:, 0] if x0 is None else np.asarray(x0, dtype=float)
+        results, self.status_, self.evaluations_ = [], [], []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # scipy's ode warns on each failed call
+            for i in range(len(start)):
+                solve = self._solve_published if self.config.configuration == "published" else self._solve_careful
+                path, status, evaluations = solve(times, start[i], u_all[i])
+                if self.config.clip_at_zero:
+                    path = np.where(np.isnan(path), np.nan, np.maximum(path, 0.0))
+                results.append(path)
+                self.status_.append(status)
+                self.evaluations_.append(evaluations)
+        return np.stack(results)
+
+    def _checked(self, values: np.ndarray) -> bool:
+        return bool(np.isfinite(values).all() and (np.abs(values) <= self.config.divergence_factor * self.upper_ + 1e-12).all())
+
+    def _solve_careful(self, times, x0, u):
+        """Classical RK4 on the grid; controls at half steps by linear interpolation."""
+        path = np.full((len(times), len(x0)), np.nan)
+        path[0] = x0
+        x = np.asarray(x0, dtype=float)
+        evaluations = 0
+        for k in range(len(times) - 1):
+            h = times[k + 1] - times[k]
+            u0, u1 = u[k], u[k + 1]
+            um = 0.5 * (u0 + u1)
+            k1 = self._field(x[None], u0[None])[0]
+            k2 = self._field((x + 0.5 * h * k1)[None], um[None])[0]
+            k3 = self._field((x + 0.5 * h * k2)[None], um[None])[0]
+            k4 = self._field((x + h * k3)[None], u1[None])[0]
+            evaluations += 4
+            x = x + h / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+            if not self._checked(x):
+                return path, f"diverged at {times[k + 1]:.1f} h", evaluations
+            path[k + 1] = x
+        return path, "ok", evaluations
+
+    def _solve_published(self, times, x0, u):
+        """scipy's dop853 as in their odeintz: atol 1e-4, 1000 steps per call, calls of <= 10 h."""
+        from scipy.integrate import ode
+        from scipy.interpolate import interp1d
+
+        control = interp1d(times, u, axis=0, fill_value="extrapolate")
+        counter = {"n": 0}
+
+        def rhs(t, x):
+            counter["n"] += 1
+            if counter["n"] > self.config.max_evaluations:
+                raise _FieldLimitExceeded()
+            return self._field(np.asarray(x)[None], control(t)[None])[0]
+
+        solver = ode(rhs).set_integrator("dop853", nsteps=1000, atol=1e-4)
+        solver.set_initial_value(np.asarray(x0, dtype=float), times[0])
+        path = np.full((len(times), len(x0)), np.nan)
+        path[0] = x0
+        for k in range(1, len(times)):
+            try:
+                while solver.t < times[k] - 1e-12:
+                    value = solver.integrate(min(times[k], solver.t + 10.0))
+                    if not solver.successful():
+                        return path, f"solver failed at {solver.t:.1f} h (dop853 return code {solver.get_return_code()})", counter["n"]
+            except _FieldLimitExceeded:
+                return path, f"solver failed at {solver.t:.1f} h: more than {self.config.max_evaluations} field evaluations", counter["n"]
+            if not self._checked(value):
+                return path, f"diverged at {times[k]:.1f} h", counter["n"]
+            path[k] = value
+        return path, "ok", counter["n"]
+
+    def __repr__(self) -> str:
+        fitted = f"trained on {', '.join(self.train_strains)}" if self.regressors_ is not None else "not fitted"
+        return f"DerivativeRegressionModel({self.config.regressor}, {self.config.configuration}, {fitted})"
+
+
+class TrainingMeanModel:
+    """Predicts, for any strain, the mean trajectory of the training strains (on their grid)."""
+
+    name = "mean"
+
+    def fit(self, prepared: _data.PreparedData) -> "TrainingMeanModel":
+        self.states, self.controls = tuple(prepared.train.states), tuple(prepared.train.controls)
+        self.times = np.asarray(prepared.train.times, dtype=float)
+        self.mean_ = prepared.train.x.mean(axis=0)
+        self.train_strains = tuple(prepared.train.strains)
+        self.units = dict(prepared.train.units)
+        self.dataset_name = prepared.dataset.name
+        self.fit_seconds = 0.0
+        return self
+
+    def simulate(self, trajectories: _data.Trajectories, **_ignored) -> np.ndarray:
+        check_names(self.states, trajectories.states, "states")
+        times = np.asarray(trajectories.times, dtype=float)
+        mean = np.stack([np.interp(times, self.times, self.mean_[:, j]) for j in range(len(self.states))], -1)
+        self.status_ = ["ok"] * len(trajectories.strains)
+        return np.repeat(mean[None], len(trajectories.strains), axis=0)
+
+    def __repr__(self) -> str:
+        return f"TrainingMeanModel(mean of {', '.join(getattr(self, 'train_strains', ()))})"
