@@ -132,10 +132,6 @@ class BaselineConfig:
             raise ValueError(f"configuration must be 'published' or 'careful', got {self.configuration!r}.")
 
 
-class _FieldLimitExceeded(Exception):
-    pass
-
-
 class CompiledEnsemble:
     """Fitted scikit-learn tree ensembles as flat arrays, evaluated for all trees at once.
 
@@ -322,7 +318,8 @@ class DerivativeRegressionModel:
         def rhs(t, x):
             counter["n"] += 1
             if counter["n"] > self.config.max_evaluations:
-                raise _FieldLimitExceeded()
+                # exceptions do not cross scipy's Fortran solver reliably: NaN makes it fail
+                return np.full(len(x), np.nan)
             return self._field(np.asarray(x)[None], control(t)[None])[0]
 
         solver = ode(rhs).set_integrator("dop853", nsteps=1000, atol=1e-4)
@@ -330,13 +327,13 @@ class DerivativeRegressionModel:
         path = np.full((len(times), len(x0)), np.nan)
         path[0] = x0
         for k in range(1, len(times)):
-            try:
-                while solver.t < times[k] - 1e-12:
-                    value = solver.integrate(min(times[k], solver.t + 10.0))
-                    if not solver.successful():
-                        return path, f"solver failed at {solver.t:.1f} h (dop853 return code {solver.get_return_code()})", counter["n"]
-            except _FieldLimitExceeded:
-                return path, f"solver failed at {solver.t:.1f} h: more than {self.config.max_evaluations} field evaluations", counter["n"]
+            while solver.t < times[k] - 1e-12:
+                value = solver.integrate(min(times[k], solver.t + 10.0))
+                if counter["n"] > self.config.max_evaluations:
+                    return path, (f"solver failed at {solver.t:.1f} h: more than "
+                                  f"{self.config.max_evaluations} field evaluations"), counter["n"]
+                if not solver.successful():
+                    return path, f"solver failed at {solver.t:.1f} h (dop853 return code {solver.get_return_code()})", counter["n"]
             if not self._checked(value):
                 return path, f"diverged at {times[k]:.1f} h", counter["n"]
             path[k] = value

@@ -1,5 +1,17 @@
 """Scoring simulated strains against the data, in original units.
 
+Two definitions of the RMSE are in use for this data:
+
+(a) :func:`rmse_integral`, that of Costello & Garcia Martin (2018): per metabolite, the square
+    root of the time integral of the squared error over the experiment (0-72 h) against the
+    preprocessed data; averaged over metabolites by the comparison.
+(b) the per-point RMSE at the measured time points, in original units
+    (:func:`rmse_at_measurements`) and in scaled units (:func:`normalized`: divided by the
+    metabolite's standard deviation in the training strains, i.e. standardized units).
+
+:func:`improvement` turns two RMSEs into the paper's "% lower RMSE"; :func:`mean_sd` aggregates
+over seeds.
+
 Two places to compare:
 
 * **at the measured points** (:func:`rmse_at_measurements`): the prediction, interpolated

@@ -15,7 +15,7 @@ from matplotlib.patches import FancyBboxPatch, Patch
 from nodebio.data import PATHWAYS, Dataset, Trajectories
 
 __all__ = ["plot_pathway", "plot_missingness", "plot_strains", "plot_preprocessing", "plot_training_history",
-           "plot_predictions"]
+           "plot_predictions", "plot_derivative_estimation"]
 
 STRAIN_COLORS = plt.get_cmap("tab10").colors
 
@@ -220,4 +220,41 @@ def plot_predictions(grid: Trajectories, predicted: dict, strain: str, ncols: in
         ax.grid(alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(labels)), fontsize=8, frameon=False)
+    return fig
+
+
+def plot_derivative_estimation(grid: Trajectories, strain: str, states: Sequence[str], window: int = 7,
+                               order: int = 2):
+    """How the 2018 baseline sees the data: for each state (a column), the measured values, the
+    grid and its Savitzky-Golay smoothing (top), and the derivative estimated by Savitzky-Golay
+    and by central differences (bottom)."""
+    from scipy.signal import savgol_filter
+
+    from nodebio.baseline import estimate_derivatives
+
+    i = grid.index(strain)
+    fig, axes = plt.subplots(2, len(states), figsize=(3.4 * len(states), 4.6), sharex=True,
+                             squeeze=False, constrained_layout=True)
+    dt = grid.times[1] - grid.times[0]
+    for col, state in enumerate(states):
+        j = grid.states.index(state)
+        series = grid.x[i, :, j]
+        points = grid.measured[(grid.measured["strain"] == strain) & (grid.measured["variable"] == state)]
+        top, bottom = axes[0, col], axes[1, col]
+        top.plot(points["time"], points["value"], "o", color="k", ms=4, label="measured")
+        top.plot(grid.times, series, color="#999999", lw=1, label="grid (interpolated)")
+        top.plot(grid.times, savgol_filter(series, window, order, delta=dt), color=STRAIN_COLORS[0], lw=1.5,
+                 label=f"Savitzky-Golay ({window}, {order})")
+        top.set_title(f"{state} ({strain})", fontsize=10)
+        top.set_ylabel(grid.units.get(state, ""))
+        for method, color in (("savgol", STRAIN_COLORS[0]), ("central", STRAIN_COLORS[1])):
+            bottom.plot(grid.times, estimate_derivatives(grid.times, series[:, None], method, window, order)[:, 0],
+                        color=color, lw=1.3, label="Savitzky-Golay" if method == "savgol" else "central differences")
+        unit = grid.units.get(state, "")
+        bottom.set_ylabel(f"d/dt ({unit}/h)" if unit else "d/dt (per h)")
+        bottom.set_xlabel("time (h)")
+        for ax in (top, bottom):
+            ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=7)
+    axes[1, 0].legend(fontsize=7)
     return fig
