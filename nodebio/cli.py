@@ -141,11 +141,11 @@ def reproduce_command(args: argparse.Namespace) -> None:
     from nodebio import compare
 
     pathways = _names(args.pathways) or list(data.PATHWAYS)
-    output = compare.reproduce(pathways, seeds=args.seeds, quick=args.quick, loso=not args.no_loso,
+    seeds = args.seeds if args.seeds is not None else (2 if args.quick else 5)
+    output = compare.reproduce(pathways, seeds=seeds, first_seed=args.seed, quick=args.quick, loso=not args.no_loso,
                                out=args.out, device=args.device, progress=not args.no_progress)
     print((args.out / "results.md").read_text())
-    print(f"wrote {args.out}/results.csv, summary.csv, improvement.csv, loso.csv, results.json, results.md "
-          f"in {output['seconds']:.0f} s")
+    print(f"wrote {', '.join(sorted(p.name for p in args.out.iterdir()))} to {args.out} in {output['seconds']:.0f} s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("reproduce", help="the paper's comparison on both pathways, with leave-one-strain-out")
     p.add_argument("--out", type=Path, default=Path("results"))
-    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--seeds", type=int, help="number of seeds (default 5, or 2 with --quick)")
+    p.add_argument("--seed", type=int, default=0, help="first seed")
     p.add_argument("--pathways", help="comma-separated (default: limonene,isopentenol)")
     p.add_argument("--quick", action="store_true", help="small models and 2 seeds: a smoke run for CI")
     p.add_argument("--no-loso", action="store_true", help="skip the leave-one-strain-out table")
@@ -219,8 +220,6 @@ def main(argv: list[str] | None = None) -> int:
                 raise data.DataValidationError("Give --dataset NAME or --csv FILE.")
             train_command(args)
         elif args.command == "reproduce":
-            if args.quick and args.seeds == 5:
-                args.seeds = 2
             reproduce_command(args)
     except (data.DataError, ValueError, RuntimeError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -170,7 +170,8 @@ def leave_one_strain_out(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, qui
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
     """Mean over metabolites of each score per run, then mean ± sd over seeds, per model."""
     keys = ["pathway", "held_out", "model", "configuration"]
-    per_run = results.groupby(keys + ["seed"], sort=False)[["rmse_integral", "rmse_measured", "rmse_scaled"]].mean().reset_index()
+    per_run = (results.groupby(keys + ["seed"], sort=False)[["rmse_integral", "rmse_measured", "rmse_scaled"]]
+               .agg(lambda v: v.mean(skipna=False)).reset_index())
     parts = []
     for column in ("rmse_integral", "rmse_scaled"):
         stats = metrics.mean_sd(per_run, keys, column).rename(
@@ -178,7 +179,9 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
         parts.append(stats.set_index(keys))
     summary = pd.concat(parts, axis=1)
     summary = summary.loc[:, ~summary.columns.duplicated()].reset_index()
-    status = results.groupby(keys, sort=False)["status"].agg(lambda s: "ok" if (s == "ok").all() else "; ".join(sorted(set(s) - {"ok"})))
+    runs = results.drop_duplicates(keys + ["seed"])
+    status = runs.groupby(keys, sort=False)["status"].agg(
+        lambda s: "ok" if (s == "ok").all() else f"{(s != 'ok').sum()} of {len(s)} runs: " + "; ".join(sorted(set(s) - {"ok"})))
     return summary.merge(status.reset_index(), on=keys)
 
 
@@ -208,13 +211,13 @@ def _markdown(frame: pd.DataFrame, digits: int = 3) -> str:
     return "\n".join(lines)
 
 
-def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5, quick: bool = False,
-              loso: bool = True, out: str | Path | None = "results", device: str = "auto",
+def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5, first_seed: int = 0,
+              quick: bool = False, loso: bool = True, out: str | Path | None = "results", device: str = "auto",
               progress: bool = True, data_dir=None) -> dict:
     """Run the paper's comparison; returns and (with ``out``) writes the tables.
 
     For each pathway, on the paper's split (train low + high producer, test the medium one):
-    the neural ODE with ``seeds`` seeds, both baselines in both configurations with the same
+    the neural ODE with ``seeds`` seeds (``first_seed``, ``first_seed + 1``, ...), both baselines in both configurations with the same
     seeds, the training-strain mean; then (``loso``) :func:`leave_one_strain_out`.
     Files in ``out``: ``results.csv`` (one row per run and metabolite), ``summary.csv``,
     ``improvement.csv``, ``loso.csv``, ``results.json`` and ``results.md`` (the tables, with the
@@ -229,7 +232,7 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
         raise _data.DataValidationError(_data._unknown_message("pathway", unknown, list(_data.PATHWAYS)))
     started = time.perf_counter()
     rows, trajectories = [], []
-    jobs = [(p, *v) for p in pathways for v in _variants(range(seeds))]
+    jobs = [(p, *v) for p in pathways for v in _variants(range(first_seed, first_seed + seeds))]
     prepared_by_pathway = {}
     for pathway, name, configuration, seed in tqdm(jobs, desc="reproduce", disable=not progress):
         if pathway not in prepared_by_pathway:
@@ -244,11 +247,13 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
     results = pd.DataFrame(rows)
     summary = summarize(results)
     gains = improvements(summary)
-    loso_table = leave_one_strain_out(pathways, quick=quick, device=device, progress=progress, data_dir=data_dir) if loso else None
+    loso_table = (leave_one_strain_out(pathways, quick=quick, seed=first_seed, device=device, progress=progress,
+                                       data_dir=data_dir) if loso else None)
     output = {"results": results, "summary": summary, "improvement": gains,
               "trajectories": pd.concat(trajectories, ignore_index=True), "loso": loso_table,
               "seconds": time.perf_counter() - started,
-              "settings": {"pathways": list(pathways), "seeds": seeds, "quick": quick, "device": device}}
+              "settings": {"pathways": list(pathways), "seeds": seeds, "first_seed": first_seed, "quick": quick,
+                           "device": device}}
     if out is not None:
         write_results(output, Path(out))
     return output

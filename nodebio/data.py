@@ -72,6 +72,7 @@ __all__ = [
     "Dataset",
     "load",
     "load_csv",
+    "identical_series",
     "from_frame",
     "impute",
     "resample",
@@ -315,6 +316,10 @@ _PATHWAY_METABOLITES = ("Acetyl-CoA", "HMG-CoA", "Mevalonate", "Mev-P", "IPP/DMA
 #: The two pathways of the study. Controls are the enzymes each strain expresses: in the
 #: isopentenol strains Idi, GPPS and limonene synthase stay at background level (peak areas of
 #: about 1e3, against 1e5-1e7 for the expressed enzymes), and so does NudB in the limonene strains.
+#: States are the measured pathway metabolites and the product, except series that the source
+#: table copies from one strain to another (:func:`identical_series`): GPP of L1 and L2, and Mev-P
+#: of I2 and I3 (the held-out strain would be scored on a training strain's values). Pass
+#: ``states=`` to :func:`load` to use them anyway.
 PATHWAYS: dict[str, PathwaySpec] = {
     "limonene": PathwaySpec(
         name="limonene",
@@ -329,7 +334,7 @@ PATHWAYS: dict[str, PathwaySpec] = {
     "isopentenol": PathwaySpec(
         name="isopentenol",
         file="isopentenol_data.csv",
-        states=_PATHWAY_METABOLITES + ("Isopentenol",),
+        states=("Acetyl-CoA", "HMG-CoA", "Mevalonate", "IPP/DMAPP", "Isopentenol"),
         controls=_PATHWAY_ENZYMES + ("NudB",),
         product="Isopentenol",
         strains=("I1", "I2", "I3"),
@@ -486,6 +491,10 @@ class Dataset:
                 f"  excluded: {len(self.excluded_rows)} rows with no state or control value "
                 f"(times {', '.join(f'{t:g}' for t in times)} {self.time_unit}); see .excluded_rows"
             )
+        copies = identical_series(self)
+        for row in copies.itertuples():
+            lines.append(f"  warning:  {row.variable} is identical in {row.strain_a} and {row.strain_b} "
+                         f"({row.points} measured times): a copy in the source table?")
         if self.ignored_columns:
             lines.append(f"  ignored columns: {', '.join(self.ignored_columns)}")
         if self.source:
@@ -502,6 +511,29 @@ def _unknown_message(what: str, unknown: Sequence[str], known: Sequence[str]) ->
         f"Unknown {what}{'s' if len(unknown) > 1 else ''}: {', '.join(parts)}. "
         f"Available: {', '.join(map(str, known))}."
     )
+
+
+def identical_series(dataset: Dataset, min_points: int = 3) -> pd.DataFrame:
+    """Variables whose measured values are identical in two strains (a copy in the source table).
+
+    Returns one row per (variable, strain_a, strain_b) with at least ``min_points`` common
+    measured times, all equal, and not all zero: ``variable, strain_a, strain_b, points``.
+    """
+    rows = []
+    strains = dataset.strains
+    for variable in dataset.variables:
+        series = {}
+        for strain in strains:
+            t, v = dataset.measurements(strain, variable)
+            series[strain] = dict(zip(t, v))
+        for i, a in enumerate(strains):
+            for b in strains[i + 1:]:
+                common = sorted(set(series[a]) & set(series[b]))
+                va = np.array([series[a][t] for t in common])
+                vb = np.array([series[b][t] for t in common])
+                if len(common) >= min_points and np.array_equal(va, vb) and np.abs(va).sum() > 0:
+                    rows.append({"variable": variable, "strain_a": a, "strain_b": b, "points": len(common)})
+    return pd.DataFrame(rows, columns=["variable", "strain_a", "strain_b", "points"])
 
 
 def load(

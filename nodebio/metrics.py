@@ -63,7 +63,8 @@ def predictions_table(strains: Sequence[str], times: np.ndarray, predicted: np.n
 def rmse_at_measurements(table: pd.DataFrame, states: Sequence[str] | None = None) -> pd.Series:
     """RMSE per state of a :func:`predictions_table` (all its strains pooled)."""
     error = (table["predicted"] - table["measured"]) ** 2
-    result = np.sqrt(error.groupby(table["variable"], sort=False).mean())
+    # a failed simulation (NaN) makes the score NaN: it is never scored on its good part only
+    result = np.sqrt(error.groupby(table["variable"], sort=False).agg(lambda e: e.mean(skipna=False)))
     return result.reindex(list(states)) if states is not None else result
 
 
@@ -111,8 +112,9 @@ def improvement(rmse_model: pd.Series | float, rmse_reference: pd.Series | float
 
 def mean_sd(values: pd.DataFrame, by: Sequence[str], column: str) -> pd.DataFrame:
     """Mean, standard deviation (ddof=1; 0 for a single value) and count of ``column`` over
-    the rows sharing ``by`` (e.g. over seeds)."""
+    the rows sharing ``by`` (e.g. over seeds). A NaN (a failed run) makes mean and sd NaN."""
     grouped = values.groupby(list(by), sort=False)[column]
-    out = grouped.agg(["mean", "std", "count"]).reset_index()
-    out["std"] = out["std"].fillna(0.0)
-    return out.rename(columns={"std": "sd"})
+    out = grouped.agg(mean=lambda v: v.mean(skipna=False), sd=lambda v: v.std(skipna=False),
+                      count="size").reset_index()
+    out.loc[out["count"] == 1, "sd"] = 0.0
+    return out

@@ -206,6 +206,23 @@ class NeuralODEModel:
             if checkpoint is None or not checkpoint.exists():
                 raise FileNotFoundError(f"Cannot resume: no checkpoint at {checkpoint}.")
             state = _read_checkpoint(checkpoint, self.device if hasattr(self, "device") else "cpu")
+            if "optimizer" not in state:
+                raise CheckpointMismatchError(
+                    f"{checkpoint} holds final weights only (written by save() or after training "
+                    "stopped), not a training state: it cannot be resumed. Start a new run, or load "
+                    "it with NeuralODEModel.load() to use it."
+                )
+            same_data = (state["data_sha256"] == prepared.dataset.sha256
+                         and list(state["train_strains"]) == list(prepared.train.strains)
+                         and list(state["states"]) == list(prepared.train.states)
+                         and list(state["controls"]) == list(prepared.train.controls))
+            if not same_data:
+                raise CheckpointMismatchError(
+                    f"Cannot resume {checkpoint}: it was trained on {state['dataset']!r} strains "
+                    f"{', '.join(state['train_strains'])} (data sha256 {str(state['data_sha256'])[:12]}), not on "
+                    f"these data ({prepared.dataset.name!r}, {', '.join(prepared.train.strains)}). "
+                    "Resume with the same data and split, or start a new run."
+                )
             saved = TrainConfig.from_dict(state["config"])
             changed = {k for k in asdict(saved) if k not in ("iterations", "device", "num_threads")
                        and asdict(saved)[k] != asdict(cfg)[k]}
@@ -257,7 +274,7 @@ class NeuralODEModel:
         started = time.perf_counter()
         bar = tqdm(range(start_iteration, cfg.iterations), desc=f"training ({self.dataset_name})",
                    disable=not progress, initial=start_iteration, total=cfg.iterations)
-        iteration = start_iteration
+        completed = start_iteration
         for iteration in bar:
             if window < n_times:
                 starts = torch.randint(0, n_times - window + 1, (n_strains, cfg.windows_per_strain), generator=generator)
@@ -296,6 +313,7 @@ class NeuralODEModel:
             except SolverError as error:
                 self._diverged(error, iteration + 1, best_state, checkpoint)
             self.history.append(record)
+            completed = iteration + 1
             bar.set_postfix(loss=f"{record['loss']:.4f}",
                             rollout=f"{best_loss:.4f}" if best_loss < math.inf else "-")
             if "train_rollout_loss" in record:
@@ -319,7 +337,7 @@ class NeuralODEModel:
         self.fit_seconds = time.perf_counter() - started
         if checkpoint is not None:
             self._write(checkpoint, optimizer=optimizer, scheduler=scheduler, generator=generator,
-                        iteration=iteration + 1, best_loss=best_loss, bad_evals=bad_evals, best_field=best_state)
+                        iteration=completed, best_loss=best_loss, bad_evals=bad_evals, best_field=best_state)
         return self
 
     def _diverged(self, error, iteration, best_state, checkpoint):
@@ -354,13 +372,15 @@ class NeuralODEModel:
 
     def simulate(self, trajectories: _data.Trajectories, *, controls: np.ndarray | None = None,
                  x0: np.ndarray | None = None, solver: str | None = None,
-                 step_size: float | None = None) -> np.ndarray:
+                 step_size: float | None = None, rtol: float | None = None,
+                 atol: float | None = None) -> np.ndarray:
         """Simulate strains from their initial states: (S, T, n_states) in original units.
 
         trajectories : strains on an even grid (their ``times``, initial states and controls).
         controls : optional (S, T, n_controls) controls in original units replacing the strains'
             own (an intervention). x0 : optional (S, n_states) initial states in original units.
-        solver / step_size : override the training solver (e.g. ``"dopri5"`` to check the step).
+        solver / step_size / rtol / atol : override the training solver (e.g. ``"dopri5"`` with
+            tight tolerances to check that the step does not matter).
         """
         self.check_compatible(trajectories)
         cfg = self.config
@@ -374,8 +394,8 @@ class NeuralODEModel:
                 self._tensor(self.control_scaler.transform(u)),
                 solver=solver or cfg.solver,
                 step_size=step_size or cfg.step_size,
-                rtol=cfg.rtol,
-                atol=cfg.atol,
+                rtol=rtol or cfg.rtol,
+                atol=atol or cfg.atol,
             )
         return self.state_scaler.inverse_transform(predicted.cpu().numpy().astype(float))
 

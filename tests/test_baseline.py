@@ -160,6 +160,22 @@ def test_point_rmse_and_scaling_by_hand():
     assert scaled["a"] == pytest.approx(np.sqrt(2.0) / 2)
 
 
+def test_failed_simulations_are_scored_as_failed():
+    table = pd.DataFrame({"strain": "S", "time": [0.0, 1.0], "variable": ["a", "a"],
+                          "measured": [1.0, 2.0], "predicted": [1.0, np.nan]})
+    assert np.isnan(metrics.rmse_at_measurements(table, ["a"])["a"])
+    assert np.isnan(metrics.rmse_integral(np.array([0.0, 1.0]), np.array([[[1.0], [np.nan]]]),
+                                          np.zeros((1, 2, 1)), ["a"])["a"])
+    results = pd.DataFrame({"pathway": "p", "held_out": "X", "model": "m", "configuration": "-",
+                            "seed": [0, 0, 1, 1], "state": ["a", "b", "a", "b"],
+                            "rmse_integral": [1.0, 2.0, np.nan, 2.0], "rmse_measured": [1.0, 2.0, np.nan, 2.0],
+                            "rmse_scaled": [1.0, 2.0, np.nan, 2.0],
+                            "status": ["ok", "ok", "diverged at 5.0 h", "diverged at 5.0 h"]})
+    summary = compare.summarize(results).iloc[0]
+    assert np.isnan(summary["rmse_scaled_mean"])
+    assert summary["status"] == "1 of 2 runs: diverged at 5.0 h"
+
+
 def test_improvement_and_mean_sd():
     assert metrics.improvement(1.0, 20.0) == pytest.approx(95.0)
     assert metrics.improvement(2.0, 1.0) == pytest.approx(-100.0)

@@ -125,7 +125,7 @@ def test_checkpoint_against_other_features_is_an_error(prepared_synthetic, tmp_p
     fitted = NeuralODEModel(**SMALL).fit(prepared_synthetic, progress=False)
     path = fitted.save(tmp_path / "model.pt")
     isopentenol_like = data.prepare(data.load("isopentenol", data_dir=data.default_data_dir()))
-    with pytest.raises(CheckpointMismatchError, match="states do not match the model's: missing Limonene; unexpected Isopentenol"):
+    with pytest.raises(CheckpointMismatchError, match="states do not match the model's: missing Mev-P, Limonene; unexpected Isopentenol"):
         NeuralODEModel.load(path, expect=isopentenol_like)
     fewer = data.prepare(data.load("limonene", controls=["HMGR", "MK"], data_dir=data.default_data_dir()))
     with pytest.raises(CheckpointMismatchError, match="controls do not match.*missing AtoB"):
@@ -141,19 +141,46 @@ def test_not_a_checkpoint(tmp_path):
         NeuralODEModel.load(tmp_path / "missing.pt")
 
 
-def test_resume_continues_to_the_same_result(prepared_synthetic, tmp_path):
-    options = {**SMALL, "iterations": 16, "patience": 100}
+class _Interrupted(Exception):
+    pass
+
+
+def test_an_interrupted_run_resumes_to_the_same_result(prepared_synthetic, tmp_path):
+    options = {**SMALL, "iterations": 16, "eval_every": 4, "patience": 100}
     straight = NeuralODEModel(**options).fit(prepared_synthetic, progress=False)
+
+    class Killed(NeuralODEModel):  # the process dies during iteration 10
+        def _setup(self, prepared):
+            super()._setup(prepared)
+            original, calls = self.field.forward, {"n": 0}
+
+            def forward(t, x):
+                if torch.is_grad_enabled():
+                    calls["n"] += 1
+                if calls["n"] > 9 * per_iteration:
+                    raise _Interrupted()
+                return original(t, x)
+
+            self.field.forward = forward
+
+    window = int(round(24.0 / (prepared_synthetic.train.times[1] - prepared_synthetic.train.times[0]))) + 1
+    per_iteration = 4 * len(model._solver_steps(torch.tensor(prepared_synthetic.train.times[:window] -
+                                                             prepared_synthetic.train.times[0]), 2.0)) - 4
     path = tmp_path / "run.pt"
-    NeuralODEModel(**{**options, "iterations": 8}).fit(prepared_synthetic, checkpoint=path, progress=False)
+    with pytest.raises(_Interrupted):
+        Killed(**options).fit(prepared_synthetic, checkpoint=path, progress=False)
+    assert torch.load(path, weights_only=True)["iteration"] == 8  # the last evaluation before the crash
     resumed = NeuralODEModel(**options).fit(prepared_synthetic, checkpoint=path, resume=True, progress=False)
-    assert len(resumed.history) == 16
-    # the cosine schedule depends on the total: compare the resumed run's first half with the saved one
-    assert [h["iteration"] for h in resumed.history] == list(range(1, 17))
-    assert np.isfinite(resumed.simulate(prepared_synthetic.test)).all()
+    assert [h["loss"] for h in resumed.history] == [h["loss"] for h in straight.history]
+    assert np.array_equal(resumed.simulate(prepared_synthetic.test), straight.simulate(prepared_synthetic.test))
     with pytest.raises(CheckpointMismatchError, match="options differ in width"):
         NeuralODEModel(**{**options, "width": 8}).fit(prepared_synthetic, checkpoint=path, resume=True, progress=False)
-    assert straight.history[0]["loss"] == resumed.history[0]["loss"]
+    other = data.prepare(prepared_synthetic.dataset, ["S1", "S2"], ["S4"], n_points=60)
+    with pytest.raises(CheckpointMismatchError, match="Cannot resume .* not on these data"):
+        NeuralODEModel(**options).fit(other, checkpoint=path, resume=True, progress=False)
+    final = straight.save(tmp_path / "final.pt")
+    with pytest.raises(CheckpointMismatchError, match="final weights only"):
+        NeuralODEModel(**options).fit(prepared_synthetic, checkpoint=final, resume=True, progress=False)
 
 
 def test_divergence_stops_with_a_clear_error_and_keeps_the_last_good_weights(prepared_synthetic, tmp_path):
@@ -174,10 +201,21 @@ def test_divergence_stops_with_a_clear_error_and_keeps_the_last_good_weights(pre
 
             self.field.forward = forward
 
-    run = Exploding(**{**SMALL, "iterations": 50, "eval_every": 2})
+    saved_best = []
+
+    class Recording(Exploding):
+        def _write(self, path, **training_state):
+            if training_state.get("best_field") is not None:
+                saved_best.append({k: v.clone() for k, v in training_state["best_field"].items()})
+            super()._write(path, **training_state)
+
+    run = Recording(**{**SMALL, "iterations": 50, "eval_every": 2})
     with pytest.raises(TrainingDivergedError, match=r"Training stopped at iteration \d+: .*NaN.*last good weights were saved.*smaller learning_rate"):
         run.fit(prepared_synthetic, checkpoint=path, progress=False)
     reloaded = NeuralODEModel.load(path)
+    assert saved_best, "no evaluation happened before the failure"
+    for name, value in reloaded.field.state_dict().items():
+        assert torch.equal(value, saved_best[-1][name]), name  # the best weights seen, not the NaN ones
     assert np.isfinite(reloaded.simulate(prepared_synthetic.test)).all()
     assert good.shape == reloaded.simulate(prepared_synthetic.test).shape
 

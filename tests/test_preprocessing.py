@@ -8,15 +8,25 @@ import pytest
 from nodebio import data
 
 
-def test_impute_interpolates_in_time_not_by_row(tidy_csv):
-    dataset = data.load_csv(tidy_csv, states=["m1", "m2"], controls=["E1"])
+def test_impute_interpolates_in_time_not_by_row():
+    import pandas as pd
+
+    # the gap at 10 h lies between 2 h and 12 h: 80% of the way in time, half-way by row
+    frame = pd.DataFrame({"Strain": ["A"] * 4, "Hour": [0.0, 2.0, 10.0, 12.0], "E": [1.0] * 4,
+                          "m": [0.0, 2.0, None, 12.0]})
+    dataset = data.from_frame(frame, states=["m"], controls=["E"])
     filled = data.impute(dataset)
-    a = filled.strain_table("A")
-    # m1 of strain A: 1.0 at 2 h, missing at 6 h, 5.0 at 10 h -> 3.0 (a row-position rule gives 3.0
-    # too here, so check an uneven case below)
-    assert a.loc[a["time"] == 6.0, "m1"].item() == pytest.approx(3.0)
+    assert filled.table.loc[2, "m"] == pytest.approx(2.0 + 0.8 * 10.0)
     assert filled.filled and not dataset.filled
-    assert not filled.measured.loc[2, "m1"]  # the mask still says "filled"
+    assert not filled.measured.loc[2, "m"]  # the mask still says "filled"
+
+
+def test_identical_series_are_found(limonene_path):
+    both = data.load("limonene", states=["GPP", "Mevalonate"], data_dir=limonene_path.parent)
+    copies = data.identical_series(both)
+    assert copies[["variable", "strain_a", "strain_b"]].values.tolist() == [["GPP", "L1", "L2"]]
+    assert "warning:  GPP is identical in L1 and L2" in repr(both)
+    assert data.identical_series(data.load("limonene", data_dir=limonene_path.parent)).empty
 
 
 def test_impute_uneven_times_and_edges(limonene):

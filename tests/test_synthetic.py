@@ -57,8 +57,6 @@ def test_intervention_scales_the_enzyme_and_acts_downstream():
     # more HMGR: less HMG-CoA (its substrate), more mevalonate (its product)
     assert more["HMG-CoA"].iloc[-1] < base["HMG-CoA"].iloc[-1]
     assert more["Mevalonate"].iloc[-1] > base["Mevalonate"].iloc[-1]
-    # upstream of HMGR nothing can change before the enzyme acts on it: acetyl-CoA at t=0
-    assert more["Acetyl-CoA"].iloc[0] == base["Acetyl-CoA"].iloc[0]
 
 
 def test_bad_interventions():
