@@ -6,7 +6,8 @@
    (window 7, order 2, as in their code; central differences as the alternative):
    :func:`estimate_derivatives`;
 2. fit one regressor per state mapping [states, controls] -> d(state)/dt on the training strains
-   (gradient boosting or random forests, the families their AutoML search picked);
+   (gradient boosting or random forests, the families their AutoML search picked; or, with
+   ``regressor="tpot"`` and ``pip install nodebio[tpot]``, their TPOT search itself);
 3. simulate a strain by integrating the learned field from its initial state, its controls
    interpolated from its own measurements; predictions are clipped at 0 as in their code.
 
@@ -124,10 +125,13 @@ class BaselineConfig:
     divergence_factor: float = 100.0
     max_evaluations: int = 200_000
     compiled: bool = True
+    tpot_generations: int = 5
+    tpot_population: int = 20
 
     def __post_init__(self):
-        if self.regressor not in ("gb", "rf"):
-            raise ValueError(f"regressor must be 'gb' (gradient boosting) or 'rf' (random forest), got {self.regressor!r}.")
+        if self.regressor not in ("gb", "rf", "tpot"):
+            raise ValueError(f"regressor must be 'gb' (gradient boosting), 'rf' (random forest) or 'tpot' "
+                             f"(the AutoML search), got {self.regressor!r}.")
         if self.configuration not in ("published", "careful"):
             raise ValueError(f"configuration must be 'published' or 'careful', got {self.configuration!r}.")
 
@@ -196,6 +200,21 @@ class CompiledEnsemble:
         return out[:, 0] if len(self.offsets) == 1 else out
 
 
+class _TPOTSearch:
+    """Runs a TPOT search on ``fit`` and predicts with the pipeline it found."""
+
+    def __init__(self, search):
+        self.search = search
+
+    def fit(self, features, targets):
+        self.search.fit(features, targets)
+        self.pipeline = self.search.fitted_pipeline_
+        return self
+
+    def predict(self, features):
+        return self.pipeline.predict(features)
+
+
 class DerivativeRegressionModel:
     """The Costello & Garcia Martin (2018) pipeline: regress estimated derivatives, integrate.
 
@@ -214,6 +233,14 @@ class DerivativeRegressionModel:
         from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
 
         seed = self.config.seed * 1000 + index
+        if self.config.regressor == "tpot":
+            try:
+                from tpot import TPOTRegressor
+            except ImportError:
+                raise ImportError("regressor='tpot' needs TPOT: pip install 'nodebio[tpot]' "
+                                  "(or pip install tpot).") from None
+            return _TPOTSearch(TPOTRegressor(generations=self.config.tpot_generations,
+                                             population_size=self.config.tpot_population, random_state=seed))
         if self.config.regressor == "gb":
             return GradientBoostingRegressor(n_estimators=self.config.n_estimators, random_state=seed)
         return RandomForestRegressor(n_estimators=self.config.n_estimators, random_state=seed)
@@ -234,7 +261,7 @@ class DerivativeRegressionModel:
         features = np.concatenate([grid.x, grid.u], axis=-1).reshape(-1, len(grid.states) + len(grid.controls))
         targets = derivatives.reshape(-1, len(grid.states))
         self.regressors_ = [self._make_regressor(j).fit(features, targets[:, j]) for j in range(targets.shape[1])]
-        self.compiled_ = CompiledEnsemble(self.regressors_) if cfg.compiled else None
+        self.compiled_ = CompiledEnsemble(self.regressors_) if cfg.compiled and cfg.regressor != "tpot" else None
         self.states, self.controls = tuple(grid.states), tuple(grid.controls)
         self.units = dict(prepared.train.units)
         self.train_strains = tuple(grid.strains)

@@ -122,6 +122,16 @@ def test_failing_solver_is_reported(prepared_synthetic):
     assert np.isnan(predicted[0, -1]).all()
 
 
+def test_tpot_is_optional_with_a_clear_error(prepared_synthetic):
+    try:
+        import tpot  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match=r"pip install 'nodebio\[tpot\]'"):
+            baseline.DerivativeRegressionModel(regressor="tpot").fit(prepared_synthetic)
+    else:
+        pytest.skip("TPOT is installed: the missing-package message cannot be checked here")
+
+
 def test_baseline_bad_options():
     with pytest.raises(ValueError, match="regressor must be"):
         baseline.DerivativeRegressionModel(regressor="svm")
