@@ -59,7 +59,7 @@ def main() -> None:
     print("\none trajectory (median):")
     one = {}
     for label, model in models.items():
-        repeats = args.repeats if label == "neural ODE" else (3 if "scikit-learn" in label else max(3, args.repeats // 4))
+        repeats = 3 if "scikit-learn" in label else args.repeats
         one[label] = median_seconds(lambda: model.simulate(test), repeats)
         ratio = one[label] / one["neural ODE"]
         print(f"  {label:45s} {1000 * one[label]:10.2f} ms   {ratio:10.1f}x the neural ODE ({repeats} runs)")

@@ -127,6 +127,14 @@ class BaselineConfig:
     compiled: bool = True
     tpot_generations: int = 5
     tpot_population: int = 20
+    solver: str | None = None
+    rtol: float = 1e-6
+    atol: float = 1e-8
+
+    #: Integrators: ``"rk4"`` (fixed step on the grid, the careful default), ``"dop853-stepped"``
+    #: (scipy's dop853 driven as in the published code, its default), or any method of
+    #: ``scipy.integrate.solve_ivp`` (``"RK45"``, ``"LSODA"``, ...) with ``rtol``/``atol``.
+    SOLVERS = ("rk4", "dop853-stepped", "RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
 
     def __post_init__(self):
         if self.regressor not in ("gb", "rf", "tpot"):
@@ -134,6 +142,10 @@ class BaselineConfig:
                              f"(the AutoML search), got {self.regressor!r}.")
         if self.configuration not in ("published", "careful"):
             raise ValueError(f"configuration must be 'published' or 'careful', got {self.configuration!r}.")
+        if self.solver is None:
+            self.solver = "dop853-stepped" if self.configuration == "published" else "rk4"
+        if self.solver not in self.SOLVERS:
+            raise ValueError(f"Unknown solver {self.solver!r}; choose one of {', '.join(self.SOLVERS)}.")
 
 
 class CompiledEnsemble:
@@ -300,8 +312,9 @@ class DerivativeRegressionModel:
         results, self.status_, self.evaluations_ = [], [], []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # scipy's ode warns on each failed call
+            solve = {"rk4": self._solve_careful, "dop853-stepped": self._solve_published}.get(
+                self.config.solver, self._solve_ivp)
             for i in range(len(start)):
-                solve = self._solve_published if self.config.configuration == "published" else self._solve_careful
                 path, status, evaluations = solve(times, start[i], u_all[i])
                 if self.config.clip_at_zero:
                     path = np.where(np.isnan(path), np.nan, np.maximum(path, 0.0))
@@ -333,6 +346,35 @@ class DerivativeRegressionModel:
                 return path, f"diverged at {times[k + 1]:.1f} h", evaluations
             path[k + 1] = x
         return path, "ok", evaluations
+
+    def _solve_ivp(self, times, x0, u):
+        """scipy.integrate.solve_ivp with the configured method and tolerances."""
+        from scipy.integrate import solve_ivp
+        from scipy.interpolate import interp1d
+
+        control = interp1d(times, u, axis=0, fill_value="extrapolate")
+        counter = {"n": 0}
+
+        def rhs(t, x):
+            counter["n"] += 1
+            if counter["n"] > self.config.max_evaluations or not np.isfinite(x).all():
+                return np.full(len(x), np.nan)
+            return self._field(np.asarray(x)[None], control(t)[None])[0]
+
+        result = solve_ivp(rhs, (times[0], times[-1]), np.asarray(x0, dtype=float), method=self.config.solver,
+                           t_eval=times, rtol=self.config.rtol, atol=self.config.atol)
+        path = np.full((len(times), len(x0)), np.nan)
+        done = result.y.T
+        path[:len(done)] = done
+        if counter["n"] > self.config.max_evaluations:
+            return path, f"solver failed: more than {self.config.max_evaluations} field evaluations", counter["n"]
+        if not result.success:
+            return path, f"solver failed at {result.t[-1] if len(result.t) else times[0]:.1f} h: {result.message}", counter["n"]
+        for k in range(len(times)):
+            if not self._checked(path[k]):
+                path[k:] = np.nan
+                return path, f"diverged at {times[k]:.1f} h", counter["n"]
+        return path, "ok", counter["n"]
 
     def _solve_published(self, times, x0, u):
         """scipy's dop853 as in their odeintz: atol 1e-4, 1000 steps per call, calls of <= 10 h."""

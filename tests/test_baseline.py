@@ -100,6 +100,18 @@ def test_baseline_fits_and_simulates(prepared_synthetic, regressor, configuratio
     assert np.array_equal(again.fit(prepared_synthetic).simulate(prepared_synthetic.test), predicted)
 
 
+def test_solver_is_a_parameter(prepared_synthetic):
+    fixed = baseline.DerivativeRegressionModel(n_estimators=5).fit(prepared_synthetic)
+    adaptive = baseline.DerivativeRegressionModel(n_estimators=5, solver="RK45", rtol=1e-5, atol=1e-7).fit(prepared_synthetic)
+    a, b = fixed.simulate(prepared_synthetic.test), adaptive.simulate(prepared_synthetic.test)
+    assert adaptive.status_ == ["ok"] and fixed.config.solver == "rk4"
+    assert baseline.DerivativeRegressionModel(configuration="published").config.solver == "dop853-stepped"
+    spread = prepared_synthetic.train.x.reshape(-1, a.shape[-1]).std(0)
+    assert (np.abs(a - b).max(axis=(0, 1)) / spread < 0.5).all()  # same field, different integrator
+    with pytest.raises(ValueError, match="Unknown solver 'euler'"):
+        baseline.DerivativeRegressionModel(solver="euler")
+
+
 def test_compiled_and_scikit_learn_simulations_agree(prepared_synthetic):
     fast = baseline.DerivativeRegressionModel(n_estimators=5).fit(prepared_synthetic)
     slow = baseline.DerivativeRegressionModel(n_estimators=5, compiled=False).fit(prepared_synthetic)
