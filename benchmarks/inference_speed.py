@@ -17,23 +17,12 @@ random-forest baseline and >= 100x than gradient boosting; batched, >= 10,000x p
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 import torch
 
 from nodebio import compare, data
-
-
-def median_seconds(function, repeats: int) -> float:
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from nodebio.timing import median_seconds
 
 
 def main() -> None:

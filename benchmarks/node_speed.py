@@ -12,24 +12,14 @@ the batch.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import numpy as np
 import torch
 
 from nodebio import data
+from nodebio.timing import median_seconds
 from nodebio.train import NeuralODEModel, TrainConfig
-
-
-def median_time(function, repeats: int) -> float:
-    function()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -50,13 +40,13 @@ def main() -> None:
         train_seconds = time.perf_counter() - start
 
         test = prepared.test
-        one = median_time(lambda: model.simulate(test), 20)
+        one = median_seconds(lambda: model.simulate(test), 20)
         rng = np.random.default_rng(0)
         batch = data.Trajectories(
             strains=tuple(f"copy{i}" for i in range(1000)), times=test.times,
             x=np.repeat(test.x[:1], 1000, axis=0), u=test.u[:1] * rng.lognormal(0, 0.3, (1000, 1, test.u.shape[-1])),
             states=test.states, controls=test.controls, measured=test.measured.iloc[:0])
-        batched = median_time(lambda: model.simulate(batch), 5)
+        batched = median_seconds(lambda: model.simulate(batch), 5)
         print(f"{pathway:12s} training {train_seconds:6.1f} s ({len(model.history)} iterations) | "
               f"one trajectory {1000 * one:7.2f} ms | batch of 1000: {1000 * batched:7.1f} ms, "
               f"{1000 * batched / 1000:.4f} ms per trajectory ({one / (batched / 1000):.0f}x cheaper than one by one)")

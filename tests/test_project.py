@@ -130,3 +130,13 @@ def test_missing_toc_entry_is_an_error(tmp_path):
 
 def test_python_version():
     assert sys.version_info >= (3, 11)
+
+
+def test_median_seconds():
+    from nodebio.timing import median_seconds
+
+    calls = []
+    assert median_seconds(lambda: calls.append(1), 3) >= 0.0
+    assert len(calls) == 4  # one warm-up call, then the timed ones
+    with pytest.raises(ValueError, match="at least 1"):
+        median_seconds(lambda: None, 0)
