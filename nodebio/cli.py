@@ -21,15 +21,18 @@ import pandas as pd
 from nodebio import data, synthetic
 
 
-
 def _names(text: str | None) -> list[str] | None:
     if text is None:
         return None
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
-def _add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", nargs="?", help=f"a pathway table: {', '.join(data.PATHWAYS)}")
+def _add_dataset_arguments(parser: argparse.ArgumentParser, positional: bool = True) -> None:
+    """The arguments naming a dataset: a pathway table (positional, or ``--dataset``) or ``--csv``."""
+    if positional:
+        parser.add_argument("dataset", nargs="?", help=f"a pathway table: {', '.join(data.PATHWAYS)}")
+    else:
+        parser.add_argument("--dataset", help=f"a pathway table ({', '.join(data.PATHWAYS)}) or 'synthetic'")
     parser.add_argument("--csv", type=Path, help="a tidy CSV of your own instead of a pathway table")
     parser.add_argument("--states", help="comma-separated state (metabolite) columns")
     parser.add_argument("--controls", help="comma-separated control (protein) columns")
@@ -166,13 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True)
 
     p = sub.add_parser("train", help="train a model and score it on held-out strains")
-    p.add_argument("--dataset", help=f"a pathway table ({', '.join(data.PATHWAYS)}) or 'synthetic'")
-    p.add_argument("--csv", type=Path, help="a tidy CSV of your own instead of --dataset")
-    p.add_argument("--states", help="comma-separated state (metabolite) columns")
-    p.add_argument("--controls", help="comma-separated control (protein) columns")
-    p.add_argument("--time-col", default="Hour")
-    p.add_argument("--strain-col", default="Strain")
-    p.add_argument("--data-dir", type=Path)
+    _add_dataset_arguments(p, positional=False)
     p.add_argument("--train", help="comma-separated training strains (default: the paper's split)")
     p.add_argument("--test", help="comma-separated held-out strains")
     p.add_argument("--model", default="node", choices=["node", "baseline-gb", "baseline-rf", "mean"],

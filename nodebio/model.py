@@ -229,10 +229,6 @@ def parameter_count(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def as_tensor(values, dtype: torch.dtype, device: torch.device | str) -> torch.Tensor:
-    return torch.as_tensor(values, dtype=dtype, device=device)
-
-
 def check_names(expected: Sequence[str], got: Sequence[str], what: str) -> None:
     """Raise ValueError naming the difference between two lists of feature names."""
     if tuple(expected) != tuple(got):
