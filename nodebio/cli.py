@@ -7,6 +7,9 @@
     nodebio train --dataset limonene --train L1,L3 --test L2 --out runs/limonene [--quick]
     nodebio train --model baseline-gb --configuration published --dataset limonene --out runs/gb
     nodebio reproduce --out results [--quick]
+    nodebio train --dataset limonene --out runs/limonene --ensemble 5
+    nodebio simulate runs/limonene --strain L2 --scale HMGR=2 --scale "Limonene Synthase=0.5"
+    nodebio simulate runs/limonene --strain L2 --scan single --factors 0.5,2 --out scan.csv
 """
 
 from __future__ import annotations
@@ -72,6 +75,9 @@ def _split_for(dataset: data.Dataset, train: str | None, test: str | None):
     return (_names(train) if train else list(default_train)), (_names(test) if test else list(default_test))
 
 
+synthetic_noise = 0.05  # measurement noise of `train --dataset synthetic` (recorded in metrics.json)
+
+
 def train_command(args: argparse.Namespace) -> None:
     from dataclasses import asdict
 
@@ -79,7 +85,7 @@ def train_command(args: argparse.Namespace) -> None:
     from nodebio import compare
 
     if args.dataset == "synthetic":
-        dataset = synthetic.make_dataset(n_strains=args.synthetic_strains, seed=args.seed)
+        dataset = synthetic.make_dataset(n_strains=args.synthetic_strains, seed=args.seed, noise=synthetic_noise)
     else:
         dataset = load_dataset(args)
     train, test = _split_for(dataset, args.train, args.test)
@@ -98,8 +104,19 @@ def train_command(args: argparse.Namespace) -> None:
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     print(f"training {args.model} on {dataset.name} strains {', '.join(train)}; held out: {', '.join(test)}", flush=True)
+    if args.ensemble < 1:
+        raise data.DataValidationError(f"--ensemble must be at least 1, got {args.ensemble}.")
+    if args.ensemble > 1 and args.model != "node":
+        raise data.DataValidationError("--ensemble applies to --model node only.")
     if args.model == "node":
         model.fit(prepared, checkpoint=out / "model.pt", resume=args.resume, progress=not args.no_progress)
+        # Further members of an ensemble: the same options, the next seeds.
+        for extra in range(1, args.ensemble):
+            member = compare.make_model(args.model, seed=args.seed + extra, quick=args.quick,
+                                        configuration=args.configuration, device=args.device, **options)
+            print(f"ensemble member {extra + 1} of {args.ensemble} (seed {args.seed + extra})", flush=True)
+            member.fit(prepared, progress=not args.no_progress)
+            member.save(out / f"model-seed{args.seed + extra}.pt")
     else:
         if args.resume:
             raise data.DataValidationError("--resume applies to --model node only.")
@@ -124,8 +141,11 @@ def train_command(args: argparse.Namespace) -> None:
         "units": {k: v for k, v in dataset.units.items() if k in dataset.states},
         **scores,
     }
+    if dataset.name == "synthetic":
+        result["synthetic"] = {"strains": args.synthetic_strains, "seed": args.seed, "noise": synthetic_noise}
     if args.model == "node":
-        result.update(device=str(model.device), iterations_run=len(model.history), config=asdict(model.config))
+        result.update(device=str(model.device), iterations_run=len(model.history), config=asdict(model.config),
+                      ensemble_seeds=list(range(args.seed, args.seed + args.ensemble)))
     elif args.model.startswith("baseline"):
         result["config"] = asdict(model.config)
     (out / "metrics.json").write_text(json.dumps(result, indent=2, default=float))
@@ -138,6 +158,103 @@ def train_command(args: argparse.Namespace) -> None:
     print(f"mean scaled RMSE: test {scores['test']['mean_rmse_scaled']:.3f}, "
           f"train {scores['train']['mean_rmse_scaled']:.3f}")
     print(f"wrote {', '.join(sorted(p.name for p in out.iterdir()))} to {out}")
+
+
+def _run_dataset(run: Path, args: argparse.Namespace, ensemble) -> data.Dataset:
+    """The dataset a trained run was fitted on, checked against the models' data digest."""
+    record = json.loads((run / "metrics.json").read_text()) if (run / "metrics.json").is_file() else {}
+    name = ensemble.dataset_name
+    if args.csv is not None:
+        dataset = load_dataset(args)
+    elif name == "synthetic":
+        spec = record.get("synthetic")
+        if spec is None:
+            raise data.DataValidationError(
+                f"{run} holds a model of synthetic data but no metrics.json saying which strains "
+                "(written by `nodebio train --dataset synthetic`); train it again with that command.")
+        dataset = synthetic.make_dataset(n_strains=spec["strains"], seed=spec["seed"], noise=spec["noise"])
+    elif name in data.PATHWAYS:
+        dataset = data.load(name, states=list(ensemble.states), controls=list(ensemble.controls),
+                            data_dir=args.data_dir)
+    else:
+        raise data.DataValidationError(
+            f"The models in {run} were trained on {name!r}; give its table with --csv FILE --states ... "
+            "--controls ... as when training.")
+    if ensemble.data_sha256 is not None and dataset.sha256 != ensemble.data_sha256:
+        from nodebio.train import CheckpointMismatchError
+
+        raise CheckpointMismatchError(
+            f"The models in {run} were trained on data with sha256 {str(ensemble.data_sha256)[:12]}, but "
+            f"{dataset.name!r} here has sha256 {str(dataset.sha256)[:12]}: these are not the data of the run. "
+            "Simulate with the data it was trained on, or train again.")
+    return dataset
+
+
+def simulate_command(args: argparse.Namespace) -> None:
+    from nodebio import interventions as iv
+
+    runs = [Path(r) for r in args.runs]
+    ensemble = iv.Ensemble.load(runs, device=args.device)
+    dataset = _run_dataset(runs[0], args, ensemble)
+    if args.strain is None:
+        raise data.DataValidationError(f"Give --strain (one of {', '.join(dataset.strains)}).")
+    strain = iv.strain_trajectories(dataset, args.strain, ensemble.times)
+    train_range = iv.training_range(_data_on_grid(dataset, ensemble.train_strains, ensemble.times))
+    product = dataset.product or dataset.states[-1]
+    factors = [float(f) for f in _names(args.factors)] if args.factors else [0.5, 2.0]
+    if args.scan is None:
+        changes = [iv.parse_change(text, "scale") for text in args.scale] + [
+            iv.parse_change(text, "set") for text in args.set]
+        if not changes:
+            raise data.DataValidationError("Give --scale PROTEIN=FACTOR (or --set PROTEIN=LEVEL), or --scan single|pair.")
+        scenarios = [sum(changes[1:], changes[0])]
+    elif args.scan == "single":
+        proteins = _names(args.proteins) or list(ensemble.controls)
+        scenarios = iv.single_protein_scan(proteins, factors)
+    else:
+        proteins = _names(args.proteins) or []
+        if len(proteins) != 2:
+            raise data.DataValidationError("--scan pair needs --proteins A,B (two proteins).")
+        scenarios = iv.pairwise_scan(proteins[0], proteins[1], factors)
+    result = iv.simulate_interventions(ensemble, strain, scenarios, strain=args.strain, product=product,
+                                       control_range=train_range, level=args.level)
+    table = result.table()
+    unit = dataset.units.get(product, "?")
+    percent = f"{100 * args.level:g}%"
+    print(f"{product} at {result.times[-1]:g} h in strain {args.strain} ({unit}); "
+          f"{len(ensemble)} model(s), {percent} interval of the ensemble:")
+    shown = table[["rank", "intervention", "titer_mean", "titer_low", "titer_high", "fold_change", "extrapolation"]]
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if len(ensemble) == 1:
+        print("one model: the interval is a point; train with --ensemble 5 for intervals", file=sys.stderr)
+    flagged = table[table["extrapolation"]]
+    if len(flagged):
+        print(f"extrapolation: {len(flagged)} of {len(table)} scenarios have a protein outside the range of the "
+              f"training strains ({', '.join(ensemble.train_strains)}); see the column extrapolated_proteins.")
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.out, index=False)
+        print(f"wrote the ranked table to {args.out}")
+    trajectories = args.trajectories
+    if trajectories is None and args.scan is None:
+        trajectories = runs[0] / f"interventions-{args.strain}.csv"
+    if trajectories is not None:
+        trajectories.parent.mkdir(parents=True, exist_ok=True)
+        result.trajectory_frame().to_csv(trajectories, index=False)
+        print(f"wrote the trajectories (every model, every scenario) to {trajectories}")
+
+
+def _data_on_grid(dataset: data.Dataset, strains, times) -> data.Trajectories:
+    """Several strains of ``dataset`` on a model's grid ``times``."""
+    import numpy as np
+
+    from nodebio import interventions as iv
+
+    grids = [iv.strain_trajectories(dataset, s, times) for s in strains]
+    first = grids[0]
+    return data.Trajectories(strains=tuple(strains), times=first.times, x=np.concatenate([g.x for g in grids]),
+                             u=np.concatenate([g.u for g in grids]), states=first.states,
+                             controls=first.controls, measured=first.measured.iloc[:0], units=first.units)
 
 
 def reproduce_command(args: argparse.Namespace) -> None:
@@ -184,7 +301,30 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="a small, fast run (few iterations or trees)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/model.pt")
     p.add_argument("--synthetic-strains", type=int, default=10, help="strains of --dataset synthetic")
+    p.add_argument("--ensemble", type=int, default=1,
+                   help="train this many neural ODEs (seeds SEED, SEED+1, ...) for intervals in `simulate`")
     p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("simulate", help="predict the product of a strain under enzyme interventions")
+    p.add_argument("runs", nargs="+", type=Path, help="run folder(s) of `nodebio train` (every model*.pt is a member)")
+    p.add_argument("--strain", help="the strain to change (e.g. L2)")
+    p.add_argument("--scale", action="append", default=[], metavar="PROTEIN=FACTOR",
+                   help="multiply a protein by a factor (repeatable; PROTEIN=F@START-END for a window in h)")
+    p.add_argument("--set", action="append", default=[], metavar="PROTEIN=LEVEL",
+                   help="hold a protein at a level, original units (repeatable)")
+    p.add_argument("--scan", choices=["single", "pair"], help="every single-protein scaling, or a pair grid")
+    p.add_argument("--factors", help="comma-separated factors of a scan (default 0.5,2)")
+    p.add_argument("--proteins", help="proteins of a scan (default all for single; two for pair)")
+    p.add_argument("--level", type=float, default=0.9, help="central probability of the intervals (default 0.9)")
+    p.add_argument("--out", type=Path, help="CSV of the ranked table")
+    p.add_argument("--trajectories", type=Path, help="CSV of every simulated trajectory")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--csv", type=Path, help="the table of a run trained with --csv")
+    p.add_argument("--states", help="as when training with --csv")
+    p.add_argument("--controls", help="as when training with --csv")
+    p.add_argument("--time-col", default="Hour")
+    p.add_argument("--strain-col", default="Strain")
+    p.add_argument("--data-dir", type=Path)
 
     p = sub.add_parser("reproduce", help="the paper's comparison on both pathways, with leave-one-strain-out")
     p.add_argument("--out", type=Path, default=Path("results"))
@@ -218,6 +358,9 @@ def main(argv: list[str] | None = None) -> int:
             train_command(args)
         elif args.command == "reproduce":
             reproduce_command(args)
+        elif args.command == "simulate":
+            args.dataset = None
+            simulate_command(args)
     except (data.DataError, ValueError, RuntimeError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -15,7 +15,8 @@ from matplotlib.patches import FancyBboxPatch, Patch
 from nodebio.data import PATHWAYS, Dataset, Trajectories
 
 __all__ = ["plot_pathway", "plot_missingness", "plot_strains", "plot_preprocessing", "plot_training_history",
-           "plot_predictions", "plot_derivative_estimation"]
+           "plot_predictions", "plot_derivative_estimation", "plot_single_protein_effects", "plot_pairwise_heatmap",
+           "plot_intervention_trajectories", "plot_intervention_validation"]
 
 STRAIN_COLORS = plt.get_cmap("tab10").colors
 
@@ -257,4 +258,155 @@ def plot_derivative_estimation(grid: Trajectories, strain: str, states: Sequence
             ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=7)
     axes[1, 0].legend(fontsize=7)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Interventions
+# ---------------------------------------------------------------------------------------------
+
+
+def plot_single_protein_effects(table, *, title: str | None = None, ax=None):
+    """Tornado chart of single-protein interventions: for each protein (a row), the predicted
+    fold change of the product titer when it is lowered (left) and raised (right), with the
+    ensemble interval as error bars. Hatched bars: the intervention moves a protein out of the
+    training range. ``table``: :meth:`nodebio.interventions.InterventionResult.table`.
+    Proteins are sorted by the size of their largest effect; fold change on a log axis."""
+    rows = table[table["protein"].str.len().gt(0) & ~table["protein"].str.contains(",")].copy()
+    if rows.empty:
+        raise ValueError("The table has no single-protein interventions to plot.")
+    rows["effect"] = np.abs(np.log(rows["fold_change"].clip(lower=1e-9)))
+    order = rows.groupby("protein")["effect"].max().sort_values().index.tolist()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.8, 0.42 * len(order) + 1.4), constrained_layout=True)
+    else:
+        fig = ax.figure
+    factors = sorted(rows["factor"].unique())
+    colors = {f: ("#2166ac" if f < 1 else "#b2182b") for f in factors}
+    height = 0.8 / max(1, len(factors))
+    for k, factor in enumerate(factors):
+        sub = rows[rows["factor"] == factor].set_index("protein").reindex(order)
+        y = np.arange(len(order)) + (k - (len(factors) - 1) / 2) * height
+        left = np.ones(len(order))
+        width = sub["fold_change"].to_numpy() - 1.0
+        bars = ax.barh(y, width, left=left, height=height * 0.9, color=colors[factor], alpha=0.85,
+                       label=f"x{factor:g}")
+        for bar, hatch in zip(bars, sub["adds_extrapolation"].fillna(False).to_numpy()):
+            if hatch:
+                bar.set_hatch("///")
+                bar.set_edgecolor("k")
+        err = np.vstack([sub["fold_change"] - sub["fold_change_low"], sub["fold_change_high"] - sub["fold_change"]])
+        ax.errorbar(sub["fold_change"], y, xerr=np.clip(err, 0, None), fmt="none", ecolor="k", lw=1, capsize=2)
+    ax.axvline(1.0, color="k", lw=0.8)
+    ax.set_yticks(np.arange(len(order)), order)
+    ax.set_xscale("log")
+    ax.set_xlabel("predicted fold change of the product titer at the final time")
+    ax.grid(axis="x", alpha=0.3, which="both")
+    handles, labels = ax.get_legend_handles_labels()
+    handles.append(Patch(facecolor="white", edgecolor="k", hatch="///"))
+    labels.append("leaves the training range")
+    ax.legend(handles, labels, fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def plot_pairwise_heatmap(result, protein_a: str, protein_b: str, *, ax=None):
+    """Heatmap of the predicted product titer at the final time (ensemble mean, original units)
+    against the factors of two proteins, from a :func:`nodebio.interventions.pairwise_scan`.
+    Cells marked ``x`` leave the training range beyond the unmodified strain; the contour of
+    the unmodified titer separates better from worse designs."""
+    table = result.table(ranked=False)
+    factors = result.factors()
+    for p in (protein_a, protein_b):
+        if p not in factors:
+            raise ValueError(f"{p!r} is not scanned in this result (scanned: {', '.join(factors.columns)}).")
+    frame = factors[[protein_a, protein_b]].assign(titer=table["titer_mean"],
+                                                   flag=table["adds_extrapolation"]).dropna()
+    grid = frame.pivot_table(index=protein_b, columns=protein_a, values="titer", aggfunc="mean")
+    flags = frame.pivot_table(index=protein_b, columns=protein_a, values="flag", aggfunc="max")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.6, 4.4), constrained_layout=True)
+    else:
+        fig = ax.figure
+    image = ax.imshow(grid.to_numpy(), origin="lower", cmap="viridis", aspect="auto")
+    ax.set_xticks(range(grid.shape[1]), [f"{v:.3g}" for v in grid.columns], rotation=45)
+    ax.set_yticks(range(grid.shape[0]), [f"{v:.3g}" for v in grid.index])
+    ax.set_xlabel(f"{protein_a} factor")
+    ax.set_ylabel(f"{protein_b} factor")
+    unit = result.units.get(result.product, "")
+    fig.colorbar(image, ax=ax, label=f"{result.product} at {result.times[-1]:g} h ({unit})")
+    reference = float(table.loc[0, "titer_mean"])
+    if grid.to_numpy().min() < reference < grid.to_numpy().max():
+        ax.contour(grid.to_numpy(), levels=[reference], colors="w", linewidths=1.2)
+    for (r, c), flag in np.ndenumerate(flags.to_numpy()):
+        if flag:
+            ax.text(c, r, "x", ha="center", va="center", color="w", fontsize=9)
+    ax.set_title(f"strain {result.strain}: white line = unmodified titer; x = new extrapolation", fontsize=9)
+    return fig
+
+
+def plot_intervention_trajectories(result, interventions: Sequence[str] | None = None, variable: str | None = None,
+                                   ax=None):
+    """The product (or ``variable``) over time under a few interventions: ensemble mean and
+    interval band. ``interventions``: their printed names (default the unmodified strain and the
+    best and worst predicted designs)."""
+    band = result.band(variable)
+    variable = variable or result.product
+    if interventions is None:
+        table = result.table()
+        interventions = list(dict.fromkeys(["unmodified", table["intervention"].iloc[0],
+                                            table["intervention"].iloc[-1]]))
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.2, 3.6), constrained_layout=True)
+    else:
+        fig = ax.figure
+    for k, name in enumerate(interventions):
+        rows = band[band["intervention"] == name]
+        if rows.empty:
+            raise ValueError(f"No intervention {name!r} in this result.")
+        color = "k" if name == "unmodified" else STRAIN_COLORS[k % 10]
+        ax.plot(rows["time"], rows["mean"], color=color, lw=1.8, label=name)
+        ax.fill_between(rows["time"], rows["low"], rows["high"], color=color, alpha=0.18)
+    ax.set_xlabel("time (h)")
+    ax.set_ylabel(f"{variable} ({result.units.get(variable, '')})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_intervention_validation(validation):
+    """Synthetic ground truth: (left) predicted against true fold change of the product for
+    every held-out strain and single-protein intervention, one colour per number of training
+    strains, with ensemble intervals; (right) Spearman correlation, sign agreement and interval
+    coverage against the number of training strains."""
+    details, summary = validation.details, validation.summary
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
+    for k, (n, rows) in enumerate(details.groupby("training_strains")):
+        color = STRAIN_COLORS[k % 10]
+        err = np.clip(np.vstack([rows["fold_change"] - rows["fold_change_low"],
+                                 rows["fold_change_high"] - rows["fold_change"]]), 0, None)
+        left.errorbar(rows["true_fold_change"], rows["fold_change"], yerr=err, fmt="o", ms=3, color=color,
+                      alpha=0.7, elinewidth=0.7, label=f"{n} training strains")
+    values = np.concatenate([details["true_fold_change"], details["fold_change"]])
+    values = values[np.isfinite(values) & (values > 0)]
+    lo, hi = values.min() / 1.1, values.max() * 1.1
+    left.plot([lo, hi], [lo, hi], "k--", lw=0.8, label="perfect prediction")
+    left.set_xscale("log")
+    left.set_yscale("log")
+    left.set_xlabel("true fold change (mechanistic model)")
+    left.set_ylabel("predicted fold change (ensemble mean)")
+    left.grid(alpha=0.3, which="both")
+    left.legend(fontsize=8)
+    for column, label, marker in (("spearman", "Spearman correlation", "o"), ("sign_agreement", "sign agreement", "s"),
+                                  ("coverage", "interval coverage", "^")):
+        right.plot(summary["training_strains"], summary[column], marker=marker, label=label)
+    right.axhline(validation.settings["level"], color="grey", ls=":", lw=1, label="nominal coverage")
+    right.set_xscale("log")
+    right.set_xticks(summary["training_strains"], [str(n) for n in summary["training_strains"]])
+    right.set_xlabel("training strains")
+    right.set_ylabel("score")
+    right.set_ylim(min(-0.05, float(summary["spearman"].min()) - 0.05), 1.05)
+    right.grid(alpha=0.3)
+    right.legend(fontsize=8)
     return fig

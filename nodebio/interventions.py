@@ -1,0 +1,679 @@
+"""What if an enzyme were expressed more or less? Interventions simulated with an ensemble.
+
+An :class:`Intervention` changes the control (protein) trajectories of a strain: it scales one or
+more proteins by a factor, or sets them to a level, over the whole experiment or a time window.
+Interventions compose with ``+`` and print readably (``HMGR x2, Limonene Synthase x0.5``).
+
+:func:`simulate_interventions` simulates many interventions of one strain in one batched solve
+per ensemble member (the scenarios are the batch dimension of the solver, on CPU or GPU), and
+returns an :class:`InterventionResult`: the trajectories of every member and scenario, the
+product titer at the final time with the ensemble's mean and interval, the fold change against
+the unmodified strain, and a flag for scenarios whose controls leave the range seen in training.
+
+:class:`Ensemble` holds several neural ODEs of the same data (different seeds, and optionally
+bootstrap samples of the training strains). Its spread is the uncertainty reported here: the
+interval of a prediction is the central ``level`` quantile range of the members' predictions. It is
+the disagreement of models that fit the training strains equally well, not a calibrated
+confidence interval; :func:`validate_on_synthetic` measures how often it covers the truth on the
+synthetic pathway, where the true effect of every intervention is known.
+
+Shapes: M ensemble members, N scenarios, T grid times, ``n_states`` states, C controls.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from nodebio import data as _data
+
+__all__ = [
+    "Change",
+    "Intervention",
+    "UNMODIFIED",
+    "scale",
+    "set_level",
+    "parse_change",
+    "log_factors",
+    "single_protein_scan",
+    "pairwise_scan",
+    "Ensemble",
+    "training_range",
+    "InterventionResult",
+    "simulate_interventions",
+    "strain_trajectories",
+    "ValidationResult",
+    "validate_on_synthetic",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Interventions
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change to one protein: multiply by ``factor`` or set to ``level`` (original units,
+    e.g. peak area), during ``start <= t <= end`` hours (the whole experiment by default)."""
+
+    protein: str
+    factor: float | None = None
+    level: float | None = None
+    start: float | None = None
+    end: float | None = None
+
+    def __post_init__(self):
+        if (self.factor is None) == (self.level is None):
+            raise ValueError(f"A change of {self.protein!r} needs exactly one of factor= or level=.")
+        if self.factor is not None and not (math.isfinite(self.factor) and self.factor > 0):
+            raise ValueError(
+                f"The factor of {self.protein!r} must be a positive number, got {self.factor}: "
+                "use a factor below 1 to lower a protein (0.5 halves it) and set_level(protein, 0) "
+                "to remove it."
+            )
+        if self.level is not None and not (math.isfinite(self.level) and self.level >= 0):
+            raise ValueError(f"The level of {self.protein!r} must be a non-negative number, got {self.level}.")
+        if self.start is not None and self.end is not None and not self.end > self.start:
+            raise ValueError(f"The window of {self.protein!r} must end after it starts, got {self.start}-{self.end} h.")
+
+    def mask(self, times: np.ndarray) -> np.ndarray:
+        """True at the times (h) the change applies to."""
+        times = np.asarray(times, dtype=float)
+        lo = -np.inf if self.start is None else self.start
+        hi = np.inf if self.end is None else self.end
+        return (times >= lo) & (times <= hi)
+
+    def __str__(self) -> str:
+        text = f"{self.protein} x{self.factor:g}" if self.factor is not None else f"{self.protein} = {self.level:g}"
+        if self.start is not None or self.end is not None:
+            lo = "0" if self.start is None else f"{self.start:g}"
+            hi = "end" if self.end is None else f"{self.end:g}"
+            text += f" ({lo}-{hi} h)"
+        return text
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """A sequence of :class:`Change` applied in order; ``Intervention()`` changes nothing."""
+
+    changes: tuple[Change, ...] = ()
+
+    def __add__(self, other: "Intervention") -> "Intervention":
+        if not isinstance(other, Intervention):
+            return NotImplemented
+        return Intervention(self.changes + other.changes)
+
+    def __str__(self) -> str:
+        return ", ".join(str(c) for c in self.changes) if self.changes else "unmodified"
+
+    def __repr__(self) -> str:
+        return f"Intervention({str(self)!r})"
+
+    @property
+    def proteins(self) -> tuple[str, ...]:
+        """The proteins it changes, in order of first mention."""
+        return tuple(dict.fromkeys(c.protein for c in self.changes))
+
+    def factor(self, protein: str) -> float:
+        """The overall factor applied to ``protein`` by whole-experiment scalings (1 if untouched;
+        NaN when a level is set or a window is used, which no single factor describes)."""
+        value = 1.0
+        for c in self.changes:
+            if c.protein != protein:
+                continue
+            if c.factor is None or c.start is not None or c.end is not None:
+                return float("nan")
+            value *= c.factor
+        return value
+
+    def check(self, controls: Sequence[str]) -> None:
+        """Raise ValueError if a change names a protein that is not a control."""
+        unknown = [p for p in self.proteins if p not in controls]
+        if unknown:
+            raise ValueError(_data._unknown_message("protein", unknown, controls)
+                             + " (the controls of the model)")
+
+    def apply(self, controls: np.ndarray, times: np.ndarray, names: Sequence[str]) -> np.ndarray:
+        """The changed controls: a copy of ``controls`` (..., T, C), original units, ``times`` (T,) h,
+        ``names`` the C control names."""
+        self.check(names)
+        out = np.array(controls, dtype=float, copy=True)
+        names = list(names)
+        for c in self.changes:
+            j = names.index(c.protein)
+            m = c.mask(times)
+            if c.factor is not None:
+                out[..., m, j] *= c.factor
+            else:
+                out[..., m, j] = c.level
+        return out
+
+
+#: The reference scenario: the strain as it is.
+UNMODIFIED = Intervention()
+
+
+def scale(protein: str, factor: float, *, start: float | None = None, end: float | None = None) -> Intervention:
+    """Multiply ``protein`` by ``factor`` (> 0), optionally only during ``start``-``end`` h."""
+    return Intervention((Change(protein, factor=float(factor), start=start, end=end),))
+
+
+def set_level(protein: str, level: float, *, start: float | None = None, end: float | None = None) -> Intervention:
+    """Hold ``protein`` at ``level`` (original units), optionally only during ``start``-``end`` h."""
+    return Intervention((Change(protein, level=float(level), start=start, end=end),))
+
+
+def parse_change(text: str, kind: str = "scale") -> Intervention:
+    """``"HMGR=2"`` (or ``"HMGR=2@24-48"`` for a window in hours) as a scaling (``kind="scale"``)
+    or a level (``kind="set"``)."""
+    match = re.fullmatch(r"\s*(.+?)\s*=\s*([^@\s]+)\s*(?:@\s*([0-9.eE+-]+)\s*-\s*([0-9.eE+-]+))?\s*", text)
+    if not match:
+        raise ValueError(f"Cannot read {text!r}: write PROTEIN=VALUE, e.g. HMGR=2 or \"Limonene Synthase=0.5@24-72\".")
+    protein, value, start, end = match.groups()
+    try:
+        number = float(value)
+        start = None if start is None else float(start)
+        end = None if end is None else float(end)
+    except ValueError:
+        raise ValueError(f"Cannot read {text!r}: {value!r} is not a number.") from None
+    if kind == "scale":
+        return scale(protein, number, start=start, end=end)
+    if kind == "set":
+        return set_level(protein, number, start=start, end=end)
+    raise ValueError(f"kind must be 'scale' or 'set', got {kind!r}.")
+
+
+def log_factors(low: float = 0.25, high: float = 4.0, n: int = 9) -> np.ndarray:
+    """``n`` factors evenly spaced in log scale from ``low`` to ``high`` (both > 0)."""
+    if not (low > 0 and high > low and n >= 2):
+        raise ValueError(f"Need 0 < low < high and n >= 2, got low={low}, high={high}, n={n}.")
+    return np.geomspace(low, high, n)
+
+
+def single_protein_scan(proteins: Sequence[str], factors: Iterable[float]) -> list[Intervention]:
+    """Every protein scaled by every factor, one at a time (factors of 1 are skipped)."""
+    factors = [float(f) for f in factors]
+    return [scale(p, f) for p in proteins for f in factors if not math.isclose(f, 1.0)]
+
+
+def pairwise_scan(protein_a: str, protein_b: str, factors_a: Iterable[float],
+                  factors_b: Iterable[float] | None = None) -> list[Intervention]:
+    """The grid of ``protein_a`` x factor_a combined with ``protein_b`` x factor_b (including the
+    factor-1 rows and columns, so that the grid is complete)."""
+    if protein_a == protein_b:
+        raise ValueError(f"A pairwise scan needs two different proteins, got {protein_a!r} twice.")
+    factors_a = [float(f) for f in factors_a]
+    factors_b = factors_a if factors_b is None else [float(f) for f in factors_b]
+    return [scale(protein_a, fa) + scale(protein_b, fb) for fa in factors_a for fb in factors_b]
+
+
+# ---------------------------------------------------------------------------------------------
+# Ensembles
+# ---------------------------------------------------------------------------------------------
+
+
+class Ensemble:
+    """Several fitted neural ODEs of the same data; predictions carry the members' spread.
+
+    ``members`` : fitted :class:`nodebio.train.NeuralODEModel` with the same states, controls and
+    grid. ``bootstrap`` records whether members were trained on bootstrap samples of strains.
+    """
+
+    def __init__(self, members: Sequence, bootstrap: bool = False):
+        members = list(members)
+        if not members:
+            raise ValueError("An ensemble needs at least one fitted model.")
+        first = members[0]
+        for i, m in enumerate(members[1:], start=1):
+            same = (m.states == first.states and m.controls == first.controls
+                    and np.array_equal(m.times, first.times) and m.data_sha256 == first.data_sha256)
+            if not same:
+                raise ValueError(
+                    f"Member {i} of the ensemble was trained on different data than member 0 "
+                    f"({m.dataset_name!r} vs {first.dataset_name!r}, or other states, controls or grid); "
+                    "an ensemble combines models of the same data."
+                )
+        self.members = members
+        self.bootstrap = bootstrap
+
+    @classmethod
+    def fit(cls, prepared: _data.PreparedData, *, members: int = 5, first_seed: int = 0,
+            bootstrap: bool = False, progress: bool = True, **options) -> "Ensemble":
+        """Train ``members`` neural ODEs with seeds ``first_seed, first_seed + 1, ...``.
+
+        bootstrap : each member trains on a sample of the training strains drawn with
+            replacement (seeded), so the spread also reflects which strains happened to be
+            measured; the scalers stay those of all training strains. ``options`` go to
+            :class:`nodebio.train.NeuralODEModel` (e.g. ``iterations=100``, ``device="cuda"``).
+        """
+        from dataclasses import replace
+
+        from tqdm.auto import tqdm
+
+        from nodebio.train import NeuralODEModel
+
+        if members < 1:
+            raise ValueError(f"members must be at least 1, got {members}.")
+        fitted = []
+        strains = list(prepared.train.strains)
+        for k in tqdm(range(members), desc=f"ensemble ({prepared.dataset.name})", disable=not progress):
+            seed = first_seed + k
+            member_data = prepared
+            if bootstrap:
+                rng = np.random.default_rng([seed, 7])
+                sample = [strains[i] for i in rng.integers(0, len(strains), len(strains))]
+                member_data = replace(prepared, train=prepared.train.subset(sample))
+            fitted.append(NeuralODEModel(seed=seed, **options).fit(member_data, progress=False))
+        return cls(fitted, bootstrap=bootstrap)
+
+    # properties of the data every member shares
+    @property
+    def states(self) -> tuple[str, ...]:
+        return self.members[0].states
+
+    @property
+    def controls(self) -> tuple[str, ...]:
+        return self.members[0].controls
+
+    @property
+    def times(self) -> np.ndarray:
+        return self.members[0].times
+
+    @property
+    def dataset_name(self) -> str:
+        return self.members[0].dataset_name
+
+    @property
+    def data_sha256(self) -> str | None:
+        return self.members[0].data_sha256
+
+    @property
+    def train_strains(self) -> tuple[str, ...]:
+        """The training strains of all members (bootstrap members may use fewer)."""
+        return tuple(dict.fromkeys(s for m in self.members for s in m.train_strains))
+
+    @property
+    def seeds(self) -> list[int]:
+        return [m.config.seed for m in self.members]
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def simulate(self, trajectories: _data.Trajectories, *, controls: np.ndarray | None = None,
+                 x0: np.ndarray | None = None) -> np.ndarray:
+        """(M, S, T, n_states) in original units: every member simulates every strain (see
+        :meth:`nodebio.train.NeuralODEModel.simulate` for ``controls`` and ``x0``)."""
+        return np.stack([m.simulate(trajectories, controls=controls, x0=x0) for m in self.members])
+
+    def save(self, folder: str | Path) -> list[Path]:
+        """Write each member as ``folder/model-seed<seed>.pt``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        return [m.save(folder / f"model-seed{m.config.seed}.pt") for m in self.members]
+
+    @classmethod
+    def load(cls, paths: str | Path | Sequence[str | Path], *, device: str = "cpu") -> "Ensemble":
+        """Read the members from checkpoint files, or from every ``model*.pt`` in a folder."""
+        from nodebio.train import NeuralODEModel
+
+        if isinstance(paths, (str, Path)):
+            paths = [paths]
+        files: list[Path] = []
+        for p in map(Path, paths):
+            if p.is_dir():
+                found = sorted(p.glob("model*.pt"))
+                if not found:
+                    raise FileNotFoundError(
+                        f"No model*.pt checkpoint in {p}: train one with "
+                        f"`nodebio train --out {p}` (add --ensemble 5 for intervals)."
+                    )
+                files.extend(found)
+            elif p.is_file():
+                files.append(p)
+            else:
+                raise FileNotFoundError(f"No checkpoint or run folder at {p}.")
+        return cls([NeuralODEModel.load(f, device=device) for f in files])
+
+    def __repr__(self) -> str:
+        return (f"Ensemble({len(self)} neural ODEs of {self.dataset_name!r}, seeds {self.seeds}, trained on "
+                f"{', '.join(self.train_strains)}{', bootstrap' if self.bootstrap else ''})")
+
+
+def training_range(train: _data.Trajectories) -> pd.DataFrame:
+    """The range of every control over the training strains and times: columns ``low, high``
+    (original units), one row per control."""
+    flat = train.u.reshape(-1, train.u.shape[-1])
+    return pd.DataFrame({"low": flat.min(axis=0), "high": flat.max(axis=0)}, index=list(train.controls))
+
+
+def strain_trajectories(dataset: _data.Dataset, strain: str, times: np.ndarray) -> _data.Trajectories:
+    """One strain of ``dataset`` on the grid ``times`` (h) of a trained model, for simulating it.
+
+    Raises ``DataValidationError`` for an unknown strain or a grid the data do not cover.
+    """
+    if strain not in dataset.strains:
+        raise _data.DataValidationError(_data._unknown_message("strain", [strain], dataset.strains))
+    times = np.asarray(times, dtype=float)
+    grid = _data.resample(_data.impute(dataset.subset([strain])), n_points=len(times),
+                          t_start=float(times[0]), t_end=float(times[-1]))
+    return grid
+
+
+# ---------------------------------------------------------------------------------------------
+# Simulating interventions
+# ---------------------------------------------------------------------------------------------
+
+
+def _interval(values: np.ndarray, level: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    tail = (1.0 - level) / 2.0
+    return np.quantile(values, tail, axis=axis), np.quantile(values, 1.0 - tail, axis=axis)
+
+
+@dataclass
+class InterventionResult:
+    """Simulations of N scenarios of one strain by M ensemble members.
+
+    Attributes
+    ----------
+    interventions : the N scenarios; ``interventions[0]`` is the unmodified strain (the reference).
+    strain, product : names; times : (T,) h; states : names of the n_states states.
+    trajectories : (M, N, T, n_states) states in original units.
+    controls : (N, T, C) the changed controls, original units; control_names : C names.
+    extrapolated : for every scenario, the controls that leave the training range.
+    level : the central probability of the intervals (0.9 = 5th to 95th percentile of members).
+    units : unit of each state.
+    """
+
+    interventions: list[Intervention]
+    strain: str
+    product: str
+    times: np.ndarray
+    states: tuple[str, ...]
+    trajectories: np.ndarray
+    controls: np.ndarray
+    control_names: tuple[str, ...]
+    extrapolated: list[tuple[str, ...]]
+    level: float = 0.9
+    units: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def titers(self) -> np.ndarray:
+        """(M, N) the product at the final time, original units."""
+        return self.trajectories[:, :, -1, self.states.index(self.product)]
+
+    @property
+    def fold_changes(self) -> np.ndarray:
+        """(M, N) each member's titer over its own titer of the unmodified strain (NaN where that
+        titer is not positive)."""
+        titers = self.titers
+        reference = titers[:, :1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(reference > 0, titers / np.where(reference > 0, reference, 1.0), np.nan)
+
+    def factors(self) -> pd.DataFrame:
+        """One row per scenario, one column per changed protein: its overall factor (1 where
+        untouched, NaN for levels and windows)."""
+        proteins = list(dict.fromkeys(p for i in self.interventions for p in i.proteins))
+        return pd.DataFrame({p: [i.factor(p) for i in self.interventions] for p in proteins})
+
+    def table(self, ranked: bool = True) -> pd.DataFrame:
+        """One row per scenario (the unmodified strain included as the reference).
+
+        Columns ``intervention, protein, factor, titer_mean, titer_low, titer_high, fold_change,
+        extrapolation`` (titer: the product at the final time, original units; fold change
+        against the unmodified strain, mean over members; ``extrapolation``: a control leaves the
+        training range), then ``fold_change_low, fold_change_high, extrapolated_proteins`` (those
+        that leave it), ``adds_extrapolation`` (the intervention moves a protein out of the
+        training range that the unmodified strain keeps inside), ``overlaps_unmodified`` (the
+        titer interval overlaps that of the unmodified strain: the ensemble cannot tell the two
+        apart) and ``overlaps_best``. ``protein``/``factor`` name the
+        one changed protein and its factor (proteins joined by ", " and factor NaN otherwise).
+        ``ranked`` sorts by predicted titer, highest first, with a ``rank`` column.
+        """
+        titers, folds = self.titers, self.fold_changes
+        low, high = _interval(titers, self.level)
+        fold_low, fold_high = _interval(folds, self.level)
+        rows = []
+        for i, intervention in enumerate(self.interventions):
+            proteins = intervention.proteins
+            rows.append({
+                "intervention": str(intervention),
+                "protein": ", ".join(proteins),
+                "factor": intervention.factor(proteins[0]) if len(proteins) == 1 else (1.0 if not proteins else np.nan),
+                "titer_mean": float(titers[:, i].mean()),
+                "titer_low": float(low[i]),
+                "titer_high": float(high[i]),
+                "fold_change": float(np.mean(folds[:, i])),
+                "extrapolation": bool(self.extrapolated[i]),
+                "fold_change_low": float(fold_low[i]),
+                "fold_change_high": float(fold_high[i]),
+                "extrapolated_proteins": ", ".join(self.extrapolated[i]),
+                "adds_extrapolation": bool(set(self.extrapolated[i]) - set(self.extrapolated[0])),
+            })
+        table = pd.DataFrame(rows)
+        table["overlaps_unmodified"] = (table["titer_low"] <= table.loc[0, "titer_high"]) & (
+            table["titer_high"] >= table.loc[0, "titer_low"])
+        best = int(table["titer_mean"].idxmax())
+        table["overlaps_best"] = (table["titer_high"] >= table.loc[best, "titer_low"]) & (
+            table["titer_low"] <= table.loc[best, "titer_high"])
+        if ranked:
+            table = table.sort_values("titer_mean", ascending=False, kind="stable").reset_index(drop=True)
+            table.insert(0, "rank", np.arange(1, len(table) + 1))
+        return table
+
+    def band(self, variable: str | None = None) -> pd.DataFrame:
+        """Long table ``intervention, time, mean, low, high`` of one state (the product by default)."""
+        variable = variable or self.product
+        j = self.states.index(variable)
+        values = self.trajectories[..., j]
+        low, high = _interval(values, self.level)
+        mean = values.mean(axis=0)
+        frames = [pd.DataFrame({"intervention": str(iv), "time": self.times, "mean": mean[i],
+                                "low": low[i], "high": high[i]}) for i, iv in enumerate(self.interventions)]
+        return pd.concat(frames, ignore_index=True)
+
+    def trajectory_frame(self) -> pd.DataFrame:
+        """Long table ``intervention, member, time, variable, value`` of every simulation."""
+        m, n, t, s = self.trajectories.shape
+        index = pd.MultiIndex.from_product(
+            [[str(i) for i in self.interventions], range(m), self.times, self.states],
+            names=["intervention", "member", "time", "variable"])
+        values = self.trajectories.transpose(1, 0, 2, 3).reshape(-1)
+        return pd.DataFrame({"value": values}, index=index).reset_index()
+
+
+def simulate_interventions(ensemble, trajectories: _data.Trajectories, interventions: Sequence[Intervention], *,
+                           strain: str | None = None, product: str | None = None,
+                           control_range: pd.DataFrame | None = None, level: float = 0.9,
+                           batch_size: int | None = None, tolerance: float = 1e-6) -> InterventionResult:
+    """Simulate ``interventions`` of one strain with every member of ``ensemble``, batched.
+
+    ensemble : an :class:`Ensemble` (or one fitted model, an ensemble of one: no interval).
+    trajectories : holds ``strain`` (the first strain if None) on the models' grid; its initial
+        state and controls are the starting point of every scenario.
+    interventions : the scenarios; the unmodified strain is added first when it is not there.
+    product : the state whose final value is the titer (the dataset's product; default the
+        last state). control_range : :func:`training_range` of the training strains, for the
+        extrapolation flags (a control below ``low`` or above ``high`` by more than ``tolerance``
+        relative); None flags nothing.
+    level : central probability of the ensemble intervals. batch_size : scenarios per solve
+        (all at once by default; lower it to bound memory on a GPU).
+    """
+    if not isinstance(ensemble, Ensemble):
+        ensemble = Ensemble([ensemble])
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}.")
+    strain = strain or trajectories.strains[0]
+    i = trajectories.index(strain)
+    first = ensemble.members[0]
+    first.check_compatible(trajectories)
+    if len(trajectories.times) != len(ensemble.times) or not np.allclose(trajectories.times, ensemble.times):
+        from nodebio.train import CheckpointMismatchError
+
+        raise CheckpointMismatchError(
+            f"The strain is on a grid of {len(trajectories.times)} times "
+            f"{trajectories.times[0]:g}-{trajectories.times[-1]:g} h, the models on one of {len(ensemble.times)} "
+            f"times {ensemble.times[0]:g}-{ensemble.times[-1]:g} h; resample it with strain_trajectories()."
+        )
+    product = product or trajectories.states[-1]
+    if product not in trajectories.states:
+        raise ValueError(_data._unknown_message("state", [product], trajectories.states) + " (the product)")
+    interventions = list(interventions)
+    if not interventions or interventions[0] != UNMODIFIED:
+        interventions = [UNMODIFIED] + [iv for iv in interventions if iv != UNMODIFIED]
+    for iv in interventions:
+        iv.check(trajectories.controls)
+    base_u = trajectories.u[i]
+    controls = np.stack([iv.apply(base_u, trajectories.times, trajectories.controls) for iv in interventions])
+    x0 = np.repeat(trajectories.x[i:i + 1, 0], len(interventions), axis=0)
+
+    size = batch_size or len(interventions)
+    pieces = []
+    for lo in range(0, len(interventions), size):
+        pieces.append(ensemble.simulate(trajectories.subset([strain]), controls=controls[lo:lo + size],
+                                        x0=x0[lo:lo + size]))
+    simulated = np.concatenate(pieces, axis=1)
+
+    extrapolated: list[tuple[str, ...]] = [() for _ in interventions]
+    if control_range is not None:
+        low = control_range.loc[list(trajectories.controls), "low"].to_numpy(float)
+        high = control_range.loc[list(trajectories.controls), "high"].to_numpy(float)
+        slack = tolerance * np.maximum(np.abs(high), 1e-12)
+        outside = ((controls < low - slack) | (controls > high + slack)).any(axis=1)  # (N, C)
+        extrapolated = [tuple(c for c, flag in zip(trajectories.controls, row) if flag) for row in outside]
+    return InterventionResult(
+        interventions=interventions, strain=strain, product=product, times=np.asarray(trajectories.times),
+        states=tuple(trajectories.states), trajectories=simulated, controls=controls,
+        control_names=tuple(trajectories.controls), extrapolated=extrapolated, level=level,
+        units={k: v for k, v in trajectories.units.items() if k in trajectories.states},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation on the synthetic pathway
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ValidationResult:
+    """Predicted against true intervention effects on held-out synthetic strains.
+
+    summary : one row per number of training strains: ``training_strains, spearman,
+        sign_agreement, fold_change_error, coverage, heldout_rmse_scaled, scenarios, fit_seconds``.
+    details : one row per (training strains, held-out strain, intervention): ``true_fold_change,
+        fold_change, fold_change_low, fold_change_high, covered, sign_ok``.
+    settings : what produced it.
+    """
+
+    summary: pd.DataFrame
+    details: pd.DataFrame
+    settings: dict
+
+
+def _effect_scores(details: pd.DataFrame, sign_threshold: float) -> dict:
+    from scipy.stats import spearmanr
+
+    true, pred = details["true_fold_change"].to_numpy(), details["fold_change"].to_numpy()
+    finite = np.isfinite(pred)
+    rho = spearmanr(true[finite], pred[finite]).statistic if finite.sum() > 2 else float("nan")
+    clear = np.abs(np.log2(true)) > sign_threshold
+    sign_ok = np.sign(true - 1.0) == np.sign(pred - 1.0)
+    return {
+        "spearman": float(rho),
+        "sign_agreement": float(sign_ok[clear].mean()) if clear.any() else float("nan"),
+        "fold_change_error": float(np.nanmedian(np.abs(pred - true))),
+        "coverage": float(details["covered"].mean()),
+    }
+
+
+def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *, n_test_strains: int = 3,
+                          proteins: Sequence[str] | None = None, factors: Sequence[float] = (0.5, 2.0),
+                          members: int = 5, seed: int = 0, noise: float = 0.05, level: float = 0.9,
+                          bootstrap: bool = False, sign_threshold: float = 0.05, progress: bool = True,
+                          **options) -> ValidationResult:
+    """Train ensembles on synthetic strains and check their single-protein intervention effects.
+
+    From one draw of ``max(n_training_strains) + n_test_strains`` strains of
+    :class:`nodebio.synthetic.SyntheticPathway` (noisy measurements, ``noise``), the last
+    ``n_test_strains`` are held out; for each n in ``n_training_strains`` an ensemble of
+    ``members`` neural ODEs trains on the first n strains (nested sets). For every held-out strain,
+    protein and factor, the predicted fold change of the final product titer (from the measured
+    initial state and controls) is compared with the true one (the noise-free mechanistic model
+    with that enzyme scaled).
+
+    Scores per n: Spearman rank correlation of predicted and true fold changes; sign agreement
+    (up or down) over the effects larger than ``sign_threshold`` in |log2 fold change|; the
+    median absolute error of the fold change; coverage, the fraction of true fold changes inside
+    the ensemble's ``level`` interval; and the mean scaled RMSE of the ensemble mean on the
+    held-out strains. ``options`` go to the neural ODE (e.g. ``iterations``).
+    """
+    from nodebio import metrics, synthetic
+
+    counts = sorted({int(n) for n in n_training_strains})
+    if not counts or counts[0] < 1:
+        raise ValueError(f"n_training_strains must be positive integers, got {list(n_training_strains)}.")
+    if n_test_strains < 1:
+        raise ValueError(f"n_test_strains must be at least 1, got {n_test_strains}.")
+    proteins = list(proteins or synthetic.ENZYMES)
+    pathway = synthetic.SyntheticPathway()
+    total = counts[-1] + n_test_strains
+    strains = pathway.sample_strains(total, seed=seed)
+    dataset = synthetic.make_dataset(total, seed=seed, noise=noise, pathway=pathway)
+    names = list(dataset.strains)
+    test_names = names[-n_test_strains:]
+    scan = single_protein_scan(proteins, factors)
+    unknown = [p for p in proteins if p not in dataset.controls]
+    if unknown:
+        raise ValueError(_data._unknown_message("protein", unknown, dataset.controls))
+
+    product = dataset.product
+    truth = {}
+    for strain in strains[-n_test_strains:]:
+        end = float(synthetic.SAMPLING_HOURS[-1])
+        reference = pathway.simulate(strain, (0.0, end))[product].iloc[-1]
+        for iv in scan:
+            p, f = iv.changes[0].protein, iv.changes[0].factor
+            truth[(strain.name, str(iv))] = pathway.simulate(strain, (0.0, end), scale={p: f})[product].iloc[-1] / reference
+
+    summary, details = [], []
+    for n in counts:
+        prepared = _data.prepare(dataset, names[:n], test_names, state_scaling="standardize", control_scaling="log1p")
+        ensemble = Ensemble.fit(prepared, members=members, first_seed=seed, bootstrap=bootstrap,
+                                progress=progress, **options)
+        fit_seconds = sum(m.fit_seconds for m in ensemble.members)
+        spread = metrics.training_spread(prepared.train.x, prepared.train.states)
+        mean_prediction = ensemble.simulate(prepared.test).mean(axis=0)
+        rmse = metrics.normalized(metrics.rmse_at_measurements(
+            metrics.predictions_table(prepared.test.strains, prepared.test.times, mean_prediction,
+                                      prepared.test.states, prepared.test.measured), prepared.test.states), spread)
+        ranges = training_range(prepared.train)
+        rows = []
+        for strain in test_names:
+            result = simulate_interventions(ensemble, prepared.test, scan, strain=strain, product=product,
+                                            control_range=ranges, level=level)
+            table = result.table(ranked=False).iloc[1:]
+            for _, row in table.iterrows():
+                true_fc = truth[(strain, row["intervention"])]
+                rows.append({"training_strains": n, "strain": strain, "intervention": row["intervention"],
+                             "protein": row["protein"], "factor": row["factor"], "true_fold_change": true_fc,
+                             "fold_change": row["fold_change"], "fold_change_low": row["fold_change_low"],
+                             "fold_change_high": row["fold_change_high"], "extrapolation": row["extrapolation"],
+                             "covered": bool(row["fold_change_low"] <= true_fc <= row["fold_change_high"])})
+        frame = pd.DataFrame(rows)
+        frame["sign_ok"] = np.sign(frame["true_fold_change"] - 1) == np.sign(frame["fold_change"] - 1)
+        details.append(frame)
+        summary.append({"training_strains": n, **_effect_scores(frame, sign_threshold),
+                        "heldout_rmse_scaled": float(rmse.mean()), "scenarios": len(frame),
+                        "fit_seconds": fit_seconds})
+    settings = {"n_training_strains": counts, "n_test_strains": n_test_strains, "test_strains": test_names,
+                "proteins": proteins, "factors": list(map(float, factors)), "members": members, "seed": seed,
+                "noise": noise, "level": level, "bootstrap": bootstrap, "sign_threshold": sign_threshold,
+                "options": dict(options)}
+    return ValidationResult(pd.DataFrame(summary), pd.concat(details, ignore_index=True), settings)
