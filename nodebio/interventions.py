@@ -492,7 +492,8 @@ class InterventionResult:
 def simulate_interventions(ensemble, trajectories: _data.Trajectories, interventions: Sequence[Intervention], *,
                            strain: str | None = None, product: str | None = None,
                            control_range: pd.DataFrame | None = None, level: float = 0.9,
-                           batch_size: int | None = None, tolerance: float = 1e-6) -> InterventionResult:
+                           batch_size: int | None = None, tolerance: float = 1e-6,
+                           num_threads: int | None = 1) -> InterventionResult:
     """Simulate ``interventions`` of one strain with every member of ``ensemble``, batched.
 
     ensemble : an :class:`Ensemble` (or one fitted model, an ensemble of one: no interval).
@@ -504,8 +505,12 @@ def simulate_interventions(ensemble, trajectories: _data.Trajectories, intervent
         extrapolation flags (a control below ``low`` or above ``high`` by more than ``tolerance``
         relative); None flags nothing.
     level : central probability of the ensemble intervals. batch_size : scenarios per solve
-        (all at once by default; lower it to bound memory on a GPU).
+        (all at once by default; lower it to bound memory on a GPU). num_threads : torch CPU
+        threads during the solves (one by default, as in training: the solves are small, and on a
+        busy machine extra threads wait on each other; None leaves torch's setting).
     """
+    import torch
+
     if not isinstance(ensemble, Ensemble):
         ensemble = Ensemble([ensemble])
     if not 0 < level < 1:
@@ -536,9 +541,15 @@ def simulate_interventions(ensemble, trajectories: _data.Trajectories, intervent
 
     size = batch_size or len(interventions)
     pieces = []
-    for lo in range(0, len(interventions), size):
-        pieces.append(ensemble.simulate(trajectories.subset([strain]), controls=controls[lo:lo + size],
-                                        x0=x0[lo:lo + size]))
+    threads = torch.get_num_threads()
+    if num_threads:
+        torch.set_num_threads(num_threads)
+    try:
+        one = trajectories.subset([strain])
+        for lo in range(0, len(interventions), size):
+            pieces.append(ensemble.simulate(one, controls=controls[lo:lo + size], x0=x0[lo:lo + size]))
+    finally:
+        torch.set_num_threads(threads)
     simulated = np.concatenate(pieces, axis=1)
 
     extrapolated: list[tuple[str, ...]] = [() for _ in interventions]
