@@ -309,3 +309,25 @@ def test_cli_simulate_on_a_real_pathway(limonene_path, tmp_path, capsys):
     assert "Limonene at 72 h in strain L2 (g/L)" in captured.out
     assert "one model: the interval is a point" in captured.err
     assert (run / "interventions-L2.csv").is_file()
+
+
+def test_intervention_figures(ensemble, synthetic_prepared):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from nodebio import plots
+
+    test = synthetic_prepared.test
+    single = iv.simulate_interventions(ensemble, test, iv.single_protein_scan(["HMGR", "MK"], [0.5, 2]),
+                                       product="Limonene", control_range=iv.training_range(synthetic_prepared.train))
+    fig = plots.plot_single_protein_effects(single.table())
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] != []
+    pair = iv.simulate_interventions(ensemble, test, iv.pairwise_scan("HMGR", "MK", [0.5, 1, 2]), product="Limonene")
+    fig = plots.plot_pairwise_heatmap(pair, "HMGR", "MK")
+    assert fig.axes[0].images[0].get_array().shape == (3, 3)
+    with pytest.raises(ValueError, match="'PMK' is not scanned"):
+        plots.plot_pairwise_heatmap(pair, "HMGR", "PMK")
+    fig = plots.plot_intervention_trajectories(single)
+    assert len(fig.axes[0].lines) == 3  # unmodified, best, worst
+    with pytest.raises(ValueError, match="No intervention 'HMGR x9'"):
+        plots.plot_intervention_trajectories(single, ["HMGR x9"])
