@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import FancyBboxPatch, Patch
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from nodebio.data import PATHWAYS, Dataset, Trajectories
 
@@ -394,6 +395,9 @@ def plot_intervention_validation(validation):
     left.plot([lo, hi], [lo, hi], "k--", lw=0.8, label="perfect prediction")
     left.set_xscale("log")
     left.set_yscale("log")
+    for axis in (left.xaxis, left.yaxis):
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[-1] in "2468" else ""))
     left.set_xlabel("true fold change (mechanistic model)")
     left.set_ylabel("predicted fold change (ensemble mean)")
     left.grid(alpha=0.3, which="both")
@@ -404,6 +408,7 @@ def plot_intervention_validation(validation):
     right.axhline(validation.settings["level"], color="grey", ls=":", lw=1, label="nominal coverage")
     right.set_xscale("log")
     right.set_xticks(summary["training_strains"], [str(n) for n in summary["training_strains"]])
+    right.xaxis.set_minor_formatter(NullFormatter())
     right.set_xlabel("training strains")
     right.set_ylabel("score")
     right.set_ylim(min(-0.05, float(summary["spearman"].min()) - 0.05), 1.05)
