@@ -28,13 +28,6 @@ from nodebio import compare, data
 from nodebio import interventions as iv
 
 
-def random_designs(proteins, n: int, seed: int = 0) -> list[iv.Intervention]:
-    rng = np.random.default_rng(seed)
-    factors = np.exp(rng.uniform(np.log(0.25), np.log(4.0), (n, len(proteins))))
-    return [sum((iv.scale(p, f) for p, f in zip(proteins[1:], row[1:])), iv.scale(proteins[0], row[0]))
-            for row in factors]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path)
@@ -75,7 +68,7 @@ def main() -> int:
             print(rows[-1], flush=True)
         for device in ("cpu", "cuda"):
             ensemble = iv.Ensemble.fit(prepared, members=args.members, iterations=20, device=device, progress=False)
-            designs = random_designs(list(prepared.test.controls), args.scenarios - 1)
+            designs = iv.random_designs(list(prepared.test.controls), args.scenarios - 1)
             iv.simulate_interventions(ensemble, prepared.test, designs[:10], product=prepared.dataset.product)
             if device == "cuda":
                 torch.cuda.synchronize()

@@ -18,20 +18,11 @@ import argparse
 import os
 import platform
 
-import numpy as np
 import torch
 
 from nodebio import data
 from nodebio import interventions as iv
 from nodebio.timing import median_seconds
-
-
-def random_designs(proteins, n: int, seed: int = 0) -> list[iv.Intervention]:
-    """``n`` interventions scaling every protein by a log-uniform factor in [0.25, 4]."""
-    rng = np.random.default_rng(seed)
-    factors = np.exp(rng.uniform(np.log(0.25), np.log(4.0), (n, len(proteins))))
-    return [sum((iv.scale(p, f) for p, f in zip(proteins[1:], row[1:])), iv.scale(proteins[0], row[0]))
-            for row in factors]
 
 
 def main() -> None:
@@ -52,7 +43,7 @@ def main() -> None:
     ensemble = iv.Ensemble.fit(prepared, members=args.members, iterations=args.iterations, device=args.device,
                                progress=False)
     ranges = iv.training_range(prepared.train)
-    designs = random_designs(list(test.controls), args.scenarios - 1)
+    designs = iv.random_designs(list(test.controls), args.scenarios - 1)
 
     def scan():
         result = iv.simulate_interventions(ensemble, test, designs, product=prepared.dataset.product,

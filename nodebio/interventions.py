@@ -43,6 +43,7 @@ __all__ = [
     "log_factors",
     "single_protein_scan",
     "pairwise_scan",
+    "random_designs",
     "Ensemble",
     "training_range",
     "InterventionResult",
@@ -212,6 +213,17 @@ def pairwise_scan(protein_a: str, protein_b: str, factors_a: Iterable[float],
     factors_a = [float(f) for f in factors_a]
     factors_b = factors_a if factors_b is None else [float(f) for f in factors_b]
     return [scale(protein_a, fa) + scale(protein_b, fb) for fa in factors_a for fb in factors_b]
+
+
+def random_designs(proteins: Sequence[str], n: int, *, low: float = 0.25, high: float = 4.0,
+                   seed: int = 0) -> list[Intervention]:
+    """``n`` interventions that scale every protein at once by factors drawn log-uniformly from
+    [``low``, ``high``] (seeded): a space-filling set of designs for large scans."""
+    if not proteins:
+        raise ValueError("random_designs needs at least one protein.")
+    rng = np.random.default_rng(seed)
+    factors = np.exp(rng.uniform(np.log(low), np.log(high), (n, len(proteins))))
+    return [Intervention(tuple(Change(p, factor=float(f)) for p, f in zip(proteins, row))) for row in factors]
 
 
 # ---------------------------------------------------------------------------------------------

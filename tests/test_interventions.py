@@ -331,3 +331,11 @@ def test_intervention_figures(ensemble, synthetic_prepared):
     assert len(fig.axes[0].lines) == 3  # unmodified, best, worst
     with pytest.raises(ValueError, match="No intervention 'HMGR x9'"):
         plots.plot_intervention_trajectories(single, ["HMGR x9"])
+
+
+def test_random_designs_are_seeded_and_in_range():
+    designs = iv.random_designs(["A", "B", "C"], 50, low=0.5, high=2.0, seed=4)
+    assert len(designs) == 50 and all(d.proteins == ("A", "B", "C") for d in designs)
+    factors = np.array([[d.factor(p) for p in "ABC"] for d in designs])
+    assert factors.min() >= 0.5 and factors.max() <= 2.0
+    assert [str(d) for d in designs] == [str(d) for d in iv.random_designs(["A", "B", "C"], 50, low=0.5, high=2.0, seed=4)]
