@@ -1,13 +1,14 @@
 # The two commands of the README:
 #   make book   execute every chapter (MODE=full by default) and build the HTML into _build/html
-#   make test   unit tests of nodebio and nbval over every chapter in quick mode
+#   make test   unit tests of nodebio, nbval over every chapter in quick mode, and the site built
+#               from the quick chapters: internal links, published notebooks, headless Chromium
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 MODE   ?= full
 STAMP  := $(VENV)/.nodebio-installed
 
-.PHONY: book test env execute html clean env-file
+.PHONY: book test env execute html clean env-file time
 
 env: $(STAMP)
 
@@ -27,9 +28,17 @@ html: $(STAMP)
 book: execute html
 	@echo "Book written to _build/html/index.html"
 
+# NODEBIO_SITE makes the tests of the built site fail, rather than skip, when it is missing;
+# the browser test still skips, with its reason in the summary, where Chromium is not installed.
 test: $(STAMP)
 	$(BIN)/python -m nodebio.book prepare --mode quick --out _build/nbval
-	$(BIN)/python -m pytest tests --nbval-lax --nbval-current-env _build/nbval
+	$(BIN)/python -m nodebio.book execute --mode quick --out _build/src
+	$(BIN)/python -m nodebio.book html --src _build/src
+	NODEBIO_SITE=_build/html $(BIN)/python -m pytest tests --nbval-lax --nbval-current-env _build/nbval
+
+# Record the seconds of every chapter on this machine into book/_timings/ (the instructors' page).
+time: $(STAMP)
+	$(BIN)/python -m nodebio.book time --mode $(MODE)
 
 # environment.yml lists the same pins as requirements.lock (a test checks it).
 env-file: $(STAMP)

@@ -101,8 +101,8 @@ def test_a_failing_cell_names_the_chapter_and_the_cell(tmp_path):
         book.execute("quick", tmp_path / "_build" / "src", toc=tmp_path / "_toc.yml")
     message = str(info.value)
     assert "book/broken.md" in message
-    # cells: 0 title, 1 parameters, 2 injected parameters, 3 x = 1, 4 the raise
-    assert "cell 4 of the notebook" in message
+    # cells: 0 install, 1 title, 2 parameters, 3 injected parameters, 4 x = 1, 5 the raise
+    assert "cell 5 of the notebook" in message
     assert "starting `raise ValueError(" in message
     assert "this chapter is broken on purpose" in message
 

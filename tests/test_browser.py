@@ -1,0 +1,194 @@
+"""The built site in a real browser: headless Chromium through Selenium and chromedriver.
+
+The site (``$NODEBIO_SITE`` or ``_build/html``) is served on localhost. The index and every
+page of ``_toc.yml`` must load without console errors and with every image loaded; the sidebar
+must link every page, and the "next" links must walk through them all in order. A screenshot of
+each page goes to ``_build/screenshots/`` (CI uploads them). Without Debian's ``chromium`` and
+``chromium-driver`` the test is skipped with that reason.
+
+Console errors about resources of other hosts (the MathJax CDN) fail the test only with
+``NODEBIO_BROWSER_STRICT=1`` (the workflow sets it: its runners are online); offline they are
+reported as warnings.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import threading
+import time
+import warnings
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+from nodebio import book
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+DRIVER = shutil.which("chromedriver")
+
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and DRIVER),
+    reason="headless Chromium not available: install Debian's `chromium` and `chromium-driver` "
+           "(apt-get install chromium chromium-driver) to run the browser test of the site",
+)
+
+
+def pages() -> list[str]:
+    """Paths of the pages, relative to the site root: every file of ``_toc.yml``."""
+    return [str(c.relative_to(ROOT).with_suffix(".html")) for c in book.chapters()]
+
+
+@pytest.fixture(scope="module")
+def site() -> Path:
+    given = os.environ.get("NODEBIO_SITE")
+    path = Path(given) if given else ROOT / "_build" / "html"
+    if not path.is_absolute():
+        path = ROOT / path
+    if not (path / "index.html").is_file():
+        if given:
+            pytest.fail(f"NODEBIO_SITE={given} but {path}/index.html does not exist")
+        pytest.skip("no built site in _build/html: `make test` builds one")
+    return path
+
+
+@pytest.fixture(scope="module")
+def base_url(site):
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     "--window-size=1280,1000", "--hide-scrollbars"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=DRIVER))
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def load(browser, url: str) -> None:
+    browser.get(url)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if browser.execute_script("return document.readyState") == "complete":
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)  # scripts that run after the load event (theme, MathJax)
+
+
+def console_errors(browser, base_url: str) -> tuple[list[str], list[str]]:
+    """Severe console messages of the page: (from this site, from other hosts)."""
+    own, external = [], []
+    for entry in browser.get_log("browser"):
+        if entry["level"] != "SEVERE":
+            continue
+        message = entry["message"]
+        urls = re.findall(r"https?://[^\s\"']+", message)
+        if urls and not any(u.startswith(base_url) for u in urls):
+            external.append(message)
+        else:
+            own.append(message)
+    return own, external
+
+
+def broken_images(browser) -> list[str]:
+    images = browser.execute_script(
+        "return Array.from(document.images).map(i => [i.currentSrc || i.src, i.complete, i.naturalWidth]);")
+    return [src for src, complete, width in images if not complete or width == 0]
+
+
+def screenshot(browser, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    height = browser.execute_script("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
+    browser.set_window_size(1280, max(800, min(int(height), 16000)))
+    path = SCREENSHOTS / f"{name}.png"
+    browser.save_screenshot(str(path))
+    browser.set_window_size(1280, 1000)
+    return path
+
+
+def same_page(a: str, b: str) -> bool:
+    strip = lambda u: urlsplit(u)._replace(fragment="", query="").geturl()
+    return strip(a) == strip(b)
+
+
+def test_every_page_loads_without_errors_with_its_images_and_a_screenshot(site, base_url, browser):
+    strict = os.environ.get("NODEBIO_BROWSER_STRICT") == "1"
+    problems, offline = [], []
+    names = ["index.html"] + pages()
+    for name in names:
+        load(browser, urljoin(base_url, name))
+        title = browser.title
+        if "404" in title or not title:
+            problems.append(f"{name}: no page (title {title!r})")
+        own, external = console_errors(browser, base_url)
+        problems += [f"{name}: console error: {m}" for m in own]
+        (problems if strict else offline).extend(f"{name}: console error from another host: {m}" for m in external)
+        problems += [f"{name}: image did not load: {src}" for src in broken_images(browser)]
+        shot = screenshot(browser, name.removesuffix(".html").replace("/", "-"))
+        assert shot.stat().st_size > 10_000, f"screenshot of {name} is empty"
+    for message in offline:
+        warnings.warn(message)
+    assert not problems, "\n".join(problems)
+    assert {p.name for p in SCREENSHOTS.glob("*.png")} >= {n.removesuffix(".html").replace("/", "-") + ".png"
+                                                           for n in names}
+
+
+def test_navigation_reaches_every_page(site, base_url, browser):
+    from selenium.webdriver.common.by import By
+
+    expected = [urljoin(base_url, p) for p in pages()]
+    load(browser, base_url)  # index.html redirects to the root page
+    assert same_page(browser.current_url, expected[0]), f"the index lands on {browser.current_url}"
+    sidebar = {a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "nav.bd-links a")}
+    missing = [u for u in expected[1:] if not any(same_page(u, s) for s in sidebar)]
+    assert not missing, f"the sidebar does not link {missing}"
+    visited = [browser.current_url]
+    for _ in range(len(expected) + 2):
+        following = browser.find_elements(By.CSS_SELECTOR, "a.right-next")
+        if not following:
+            break
+        following[0].click()
+        deadline = time.time() + 30
+        while same_page(browser.current_url, visited[-1]) and time.time() < deadline:
+            time.sleep(0.1)
+        visited.append(browser.current_url)
+    assert len(visited) == len(expected) and all(same_page(a, b) for a, b in zip(visited, expected)), (
+        f"following 'next' visits {visited}, the table of contents lists {expected}")
+
+
+def test_solutions_are_folded_until_opened(site, base_url, browser):
+    from selenium.webdriver.common.by import By
+
+    chapter = next(c for c in book.parts()["The book"] if book.is_notebook(c))
+    load(browser, urljoin(base_url, str(chapter.relative_to(ROOT).with_suffix(".html"))))
+    solutions = browser.find_elements(By.CSS_SELECTOR, ".solution.dropdown")
+    assert len(solutions) >= 2
+    hidden = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.solution.dropdown')).map(s => "
+        "Array.from(s.children).filter(c => !c.classList.contains('admonition-title') && "
+        "!c.classList.contains('toggle-button') && c.offsetHeight > 0).length === 0);")
+    assert all(hidden), "a solution is visible before it is opened"
