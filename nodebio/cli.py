@@ -5,6 +5,7 @@
     nodebio info --csv FILE --states A,B --controls E1,E2 [--time-col Hour --strain-col Strain]
     nodebio synthetic --strains 10 --seed 0 --out synthetic.csv
     nodebio train --dataset limonene --train L1,L3 --test L2 --out runs/limonene [--quick]
+    nodebio train --model node-structured --dataset isopentenol --out runs/isopentenol-structured
     nodebio train --model baseline-gb --configuration published --dataset limonene --out runs/gb
     nodebio reproduce --out results [--quick]
 """
@@ -84,25 +85,26 @@ def train_command(args: argparse.Namespace) -> None:
         dataset = load_dataset(args)
     train, test = _split_for(dataset, args.train, args.test)
     options = {}
-    if args.model == "node":
+    node = args.model.startswith("node")
+    if node:
         if args.epochs is not None:
             options["iterations"] = args.epochs
         if args.solver:
             options["solver"] = args.solver
     elif args.epochs is not None or args.solver:
-        raise data.DataValidationError("--epochs and --solver apply to --model node only.")
+        raise data.DataValidationError("--epochs and --solver apply to --model node only (or node-structured).")
     model = compare.make_model(args.model, seed=args.seed, quick=args.quick, configuration=args.configuration,
                                device=args.device, **options)
-    scaling = (model.config.state_scaling, model.config.control_scaling) if args.model == "node" else ("standardize", "log1p")
+    scaling = (model.config.state_scaling, model.config.control_scaling) if node else ("standardize", "log1p")
     prepared = data.prepare(dataset, train, test, state_scaling=scaling[0], control_scaling=scaling[1])
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     print(f"training {args.model} on {dataset.name} strains {', '.join(train)}; held out: {', '.join(test)}", flush=True)
-    if args.model == "node":
+    if node:
         model.fit(prepared, checkpoint=out / "model.pt", resume=args.resume, progress=not args.no_progress)
     else:
         if args.resume:
-            raise data.DataValidationError("--resume applies to --model node only.")
+            raise data.DataValidationError("--resume applies to --model node only (or node-structured).")
         model.fit(prepared)
         import pickle
 
@@ -124,7 +126,7 @@ def train_command(args: argparse.Namespace) -> None:
         "units": {k: v for k, v in dataset.units.items() if k in dataset.states},
         **scores,
     }
-    if args.model == "node":
+    if node:
         result.update(device=str(model.device), iterations_run=len(model.history), config=asdict(model.config))
     elif args.model.startswith("baseline"):
         result["config"] = asdict(model.config)
@@ -172,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     _add_dataset_arguments(p, positional=False)
     p.add_argument("--train", help="comma-separated training strains (default: the paper's split)")
     p.add_argument("--test", help="comma-separated held-out strains")
-    p.add_argument("--model", default="node", choices=["node", "baseline-gb", "baseline-rf", "mean"],
-                   help="neural ODE, the 2018 baseline (gradient boosting or random forest), or the training-strain mean")
+    p.add_argument("--model", default="node", choices=["node", "node-structured", "baseline-gb", "baseline-rf", "mean"],
+                   help="neural ODE (plain, or pathway-structured), the 2018 baseline (gradient boosting or random forest), or the training-strain mean")
     p.add_argument("--configuration", default="careful", choices=["careful", "published"],
                    help="configuration of the baselines (default careful)")
     p.add_argument("--out", type=Path, required=True, help="folder for model.pt, predictions.csv, metrics.json")
