@@ -197,13 +197,14 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
 NODE_MODELS = ("node", "node-structured")
 
 
-def improvements(summary: pd.DataFrame) -> pd.DataFrame:
-    """Improvement (%) of each neural ODE variant in the summary over every reference that is
-    not a neural ODE, per pathway, both definitions, next to the paper's reported number."""
+def improvements(summary: pd.DataFrame, models: Sequence[str] = NODE_MODELS) -> pd.DataFrame:
+    """Improvement (%) of each neural ODE variant in the summary (``models``, those present) over
+    every other model (the references), per pathway, both definitions, next to the paper's
+    reported number."""
     rows = []
     for pathway, part in summary.groupby("pathway", sort=False):
-        references = part[~part["model"].isin(NODE_MODELS)]
-        for variant in [m for m in NODE_MODELS if (part["model"] == m).any()]:
+        references = part[~part["model"].isin(models)]
+        for variant in [m for m in models if (part["model"] == m).any()]:
             node = part[part["model"] == variant].iloc[0]
             for _, ref in references.iterrows():
                 rows.append({

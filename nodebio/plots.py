@@ -258,3 +258,47 @@ def plot_derivative_estimation(grid: Trajectories, strain: str, states: Sequence
     axes[0, 0].legend(fontsize=7)
     axes[1, 0].legend(fontsize=7)
     return fig
+
+
+def plot_reaction_network(reactions, states: Sequence[str], losses: bool = True, ax=None):
+    """The structured model's wiring: states (boxes, in the given order), reactions (arrows from
+    substrate to product, labelled with their enzymes and, in brackets, the intermediates they
+    lump), a host supply, and the first-order losses (dashed).
+
+    reactions : a list of :class:`nodebio.data.Reaction`; states : the model's states.
+    """
+    states = list(states)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(1.75 * len(states), 2.7), constrained_layout=True)
+    else:
+        fig = ax.figure
+    gap = 1.75
+    for i, state in enumerate(states):
+        ax.add_patch(FancyBboxPatch((i * gap - 0.6, -0.25), 1.2, 0.5, boxstyle="round,pad=0.05",
+                                    facecolor="#cfe3f5", edgecolor="#1f4e79", linewidth=1.2))
+        ax.text(i * gap, 0, state, ha="center", va="center", fontsize=8.5)
+        if losses:
+            ax.annotate("", xy=(i * gap, -0.75), xytext=(i * gap, -0.32),
+                        arrowprops=dict(arrowstyle="-|>", color="#888", lw=1, linestyle="--"))
+            ax.text(i * gap + 0.08, -0.6, rf"$\lambda_{{{i + 1}}}$", fontsize=8, color="#666", va="center")
+    for reaction in reactions:
+        if not reaction.substrates:  # a supply from the host
+            k = states.index(next(iter(reaction.products)))
+            ax.annotate("", xy=(k * gap - 0.68, 0), xytext=(k * gap - 1.25, 0),
+                        arrowprops=dict(arrowstyle="-|>", color="#2a7a2a", lw=1.4))
+            ax.text(k * gap - 0.95, 0.12, "host", ha="center", va="bottom", fontsize=7.5, color="#2a7a2a")
+            continue
+        i = states.index(next(iter(reaction.substrates)))
+        for product in reaction.products or {}:
+            k = states.index(product)
+            ax.annotate("", xy=(k * gap - 0.68, 0), xytext=(i * gap + 0.68, 0),
+                        arrowprops=dict(arrowstyle="-|>", color="#444", lw=1.4))
+            label = ", ".join(reaction.enzymes)
+            if reaction.lumped:
+                label += "\n(" + ", ".join(reaction.lumped) + ")"
+            ax.text((i + k) / 2 * gap, 0.3, label, ha="center", va="bottom", fontsize=7.5, color="#8a2b0e",
+                    style="italic")
+    ax.set_xlim(-1.4, (len(states) - 1) * gap + 0.8)
+    ax.set_ylim(-0.9, 1.0)
+    ax.axis("off")
+    return fig
