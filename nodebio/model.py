@@ -160,6 +160,9 @@ class StructuredField(nn.Module):
     training data). ``flux_form="saturating"`` multiplies the flux by
     :math:`\prod_s c_s^{+}/(c_s^{+} + K_s)` over the substrates (:math:`K_s` the substrate's
     training standard deviation), so that a reaction stops when its substrate runs out.
+    ``monotone=True`` uses the absolute values of the weights from enzymes and substrates and of
+    all later layers: with a monotone activation, every flux then increases with its enzymes and
+    substrates (more enzyme never slows its step down), and modifiers keep free signs.
 
     Stoichiometry: ``S`` (n_states, R) is data (:func:`nodebio.data.stoichiometry`). Consumption
     uses the coefficients as given; production uses them times a learned positive yield where
@@ -180,7 +183,7 @@ class StructuredField(nn.Module):
                  rate_scale, state_mean, state_scale, state_scaling: str = "standardize",
                  substrate_scale=None, free_yield=None, initial_log_yield=None, width: int = 16,
                  depth: int = 2, activation: str = "tanh", flux_form: str = "softplus",
-                 first_order_loss: bool = True, reactions: list | None = None):
+                 first_order_loss: bool = True, monotone: bool = False, reactions: list | None = None):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"Unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}.")
@@ -197,6 +200,7 @@ class StructuredField(nn.Module):
         self.n_states, self.n_controls, self.n_reactions = n_states, n_controls, n_reactions
         self.width, self.depth, self.activation = width, depth, activation
         self.flux_form, self.first_order_loss, self.state_scaling = flux_form, first_order_loss, state_scaling
+        self.monotone = monotone
         self.use_time = False
         self.reactions = list(reactions or [])
         self.act = ACTIVATIONS[activation]
@@ -239,8 +243,16 @@ class StructuredField(nn.Module):
 
     # The masks are applied at every use, so a weight outside a reaction's inputs never matters
     # (its gradient is zero too).
+    def _positive(self, weight: torch.Tensor) -> torch.Tensor:
+        """A weight as used: its absolute value for monotone fluxes, itself otherwise."""
+        return weight.abs() if self.monotone else weight
+
     def _state_weight(self) -> torch.Tensor:
-        return (self.input_states * self.state_mask.unsqueeze(1)).reshape(-1, self.n_states)
+        weight = self.input_states
+        if self.monotone:  # increasing in the substrates; modifiers keep their sign (inhibition)
+            substrate = (self.consumption > 0).T.unsqueeze(1)  # (R, 1, n_states)
+            weight = torch.where(substrate, weight.abs(), weight)
+        return (weight * self.state_mask.unsqueeze(1)).reshape(-1, self.n_states)
 
     def set_controls(self, times: torch.Tensor, controls: torch.Tensor, offsets: torch.Tensor | None = None) -> None:
         """Controls of the batch on an even grid; as :meth:`VectorField.set_controls`."""
@@ -250,7 +262,7 @@ class StructuredField(nn.Module):
             raise ValueError(f"controls have {controls.shape[-2]} times, the grid {times.shape[0]}.")
         t0, t1 = float(times[0]), float(times[-1])
         self._grid = (t0, (len(times) - 1) / (t1 - t0), len(times))
-        weight = (self.input_controls * self.control_mask.unsqueeze(1)).reshape(-1, self.n_controls)
+        weight = (self._positive(self.input_controls) * self.control_mask.unsqueeze(1)).reshape(-1, self.n_controls)
         self._projected = F.linear(controls, weight, self.input_bias.reshape(-1))  # (B, T, R*w)
         self.__dict__["_rows"] = self._projected.unbind(1)
 
@@ -264,8 +276,8 @@ class StructuredField(nn.Module):
         h = pre + F.linear(x, self._state_weight())
         h = self.act(h.reshape(*h.shape[:-1], self.n_reactions, self.width))
         for weight, bias in zip(self.hidden_weights, self.hidden_biases):
-            h = self.act(torch.einsum("...rw,rvw->...rv", h, weight) + bias)
-        v = self.rate_scale * F.softplus((h * self.output_weight).sum(-1) + self.output_bias)
+            h = self.act(torch.einsum("...rw,rvw->...rv", h, self._positive(weight)) + bias)
+        v = self.rate_scale * F.softplus((h * self._positive(self.output_weight)).sum(-1) + self.output_bias)
         if self.flux_form == "saturating":
             positive = c.clamp(min=0)
             saturation = positive / (positive + self.substrate_scale)  # (..., n_states)
@@ -331,7 +343,7 @@ class StructuredField(nn.Module):
                 "state_scaling": self.state_scaling, "substrate_scale": plain(self.substrate_scale),
                 "free_yield": plain(self.free_yield), "width": self.width, "depth": self.depth,
                 "activation": self.activation, "flux_form": self.flux_form,
-                "first_order_loss": self.first_order_loss, "reactions": self.reactions}
+                "first_order_loss": self.first_order_loss, "monotone": self.monotone, "reactions": self.reactions}
 
 
 def make_field(config: dict) -> nn.Module:

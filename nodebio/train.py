@@ -99,7 +99,8 @@ class TrainConfig:
     :func:`nodebio.data.reactions_for` or the ``reactions`` given to :class:`NeuralODEModel`);
     for ``"pathway"``: ``flux_width`` (hidden units per reaction; ``depth`` layers), ``flux_form``
     (``"softplus"`` or ``"saturating"``), ``yields`` (``"learned"`` or ``"stoichiometric"``),
-    ``first_order_loss`` (learned first-order losses per metabolite). Run: ``dtype``, ``device``, ``seed``,
+    ``first_order_loss`` (learned first-order losses per metabolite), ``monotone_fluxes`` (fluxes
+    increase with their enzymes and substrates). Run: ``dtype``, ``device``, ``seed``,
     ``num_threads`` (torch CPU threads during fit, 1 by default: the tensors are tiny, and more
     threads cost more in synchronisation than they save, measured 13 s with one thread and
     19 s with two for a limonene run; None leaves torch's setting).
@@ -139,6 +140,7 @@ class TrainConfig:
     flux_form: str = "softplus"
     yields: str = "learned"
     first_order_loss: bool = True
+    monotone_fluxes: bool = False
 
     def __post_init__(self):
         if self.structure not in ("mlp", "pathway"):
@@ -265,6 +267,7 @@ class NeuralODEModel:
             state_scale=self.state_scaler.scale_, state_scaling=self.state_scaler.method, substrate_scale=sd,
             free_yield=free, initial_log_yield=log_yield, width=cfg.flux_width, depth=cfg.depth,
             activation=cfg.activation, flux_form=cfg.flux_form, first_order_loss=cfg.first_order_loss,
+            monotone=cfg.monotone_fluxes,
             reactions=[r.to_dict() for r in reactions])
 
     def _fit(self, prepared, checkpoint, resume, progress):

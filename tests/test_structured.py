@@ -222,3 +222,38 @@ def test_cli_trains_the_structured_model_on_synthetic_data(tmp_path):
     assert metrics["model"] == "node-structured" and metrics["config"]["structure"] == "pathway"
     loaded = NeuralODEModel.load(out / "model.pt")
     assert isinstance(loaded.field, model.StructuredField)
+
+
+def test_monotone_fluxes_grow_with_their_enzymes_and_substrates(prepared_synthetic):
+    field = _scrambled_field(prepared_synthetic, seed=4, monotone_fluxes=True)
+    reactions = data.reactions_for("synthetic")
+    states, controls = prepared_synthetic.train.states, prepared_synthetic.train.controls
+    generator = torch.Generator().manual_seed(4)
+    x = torch.randn(16, 3, len(states), generator=generator, dtype=torch.float64)
+    u = torch.randn(16, 3, len(controls), generator=generator, dtype=torch.float64)
+    times = torch.linspace(0.0, 2.0, 3, dtype=torch.float64)
+    field.set_controls(times, u)
+    base = field.fluxes_on_grid(x)
+    for k, enzyme in enumerate(controls):
+        more = u.clone()
+        more[..., k] += 0.7
+        field.set_controls(times, more)
+        delta = field.fluxes_on_grid(x) - base
+        for j, reaction in enumerate(reactions):
+            if enzyme in reaction.enzymes:
+                assert (delta[..., j] >= -1e-12).all() and (delta[..., j] > 0).any(), (enzyme, reaction.name)
+    field.set_controls(times, u)
+    i = states.index("HMG-CoA")
+    more = x.clone()
+    more[..., i] += 0.7
+    j = [r.name for r in reactions].index("HMGR")
+    assert (field.fluxes_on_grid(more)[..., j] - base[..., j] >= -1e-12).all()
+    # the unconstrained field is not monotone (so the test above can fail)
+    free = _scrambled_field(prepared_synthetic, seed=4)
+    free.set_controls(times, u)
+    free_base = free.fluxes_on_grid(x)
+    k = controls.index("HMGR")
+    more = u.clone()
+    more[..., k] += 0.7
+    free.set_controls(times, more)
+    assert ((free.fluxes_on_grid(x) - free_base)[..., j] < 0).any()
