@@ -257,3 +257,39 @@ def test_monotone_fluxes_grow_with_their_enzymes_and_substrates(prepared_synthet
     more[..., k] += 0.7
     free.set_controls(times, more)
     assert ((free.fluxes_on_grid(x) - free_base)[..., j] < 0).any()
+
+
+def test_ensemble_is_the_mean_of_its_members(prepared_synthetic):
+    ensemble = compare.SeedEnsemble("node-structured", 2, seed=1, **{**SMALL, "iterations": 3})
+    ensemble.fit(prepared_synthetic)
+    assert [m.config.seed for m in ensemble.models] == [1000, 1001]
+    test = prepared_synthetic.test
+    members = [m.simulate(test) for m in ensemble.models]
+    assert not np.allclose(members[0], members[1])
+    np.testing.assert_allclose(ensemble.simulate(test), (members[0] + members[1]) / 2)
+
+
+def test_ablation_table_separates_selection_and_test():
+    import pandas as pd
+
+    runs = pd.DataFrame([
+        {"experiment": e, "pathway": p, "seed": 0, "split": s, "rmse_scaled": v, "rmse_integral": v,
+         "status": "ok", "seconds": 1.0}
+        for e, p, s, v in [("a", "limonene", "inner:L1", 1.0), ("a", "limonene", "inner:L3", 3.0),
+                           ("a", "limonene", "test", 100.0), ("b", "limonene", "inner:L1", 2.0),
+                           ("b", "limonene", "inner:L3", 2.5), ("b", "limonene", "test", 0.0)]])
+    table = compare.ablation_table(runs).set_index("experiment")
+    assert table.loc["a", "inner mean"] == 2.0 and table.loc["b", "inner mean"] == 2.25
+    assert table.loc["a", "test limonene"] == 100.0  # reported, but not part of the selection score
+    assert table["inner mean"].idxmin() == "a"
+
+
+def test_inner_folds_never_contain_the_test_strain():
+    if not _has_data():
+        pytest.skip("the pathway tables are not available")
+    for pathway, spec in data.PATHWAYS.items():
+        folds = compare.inner_folds(pathway)
+        assert [held for held, _ in folds] == list(spec.train)
+        for held, prepared in folds:
+            strains = set(prepared.train.strains) | set(prepared.test.strains)
+            assert not strains & set(spec.test) and prepared.test.strains == (held,)
