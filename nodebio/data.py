@@ -35,6 +35,13 @@ Each step is a function, applied in this order by :func:`prepare`:
 3. :func:`split`: split by strain (defaults: train L1+L3 / test L2, train I1+I3 / test I2).
 4. :class:`Scaler`: per-feature scaling fitted on the training strains only (``"standardize"``,
    ``"log1p"`` or ``"none"``), with an exact inverse.
+
+Pathway structure
+-----------------
+:data:`REACTIONS` lists the reactions of each pathway as data (:class:`Reaction`: substrates and
+products with their coefficients, catalysing enzymes, lumped intermediates);
+:func:`stoichiometry` turns a list into the matrix S (states x reactions) for given states and
+controls, and names any state or enzyme a reaction needs that the data lack.
 """
 
 from __future__ import annotations

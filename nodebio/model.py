@@ -6,6 +6,12 @@ of the even grid (:func:`nodebio.data.resample`). The vector field is an MLP ove
 :math:`[x, u(t)]` (and the time, when ``use_time``); :func:`integrate` solves it with
 ``torchdiffeq.odeint`` for a batch of strains (or of time windows) in one call.
 
+Two fields share that interface (``set_controls``, ``forward``, ``config``):
+:class:`VectorField`, an MLP over all states and controls, and :class:`StructuredField`, the
+pathway-structured field whose right-hand side is the stoichiometry times non-negative reaction
+fluxes (``TrainConfig(structure="pathway")``); :func:`make_field` rebuilds either from its
+``config()``.
+
 Why these defaults
 ------------------
 * ``tanh`` activations: a smooth field keeps adaptive solvers efficient and trajectories smooth
