@@ -33,7 +33,7 @@ from nodebio import data as _data
 from nodebio import metrics
 
 __all__ = ["MODEL_NAMES", "PAPER_IMPROVEMENT", "make_model", "evaluate", "reproduce", "leave_one_strain_out",
-           "SeedEnsemble", "inner_folds", "ablation", "ablation_table"]
+           "SeedEnsemble", "inner_folds", "ablation", "ablation_table", "ABLATION_EXPERIMENTS"]
 
 MODEL_NAMES = ("node", "node-structured", "baseline-gb", "baseline-rf", "mean")
 #: The options of ``node-structured``: the pathway-structured field of
@@ -316,6 +316,25 @@ def write_results(output: dict, out: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 # Ensembles and the ablation of the accuracy push
 # ---------------------------------------------------------------------------------------------
+
+
+_STRUCTURED = {"model": "node-structured"}
+#: The experiments of the accuracy push: each one change to the plain or the structured default.
+#: Keys are labels, values options for :func:`ablation`.
+ABLATION_EXPERIMENTS: dict[str, dict] = {
+    "plain (default)": {},
+    "plain, weight decay 1e-3": {"weight_decay": 1e-3},
+    "plain, input noise 0.1": {"input_noise": 0.1},
+    "plain, whole trajectories": {"window_hours": None},
+    "plain, log states": {"state_scaling": "log1p"},
+    "structured (default)": {**_STRUCTURED},
+    "structured, with first-order losses": {**_STRUCTURED, "first_order_loss": True},
+    "structured, saturating fluxes": {**_STRUCTURED, "flux_form": "saturating"},
+    "structured, monotone fluxes": {**_STRUCTURED, "monotone_fluxes": True},
+    "structured, input noise 0.1": {**_STRUCTURED, "input_noise": 0.1},
+}
+#: The tiny grid of quick runs (tests, CI).
+QUICK_ABLATION = ("plain (default)", "structured (default)")
 
 
 class SeedEnsemble:
