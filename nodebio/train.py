@@ -547,8 +547,13 @@ class NeuralODEModel:
     def __repr__(self) -> str:
         if self.field is None:
             return f"NeuralODEModel(not fitted, {self.config.width}x{self.config.depth} {self.config.activation})"
+        if isinstance(self.field, StructuredField):
+            network = (f"pathway-structured, {self.field.n_reactions} reactions, fluxes "
+                       f"{self.config.flux_width}x{self.config.depth}")
+        else:
+            network = f"{self.config.width}x{self.config.depth}"
         return (f"NeuralODEModel({self.dataset_name!r}: {len(self.states)} states, {len(self.controls)} controls, "
-                f"trained on {', '.join(self.train_strains)}, {self.config.width}x{self.config.depth} "
+                f"trained on {', '.join(self.train_strains)}, {network} "
                 f"{self.config.activation}, solver {self.config.solver})")
 
 

@@ -293,3 +293,7 @@ def test_inner_folds_never_contain_the_test_strain():
         for held, prepared in folds:
             strains = set(prepared.train.strains) | set(prepared.test.strains)
             assert not strains & set(spec.test) and prepared.test.strains == (held,)
+
+
+def test_repr_names_the_structure(fitted):
+    assert "pathway-structured, 6 reactions" in repr(fitted)
