@@ -5,6 +5,7 @@
     nodebio info --csv FILE --states A,B --controls E1,E2 [--time-col Hour --strain-col Strain]
     nodebio synthetic --strains 10 --seed 0 --out synthetic.csv
     nodebio train --dataset limonene --train L1,L3 --test L2 --out runs/limonene [--quick]
+    nodebio train --model node-structured --dataset isopentenol --out runs/isopentenol-structured
     nodebio train --model baseline-gb --configuration published --dataset limonene --out runs/gb
     nodebio reproduce --out results [--quick]
     nodebio train --dataset limonene --out runs/limonene --ensemble 5
@@ -90,25 +91,26 @@ def train_command(args: argparse.Namespace) -> None:
         dataset = load_dataset(args)
     train, test = _split_for(dataset, args.train, args.test)
     options = {}
-    if args.model == "node":
+    node = args.model.startswith("node")
+    if node:
         if args.epochs is not None:
             options["iterations"] = args.epochs
         if args.solver:
             options["solver"] = args.solver
     elif args.epochs is not None or args.solver:
-        raise data.DataValidationError("--epochs and --solver apply to --model node only.")
+        raise data.DataValidationError("--epochs and --solver apply to --model node only (or node-structured).")
     model = compare.make_model(args.model, seed=args.seed, quick=args.quick, configuration=args.configuration,
                                device=args.device, **options)
-    scaling = (model.config.state_scaling, model.config.control_scaling) if args.model == "node" else ("standardize", "log1p")
+    scaling = (model.config.state_scaling, model.config.control_scaling) if node else ("standardize", "log1p")
     prepared = data.prepare(dataset, train, test, state_scaling=scaling[0], control_scaling=scaling[1])
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     print(f"training {args.model} on {dataset.name} strains {', '.join(train)}; held out: {', '.join(test)}", flush=True)
     if args.ensemble < 1:
         raise data.DataValidationError(f"--ensemble must be at least 1, got {args.ensemble}.")
-    if args.ensemble > 1 and args.model != "node":
-        raise data.DataValidationError("--ensemble applies to --model node only.")
-    if args.model == "node":
+    if args.ensemble > 1 and not node:
+        raise data.DataValidationError("--ensemble applies to the neural ODEs (node, node-structured) only.")
+    if node:
         model.fit(prepared, checkpoint=out / "model.pt", resume=args.resume, progress=not args.no_progress)
         # Further members of an ensemble: the same options, the next seeds.
         for extra in range(1, args.ensemble):
@@ -119,7 +121,7 @@ def train_command(args: argparse.Namespace) -> None:
             member.save(out / f"model-seed{args.seed + extra}.pt")
     else:
         if args.resume:
-            raise data.DataValidationError("--resume applies to --model node only.")
+            raise data.DataValidationError("--resume applies to --model node only (or node-structured).")
         model.fit(prepared)
         import pickle
 
@@ -143,7 +145,7 @@ def train_command(args: argparse.Namespace) -> None:
     }
     if dataset.name == "synthetic":
         result["synthetic"] = {"strains": args.synthetic_strains, "seed": args.seed, "noise": synthetic_noise}
-    if args.model == "node":
+    if node:
         result.update(device=str(model.device), iterations_run=len(model.history), config=asdict(model.config),
                       ensemble_seeds=list(range(args.seed, args.seed + args.ensemble)))
     elif args.model.startswith("baseline"):
@@ -289,8 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     _add_dataset_arguments(p, positional=False)
     p.add_argument("--train", help="comma-separated training strains (default: the paper's split)")
     p.add_argument("--test", help="comma-separated held-out strains")
-    p.add_argument("--model", default="node", choices=["node", "baseline-gb", "baseline-rf", "mean"],
-                   help="neural ODE, the 2018 baseline (gradient boosting or random forest), or the training-strain mean")
+    p.add_argument("--model", default="node", choices=["node", "node-structured", "baseline-gb", "baseline-rf", "mean"],
+                   help="neural ODE (plain, or pathway-structured), the 2018 baseline (gradient boosting or random forest), or the training-strain mean")
     p.add_argument("--configuration", default="careful", choices=["careful", "published"],
                    help="configuration of the baselines (default careful)")
     p.add_argument("--out", type=Path, required=True, help="folder for model.pt, predictions.csv, metrics.json")

@@ -32,9 +32,15 @@ import pandas as pd
 from nodebio import data as _data
 from nodebio import metrics
 
-__all__ = ["MODEL_NAMES", "PAPER_IMPROVEMENT", "make_model", "evaluate", "reproduce", "leave_one_strain_out"]
+__all__ = ["MODEL_NAMES", "PAPER_IMPROVEMENT", "make_model", "evaluate", "reproduce", "leave_one_strain_out",
+           "SeedEnsemble", "inner_folds", "ablation", "ablation_table", "ABLATION_EXPERIMENTS"]
 
-MODEL_NAMES = ("node", "baseline-gb", "baseline-rf", "mean")
+MODEL_NAMES = ("node", "node-structured", "baseline-gb", "baseline-rf", "mean")
+#: The options of ``node-structured``: the pathway-structured field of
+#: :class:`nodebio.model.StructuredField`; the chapter "Building biology into the model" shows
+#: how they were chosen (by leave-one-strain-out within the training strains, where the learned
+#: first-order losses did not help: they are left out).
+STRUCTURED_OPTIONS = {"structure": "pathway", "first_order_loss": False}
 #: Improvement of the neural ODE over the 2018 pipeline reported by the paper (%).
 PAPER_IMPROVEMENT = {"limonene": 94.38, "isopentenol": 97.65}
 QUICK_NODE_ITERATIONS = 20
@@ -43,7 +49,8 @@ QUICK_TREES = 10
 
 def make_model(name: str, *, seed: int = 0, quick: bool = False, configuration: str = "careful",
                device: str = "auto", **options):
-    """A fresh, unfitted model by name: ``node``, ``baseline-gb``, ``baseline-rf`` or ``mean``.
+    """A fresh, unfitted model by name: ``node``, ``node-structured``, ``baseline-gb``,
+    ``baseline-rf`` or ``mean``.
 
     ``quick`` makes it small (few iterations or trees) for tests and CI; ``configuration``
     (``"published"`` or ``"careful"``) applies to the baselines; ``options`` go to the model's
@@ -52,7 +59,9 @@ def make_model(name: str, *, seed: int = 0, quick: bool = False, configuration: 
     from nodebio.baseline import DerivativeRegressionModel, TrainingMeanModel
     from nodebio.train import NeuralODEModel
 
-    if name == "node":
+    if name in ("node", "node-structured"):
+        if name == "node-structured":
+            options = {**STRUCTURED_OPTIONS, **options}
         if quick:
             options = {"iterations": QUICK_NODE_ITERATIONS, "eval_every": 5, **options}
         return NeuralODEModel(seed=seed, device=device, **options)
@@ -112,8 +121,9 @@ def evaluate(model, prepared: _data.PreparedData, splits: Sequence[str] = ("test
 def _variants(seeds: Iterable[int]):
     """(model, configuration, seed) of the comparison; the mean is deterministic: one run."""
     seeds = list(seeds)
-    for seed in seeds:
-        yield "node", "-", seed
+    for name in ("node", "node-structured"):
+        for seed in seeds:
+            yield name, "-", seed
     for name in ("baseline-gb", "baseline-rf"):
         for configuration in ("published", "careful"):
             for seed in seeds:
@@ -124,7 +134,7 @@ def _variants(seeds: Iterable[int]):
 def _fit_and_score(name, configuration, seed, prepared, quick, device):
     model = make_model(name, seed=seed, quick=quick, configuration=configuration, device=device)
     started = time.perf_counter()
-    if name == "node":
+    if name.startswith("node"):
         model.fit(prepared, progress=False)
     else:
         model.fit(prepared)
@@ -150,8 +160,8 @@ def _rows(pathway, name, configuration, seed, fit_seconds, score, held_out):
 def leave_one_strain_out(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, quick: bool = False,
                          seed: int = 0, device: str = "auto", progress: bool = True,
                          data_dir=None) -> pd.DataFrame:
-    """Every strain held out in turn (trained on the other two): the neural ODE, the careful
-    gradient-boosting baseline and the training-strain mean. One row per (pathway, held-out
+    """Every strain held out in turn (trained on the other two): the neural ODE (both variants),
+    the careful gradient-boosting baseline and the training-strain mean. One row per (pathway, held-out
     strain, model, state)."""
     from tqdm import tqdm
 
@@ -161,7 +171,7 @@ def leave_one_strain_out(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, qui
         dataset = _data.load(pathway, data_dir=data_dir)
         train = [s for s in dataset.strains if s != held_out]
         prepared = _data.prepare(dataset, train, [held_out], state_scaling="standardize", control_scaling="log1p")
-        for name, configuration in (("node", "-"), ("baseline-gb", "careful"), ("mean", "-")):
+        for name, configuration in (("node", "-"), ("node-structured", "-"), ("baseline-gb", "careful"), ("mean", "-")):
             _, fit_seconds, score, _ = _fit_and_score(name, configuration, seed, prepared, quick, device)
             rows.extend(_rows(pathway, name, configuration, seed, fit_seconds, score, held_out))
     return pd.DataFrame(rows)
@@ -185,20 +195,27 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     return summary.merge(status.reset_index(), on=keys)
 
 
-def improvements(summary: pd.DataFrame) -> pd.DataFrame:
-    """Improvement (%) of the neural ODE over every reference, per pathway, both definitions,
-    next to the paper's reported number."""
+NODE_MODELS = ("node", "node-structured")
+
+
+def improvements(summary: pd.DataFrame, models: Sequence[str] = NODE_MODELS) -> pd.DataFrame:
+    """Improvement (%) of each neural ODE variant in the summary (``models``, those present) over
+    every other model (the references), per pathway, both definitions, next to the paper's
+    reported number."""
     rows = []
     for pathway, part in summary.groupby("pathway", sort=False):
-        node = part[part["model"] == "node"].iloc[0]
-        for _, ref in part[part["model"] != "node"].iterrows():
-            rows.append({
-                "pathway": pathway,
-                "reference": ref["model"] + ("" if ref["configuration"] == "-" else f" ({ref['configuration']})"),
-                "improvement_integral_%": metrics.improvement(node["rmse_integral_mean"], ref["rmse_integral_mean"]),
-                "improvement_scaled_%": metrics.improvement(node["rmse_scaled_mean"], ref["rmse_scaled_mean"]),
-                "paper_%": PAPER_IMPROVEMENT.get(pathway, np.nan),
-            })
+        references = part[~part["model"].isin(models)]
+        for variant in [m for m in models if (part["model"] == m).any()]:
+            node = part[part["model"] == variant].iloc[0]
+            for _, ref in references.iterrows():
+                rows.append({
+                    "model": variant,
+                    "pathway": pathway,
+                    "reference": ref["model"] + ("" if ref["configuration"] == "-" else f" ({ref['configuration']})"),
+                    "improvement_integral_%": metrics.improvement(node["rmse_integral_mean"], ref["rmse_integral_mean"]),
+                    "improvement_scaled_%": metrics.improvement(node["rmse_scaled_mean"], ref["rmse_scaled_mean"]),
+                    "paper_%": PAPER_IMPROVEMENT.get(pathway, np.nan),
+                })
     return pd.DataFrame(rows)
 
 
@@ -217,7 +234,7 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
     """Run the paper's comparison; returns and (with ``out``) writes the tables.
 
     For each pathway, on the paper's split (train low + high producer, test the medium one):
-    the neural ODE with ``seeds`` seeds (``first_seed``, ``first_seed + 1``, ...), both baselines in both configurations with the same
+    the neural ODE (plain and pathway-structured) with ``seeds`` seeds (``first_seed``, ``first_seed + 1``, ...), both baselines in both configurations with the same
     seeds, the training-strain mean; then (``loso``) :func:`leave_one_strain_out`.
     Files in ``out``: ``results.csv`` (one row per run and metabolite), ``summary.csv``,
     ``improvement.csv``, ``loso.csv``, ``results.json`` and ``results.md`` (the tables, with the
@@ -260,10 +277,12 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
 
 
 def loso_summary(loso_table: pd.DataFrame) -> pd.DataFrame:
-    """Mean scaled RMSE per (pathway, held-out strain, model), and whether the neural ODE beats
-    the training-strain mean."""
+    """Mean scaled RMSE per (pathway, held-out strain, model), and whether each neural ODE variant
+    beats the training-strain mean."""
     table = loso_table.groupby(["pathway", "held_out", "model"], sort=False)["rmse_scaled"].mean().unstack("model")
-    table["node beats mean"] = table["node"] < table["mean"]
+    for variant in NODE_MODELS:
+        if variant in table:
+            table[f"{variant} beats mean"] = table[variant] < table["mean"]
     return table.reset_index()
 
 
@@ -292,3 +311,139 @@ def write_results(output: dict, out: Path) -> None:
         sections += ["## Leave one strain out: mean scaled RMSE", _markdown(loso)]
     (out / "results.json").write_text(json.dumps(document, indent=2, default=float))
     (out / "results.md").write_text("\n\n".join(sections) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# Ensembles and the ablation of the accuracy push
+# ---------------------------------------------------------------------------------------------
+
+
+_STRUCTURED = {"model": "node-structured"}
+#: The experiments of the accuracy push: each one change to the plain or the structured default.
+#: Keys are labels, values options for :func:`ablation`.
+ABLATION_EXPERIMENTS: dict[str, dict] = {
+    "plain (default)": {},
+    "plain, weight decay 1e-3": {"weight_decay": 1e-3},
+    "plain, input noise 0.1": {"input_noise": 0.1},
+    "plain, whole trajectories": {"window_hours": None},
+    "plain, log states": {"state_scaling": "log1p"},
+    "structured (default)": {**_STRUCTURED},
+    "structured, with first-order losses": {**_STRUCTURED, "first_order_loss": True},
+    "structured, saturating fluxes": {**_STRUCTURED, "flux_form": "saturating"},
+    "structured, monotone fluxes": {**_STRUCTURED, "monotone_fluxes": True},
+    "structured, input noise 0.1": {**_STRUCTURED, "input_noise": 0.1},
+}
+#: The tiny grid of quick runs (tests, CI).
+QUICK_ABLATION = ("plain (default)", "structured (default)")
+
+
+class SeedEnsemble:
+    """The average of ``members`` neural ODEs that differ only in their seed.
+
+    Member k is ``make_model(name, seed=seed * 1000 + k, **options)``; ``simulate`` returns the
+    mean of the members' simulations (original units), with the signature of
+    :meth:`nodebio.train.NeuralODEModel.simulate`.
+    """
+
+    def __init__(self, name: str = "node", members: int = 3, *, seed: int = 0, quick: bool = False,
+                 device: str = "auto", **options):
+        if members < 1:
+            raise ValueError(f"members must be at least 1, got {members}.")
+        self.name, self.seed = name, seed
+        self.models = [make_model(name, seed=seed * 1000 + k, quick=quick, device=device, **options)
+                       for k in range(members)]
+        self.config = self.models[0].config
+        self.fit_seconds = None
+
+    def fit(self, prepared: _data.PreparedData, progress: bool = False) -> "SeedEnsemble":
+        started = time.perf_counter()
+        for member in self.models:
+            member.fit(prepared, progress=progress)
+        self.fit_seconds = time.perf_counter() - started
+        return self
+
+    def simulate(self, trajectories: _data.Trajectories, **kwargs) -> np.ndarray:
+        return np.mean([member.simulate(trajectories, **kwargs) for member in self.models], axis=0)
+
+
+def inner_folds(pathway: str, data_dir=None) -> list[tuple[str, _data.PreparedData]]:
+    """Leave-one-strain-out within the training strains of the paper's split: for each training
+    strain, a split that trains on the other training strain(s) and holds it out. The paper's test
+    strain (L2, I2) appears in none of them, so choices made on these folds never see it."""
+    dataset = _data.load(pathway, data_dir=data_dir)
+    train, _ = _data.default_split(dataset)
+    folds = []
+    for held in train:
+        rest = [s for s in train if s != held]
+        folds.append((held, _data.prepare(dataset, rest, [held], state_scaling="standardize", control_scaling="log1p")))
+    return folds
+
+
+def _scaled_score(model, prepared: _data.PreparedData, options: dict) -> float:
+    state_scaling = options.get("state_scaling", "standardize")
+    if state_scaling != prepared.state_scaler.method:
+        prepared = _data.prepare(prepared.dataset, prepared.train.strains, prepared.test.strains,
+                                 state_scaling=state_scaling, control_scaling="log1p")
+    model.fit(prepared, progress=False)
+    _, _, scores = evaluate(model, prepared, splits=("test",))
+    return scores["test"]["mean_rmse_scaled"], scores["test"]["mean_rmse_integral"]
+
+
+def ablation(experiments: dict[str, dict], pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 1,
+             first_seed: int = 0, quick: bool = False, test: bool = True, device: str = "cpu",
+             progress: bool = True, data_dir=None) -> pd.DataFrame:
+    """Score neural ODE configurations by leave-one-strain-out within the training strains, and
+    (``test``) on the paper's held-out strain, for the record only.
+
+    experiments : ``{label: options}``; options go to :func:`make_model`, with two extra keys:
+        ``model`` (``"node"`` by default, or ``"node-structured"``) and ``ensemble`` (number of
+        seeds averaged, :class:`SeedEnsemble`; 1 by default).
+    Returns one row per (experiment, pathway, seed, split): ``split`` is ``"inner:<strain>"`` for
+    the inner folds and ``"test"``; scores are the mean scaled and integral RMSE over metabolites.
+    """
+    from tqdm import tqdm
+
+    jobs = []
+    for pathway in pathways:
+        splits = [(f"inner:{held}", p) for held, p in inner_folds(pathway, data_dir)]
+        if test:
+            dataset = _data.load(pathway, data_dir=data_dir)
+            splits.append(("test", _data.prepare(dataset, state_scaling="standardize", control_scaling="log1p")))
+        for label, options in experiments.items():
+            for seed in range(first_seed, first_seed + seeds):
+                for split, prepared in splits:
+                    jobs.append((label, options, pathway, seed, split, prepared))
+    rows = []
+    for label, options, pathway, seed, split, prepared in tqdm(jobs, desc="ablation", disable=not progress):
+        options = dict(options)
+        name, members = options.pop("model", "node"), options.pop("ensemble", 1)
+        if members > 1:
+            model = SeedEnsemble(name, members, seed=seed, quick=quick, device=device, **options)
+        else:
+            model = make_model(name, seed=seed, quick=quick, device=device, **options)
+        started = time.perf_counter()
+        try:
+            scaled, integral = _scaled_score(model, prepared, options)
+            status = "ok"
+        except RuntimeError as error:  # a diverged training run is a result, not a crash
+            scaled, integral, status = np.nan, np.nan, f"failed: {str(error)[:80]}"
+        rows.append({"experiment": label, "pathway": pathway, "seed": seed, "split": split,
+                     "rmse_scaled": scaled, "rmse_integral": integral, "status": status,
+                     "seconds": time.perf_counter() - started})
+    return pd.DataFrame(rows)
+
+
+def ablation_table(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per experiment: the inner (selection) score, mean over pathways, folds and seeds,
+    per pathway, and the held-out test score per pathway (reported, never used for choosing)."""
+    inner = results[results["split"].str.startswith("inner")]
+    table = inner.groupby(["experiment", "pathway"], sort=False)["rmse_scaled"].mean().unstack("pathway")
+    table.columns = [f"inner {c}" for c in table.columns]
+    table.insert(0, "inner mean", inner.groupby("experiment", sort=False)["rmse_scaled"].mean())
+    tested = results[results["split"] == "test"]
+    if not tested.empty:
+        test = tested.groupby(["experiment", "pathway"], sort=False)["rmse_scaled"].mean().unstack("pathway")
+        test.columns = [f"test {c}" for c in test.columns]
+        table = table.join(test)
+    table["seconds"] = results.groupby("experiment", sort=False)["seconds"].sum()
+    return table.reset_index()

@@ -17,7 +17,7 @@ from nodebio.data import PATHWAYS, Dataset, Trajectories
 
 __all__ = ["plot_pathway", "plot_missingness", "plot_strains", "plot_preprocessing", "plot_training_history",
            "plot_predictions", "plot_derivative_estimation", "plot_single_protein_effects", "plot_pairwise_heatmap",
-           "plot_intervention_trajectories", "plot_intervention_validation"]
+           "plot_intervention_trajectories", "plot_intervention_validation", "plot_effects_against_truth", "plot_reaction_network"]
 
 STRAIN_COLORS = plt.get_cmap("tab10").colors
 
@@ -414,4 +414,85 @@ def plot_intervention_validation(validation):
     right.set_ylim(min(-0.05, float(summary["spearman"].min()) - 0.05), 1.05)
     right.grid(alpha=0.3)
     right.legend(fontsize=8)
+    return fig
+
+
+def plot_effects_against_truth(validations: dict, *, ncols: int | None = None):
+    """Predicted against true fold change of the product, one panel per model:
+    ``validations`` maps a label to a :class:`nodebio.interventions.ValidationResult` (the
+    largest number of training strains of each is drawn), with the ensemble intervals and the
+    Spearman correlation in the title."""
+    if not validations:
+        raise ValueError("Give at least one validation result to plot.")
+    n = len(validations)
+    fig, axes = _grid(n, ncols or n, width=4.4, height=4.0, sharex=False)
+    everything = np.concatenate([np.concatenate([v.details["true_fold_change"], v.details["fold_change"]])
+                                 for v in validations.values()])
+    everything = everything[np.isfinite(everything) & (everything > 0)]
+    lo, hi = everything.min() / 1.1, everything.max() * 1.1
+    for k, (ax, (label, validation)) in enumerate(zip(axes, validations.items())):
+        details = validation.details
+        count = details["training_strains"].max()
+        rows = details[details["training_strains"] == count]
+        summary = validation.summary.set_index("training_strains").loc[count]
+        err = np.clip(np.vstack([rows["fold_change"] - rows["fold_change_low"],
+                                 rows["fold_change_high"] - rows["fold_change"]]), 0, None)
+        ax.errorbar(rows["true_fold_change"], rows["fold_change"], yerr=err, fmt="o", ms=3.5,
+                    color=STRAIN_COLORS[k % 10], alpha=0.75, elinewidth=0.7)
+        ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            axis.set_minor_formatter(NullFormatter())
+        ax.set_title(f"{label}: Spearman {summary['spearman']:.2f}, {count} training strains", fontsize=9)
+        ax.set_xlabel("true fold change (mechanistic model)")
+        ax.set_ylabel("predicted fold change (ensemble mean)")
+        ax.grid(alpha=0.3, which="both")
+    return fig
+
+
+def plot_reaction_network(reactions, states: Sequence[str], losses: bool = True, ax=None):
+    """The structured model's wiring: states (boxes, in the given order), reactions (arrows from
+    substrate to product, labelled with their enzymes and, in brackets, the intermediates they
+    lump), a host supply, and the first-order losses (dashed).
+
+    reactions : a list of :class:`nodebio.data.Reaction`; states : the model's states.
+    """
+    states = list(states)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(1.75 * len(states), 2.7), constrained_layout=True)
+    else:
+        fig = ax.figure
+    gap = 1.75
+    for i, state in enumerate(states):
+        ax.add_patch(FancyBboxPatch((i * gap - 0.6, -0.25), 1.2, 0.5, boxstyle="round,pad=0.05",
+                                    facecolor="#cfe3f5", edgecolor="#1f4e79", linewidth=1.2))
+        ax.text(i * gap, 0, state, ha="center", va="center", fontsize=8.5)
+        if losses:
+            ax.annotate("", xy=(i * gap, -0.75), xytext=(i * gap, -0.32),
+                        arrowprops=dict(arrowstyle="-|>", color="#888", lw=1, linestyle="--"))
+            ax.text(i * gap + 0.08, -0.6, rf"$\lambda_{{{i + 1}}}$", fontsize=8, color="#666", va="center")
+    for reaction in reactions:
+        if not reaction.substrates:  # a supply from the host
+            k = states.index(next(iter(reaction.products)))
+            ax.annotate("", xy=(k * gap - 0.68, 0), xytext=(k * gap - 1.25, 0),
+                        arrowprops=dict(arrowstyle="-|>", color="#2a7a2a", lw=1.4))
+            ax.text(k * gap - 0.95, 0.12, "host", ha="center", va="bottom", fontsize=7.5, color="#2a7a2a")
+            continue
+        i = states.index(next(iter(reaction.substrates)))
+        for product in reaction.products or {}:
+            k = states.index(product)
+            ax.annotate("", xy=(k * gap - 0.68, 0), xytext=(i * gap + 0.68, 0),
+                        arrowprops=dict(arrowstyle="-|>", color="#444", lw=1.4))
+            label = ", ".join(reaction.enzymes)
+            if reaction.lumped:
+                label += "\n(" + ", ".join(reaction.lumped) + ")"
+            ax.text((i + k) / 2 * gap, 0.3, label, ha="center", va="bottom", fontsize=7.5, color="#8a2b0e",
+                    style="italic")
+    ax.set_xlim(-1.4, (len(states) - 1) * gap + 0.8)
+    ax.set_ylim(-0.9, 1.0)
+    ax.axis("off")
     return fig

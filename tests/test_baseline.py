@@ -222,7 +222,7 @@ def test_predictions_table_interpolates_at_measured_times():
 def test_every_model_evaluates_the_same_way(prepared_synthetic):
     for name in compare.MODEL_NAMES:
         model = compare.make_model(name, quick=True, device="cpu")
-        model.fit(prepared_synthetic, **({"progress": False} if name == "node" else {}))
+        model.fit(prepared_synthetic, **({"progress": False} if name.startswith("node") else {}))
         predictions, trajectories, scores = compare.evaluate(model, prepared_synthetic)
         assert set(scores) == {"test", "train"}
         assert set(scores["test"]["rmse_integral"]) == set(prepared_synthetic.test.states)
@@ -238,10 +238,11 @@ def test_reproduce_quick_writes_the_tables(tmp_path, limonene_path):
     files = {p.name for p in (tmp_path / "res").iterdir()}
     assert {"results.csv", "summary.csv", "improvement.csv", "results.json", "results.md"} <= files
     summary = output["summary"]
-    assert set(summary["model"]) == {"node", "baseline-gb", "baseline-rf", "mean"}
-    assert len(summary) == 6  # node, 2 x 2 baselines, mean
+    assert set(summary["model"]) == {"node", "node-structured", "baseline-gb", "baseline-rf", "mean"}
+    assert len(summary) == 7  # two neural ODEs, 2 x 2 baselines, mean
     improvement = output["improvement"]
-    assert (improvement["paper_%"] == 94.38).all() and len(improvement) == 5
+    assert (improvement["paper_%"] == 94.38).all() and len(improvement) == 10  # 2 variants x 5 references
+    assert set(improvement["model"]) == {"node", "node-structured"}
     markdown = (tmp_path / "res" / "results.md").read_text()
     assert "94.4" in markdown and "baseline-rf" in markdown
     document = json.loads((tmp_path / "res" / "results.json").read_text())
@@ -267,9 +268,10 @@ def test_leave_one_strain_out_quick(isopentenol_path):
     table = compare.leave_one_strain_out(["isopentenol"], quick=True, device="cpu", progress=False,
                                          data_dir=isopentenol_path.parent)
     assert set(table["held_out"]) == {"I1", "I2", "I3"}
-    assert set(table["model"]) == {"node", "baseline-gb", "mean"}
+    assert set(table["model"]) == {"node", "node-structured", "baseline-gb", "mean"}
     summary = compare.loso_summary(table)
     assert len(summary) == 3 and summary["node beats mean"].dtype == bool
+    assert summary["node-structured beats mean"].dtype == bool
 
 
 def test_reproduce_cli(tmp_path, limonene_path, capsys, monkeypatch):

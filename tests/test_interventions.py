@@ -339,3 +339,20 @@ def test_random_designs_are_seeded_and_in_range():
     factors = np.array([[d.factor(p) for p in "ABC"] for d in designs])
     assert factors.min() >= 0.5 and factors.max() <= 2.0
     assert [str(d) for d in designs] == [str(d) for d in iv.random_designs(["A", "B", "C"], 50, low=0.5, high=2.0, seed=4)]
+
+
+def test_effects_against_truth_figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from nodebio import plots
+
+    details = pd.DataFrame({"training_strains": [2, 2, 3, 3], "true_fold_change": [0.5, 2.0, 0.5, 2.0],
+                            "fold_change": [0.8, 1.5, 0.6, 1.9], "fold_change_low": [0.7, 1.2, 0.5, 1.7],
+                            "fold_change_high": [0.9, 1.8, 0.7, 2.1]})
+    summary = pd.DataFrame({"training_strains": [2, 3], "spearman": [1.0, 1.0]})
+    result = iv.ValidationResult(summary, details, {"level": 0.9})
+    fig = plots.plot_effects_against_truth({"a": result, "b": result})
+    assert len(fig.axes) == 2 and "3 training strains" in fig.axes[0].get_title()
+    with pytest.raises(ValueError, match="at least one"):
+        plots.plot_effects_against_truth({})
