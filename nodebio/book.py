@@ -311,22 +311,25 @@ def _slug(text: str) -> str:
 
 
 def record_timings(mode: str, label: str | None = None, note: str = "", extra: dict | None = None,
-                   out_dir: Path = TIMINGS_DIR, toc: Path = ROOT / "_toc.yml") -> Path:
-    """Execute every chapter in ``mode`` and save the seconds of each to ``out_dir``.
+                   out_dir: Path = TIMINGS_DIR, toc: Path = ROOT / "_toc.yml", only: list[str] | None = None) -> Path:
+    """Execute every chapter (or the ``only`` ones) in ``mode`` and save the seconds of each to
+    ``out_dir``.
 
-    The file ``<label>-<mode>.json`` is stamped with the date, the hardware, the command and
-    ``note`` (e.g. whether the machine was shared); the instructors' page renders these files.
+    The file ``<label>-<mode>.json`` (``<label>-<mode>-<chapters>.json`` with ``only``) is stamped
+    with the date, the hardware, the command and ``note`` (e.g. whether the machine was shared);
+    the instructors' page renders these files.
     """
     build = ROOT / "_build" / f"timing-{mode}"
-    seconds = execute(mode, build / "src", extra, toc=toc)
+    seconds = execute(mode, build / "src", extra, only, toc=toc)
     info = hardware()
     label = label or _slug(f"{info['cuda_device'] or 'cpu'}-{info['logical_cores']}-cores")
     command = f"python -m nodebio.book time --mode {mode}" + (f" --label {label}" if label else "")
+    command += "".join(f" --only {name}" for name in only or [])
     record = {"label": label, "mode": mode, "date": datetime.date.today().isoformat(), "command": command,
               "note": note, "hardware": info, "parameters": {"MODE": mode, **(extra or {})},
               "seconds": seconds, "total_seconds": round(sum(seconds.values()), 1)}
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{label}-{mode}.json"
+    path = out_dir / (f"{label}-{mode}" + "".join(f"-{name}" for name in only or []) + ".json")
     path.write_text(json.dumps(record, indent=2) + "\n")
     return path
 
@@ -523,6 +526,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--label", help="name of the machine in the file name (default: from the hardware)")
     p.add_argument("--note", default="", help="a remark stored with the timings, e.g. 'shared machine'")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("--only", action="append", help="time only this chapter (file stem; repeatable)")
     p = sub.add_parser("check-site", help="check the internal links and images of the built HTML")
     p.add_argument("--site", type=Path, default=ROOT / "_build" / "html")
     args = parser.parse_args(argv)
@@ -535,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "html":
             print(f"[nodebio.book] HTML in {html(args.src)}")
         elif args.command == "time":
-            path = record_timings(args.mode, args.label, args.note, _key_values(args.param))
+            path = record_timings(args.mode, args.label, args.note, _key_values(args.param), only=args.only)
             print(f"[nodebio.book] timings written to {path}")
         elif args.command == "check-site":
             problems = check_site(args.site)
