@@ -249,6 +249,9 @@ def execute(mode: str, out: Path, extra: dict | None = None, only: list[str] | N
     out.mkdir(parents=True, exist_ok=True)
     _kernel_path(out.parent)
     os.environ["NODEBIO_BUILD_DIR"] = str(out.resolve())
+    # The kernels inherit this environment: a non-interactive backend (MPLBACKEND=Agg, as in CI)
+    # would make plt.show() draw nothing and leave every figure of the book empty.
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     root = Path(toc).parent
     for name in BOOK_FILES:
         if (root / name).exists():

@@ -267,7 +267,7 @@ class Ensemble:
         """
         from dataclasses import replace
 
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         from nodebio.train import NeuralODEModel
 

@@ -256,6 +256,20 @@ def site() -> Path:
     return path
 
 
+def test_every_figure_of_a_chapter_has_its_image_in_the_site(site):
+    """A figure cell whose output is missing (e.g. a kernel with a non-interactive matplotlib
+    backend) builds without a warning; here it fails."""
+    missing = []
+    for chapter in book.chapters():
+        names = re.findall(r"^:\s+name:\s+(fig-[\w-]+)", chapter.read_text(), flags=re.M)
+        page = (site / chapter.relative_to(ROOT).with_suffix(".html")).read_text()
+        for name in names:
+            match = re.search(rf'<figure[^>]*id="{name}"(.*?)</figure>', page, flags=re.S)
+            if match is None or "<img" not in match.group(1):
+                missing.append(f"{chapter.stem}: {name}")
+    assert not missing, "figures without an image: " + ", ".join(missing)
+
+
 def test_internal_links_and_images_of_the_site(site):
     problems = book.check_site(site)
     assert not problems, "\n".join(problems[:30])
