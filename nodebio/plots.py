@@ -301,12 +301,14 @@ def plot_single_protein_effects(table, *, title: str | None = None, ax=None):
     ax.axvline(1.0, color="k", lw=0.8)
     ax.set_yticks(np.arange(len(order)), order)
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[-1] in "2468" else ""))
     ax.set_xlabel("predicted fold change of the product titer at the final time")
     ax.grid(axis="x", alpha=0.3, which="both")
     handles, labels = ax.get_legend_handles_labels()
     handles.append(Patch(facecolor="white", edgecolor="k", hatch="///"))
     labels.append("leaves the training range")
-    ax.legend(handles, labels, fontsize=8, loc="lower right")
+    ax.legend(handles, labels, fontsize=8, loc="best")
     if title:
         ax.set_title(title, fontsize=10)
     return fig
