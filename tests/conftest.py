@@ -4,6 +4,7 @@ read-only copy), else from the per-user cache, downloading once."""
 from __future__ import annotations
 
 import functools
+import os
 import http.server
 import threading
 from pathlib import Path
@@ -69,3 +70,18 @@ def http_folder(tmp_path):
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
+
+
+@pytest.fixture(scope="session")
+def site() -> Path:
+    """The built site: ``$NODEBIO_SITE`` (``make test`` builds it from the quick chapters), else
+    ``_build/html``; the site tests are skipped when neither was built."""
+    given = os.environ.get("NODEBIO_SITE")
+    path = Path(given) if given else ROOT / "_build" / "html"
+    if not path.is_absolute():
+        path = ROOT / path
+    if not (path / "index.html").is_file():
+        if given:
+            pytest.fail(f"NODEBIO_SITE={given} but {path}/index.html does not exist: build the book first")
+        pytest.skip("no built site in _build/html: `make test` builds one (or `make book MODE=quick`)")
+    return path

@@ -243,19 +243,6 @@ def test_workflow_builds_tests_and_deploys_main_only():
 # --- the built site --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def site() -> Path:
-    given = os.environ.get("NODEBIO_SITE")
-    path = Path(given) if given else ROOT / "_build" / "html"
-    if not path.is_absolute():
-        path = ROOT / path
-    if not (path / "index.html").is_file():
-        if given:
-            pytest.fail(f"NODEBIO_SITE={given} but {path}/index.html does not exist: build the book first")
-        pytest.skip("no built site in _build/html: `make test` builds one (or `make book MODE=quick`)")
-    return path
-
-
 def test_every_figure_of_a_chapter_has_its_image_in_the_site(site):
     """A figure cell whose output is missing (e.g. a kernel with a non-interactive matplotlib
     backend) builds without a warning; here it fails."""

@@ -46,19 +46,6 @@ def pages() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def site() -> Path:
-    given = os.environ.get("NODEBIO_SITE")
-    path = Path(given) if given else ROOT / "_build" / "html"
-    if not path.is_absolute():
-        path = ROOT / path
-    if not (path / "index.html").is_file():
-        if given:
-            pytest.fail(f"NODEBIO_SITE={given} but {path}/index.html does not exist")
-        pytest.skip("no built site in _build/html: `make test` builds one")
-    return path
-
-
-@pytest.fixture(scope="module")
 def base_url(site):
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
