@@ -1,26 +1,39 @@
 """nodebio: neural ODEs for metabolic pathway dynamics from time-series multiomics data.
 
-The package behind the nodebio book. Submodules:
+The package behind the nodebio book. The pipeline, one subpackage or module a step:
 
-- :mod:`nodebio.data`: the Costello & Garcia Martin (2018) data (download, hash check,
-  validated loading of the pathway tables or any tidy CSV) and the preprocessing steps
-  (imputation, resampling to an even grid, scaling, strain splits).
-- :mod:`nodebio.synthetic`: a mechanistic mevalonate-pathway model that emits data in the
-  same layout, with a known ground truth for interventions.
-- :mod:`nodebio.plots`: the figures of the book.
+- :mod:`nodebio.data`: the Costello & Garcia Martin (2018) data (verified download, validated
+  loading of the pathway tables or any tidy CSV), preprocessing, and the pathways' reactions.
+- :mod:`nodebio.synthetic`: a mechanistic mevalonate-pathway model that emits data in the same
+  layout, with a known ground truth for interventions.
+- :mod:`nodebio.models`: the neural ODEs, the 2018 baseline, the model-free references, one
+  registry (:func:`nodebio.models.make_model`) and one ensemble.
+- :mod:`nodebio.metrics`: scoring simulations against the data.
+- :mod:`nodebio.runs`: the run folder that ``nodebio train`` writes and ``nodebio simulate`` reads.
+- :mod:`nodebio.experiments`: the comparison with the paper, the ablation, the validation of
+  interventions on the synthetic truth.
+- :mod:`nodebio.interventions`: what-if changes of enzyme levels, simulated with an ensemble.
+- :mod:`nodebio.plots`: the figures of the book; :mod:`nodebio.cli`: the ``nodebio`` command.
+- :mod:`nodebio.errors`: every exception; :mod:`nodebio.seeds`: the one seed rule.
+
+Submodules load on first use (``nodebio.data`` imports neither scipy nor torch).
 """
 
 __version__ = "0.1.0"
 
 import importlib
 
-from nodebio import data, synthetic  # noqa: E402  (submodules as attributes)
+_SUBMODULES = ("data", "synthetic", "models", "metrics", "runs", "experiments", "interventions", "plots", "cli",
+               "errors", "seeds", "timing")
 
-__all__ = ["data", "synthetic", "plots", "__version__"]
+__all__ = [*_SUBMODULES, "__version__"]
 
 
 def __getattr__(name):
-    # plots imports matplotlib, which is slow: load it on first use only.
-    if name == "plots":
-        return importlib.import_module("nodebio.plots")
+    if name in _SUBMODULES:
+        return importlib.import_module(f"nodebio.{name}")
     raise AttributeError(f"module 'nodebio' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -1,4 +1,4 @@
-"""The ``nodebio`` command line.
+"""The ``nodebio`` command line: each command parses its arguments and makes one library call.
 
     nodebio fetch                      download (if missing) and verify the data files
     nodebio info limonene              summary of a pathway table
@@ -8,6 +8,7 @@
     nodebio train --model node-structured --dataset isopentenol --out runs/isopentenol-structured
     nodebio train --model baseline-gb --configuration published --dataset limonene --out runs/gb
     nodebio reproduce --out results [--quick]
+    nodebio train --dataset synthetic --data-seed 1 --seed 0 --out runs/synthetic
     nodebio train --dataset limonene --out runs/limonene --ensemble 5
     nodebio simulate runs/limonene --strain L2 --scale HMGR=2 --scale "Limonene Synthase=0.5"
     nodebio simulate runs/limonene --strain L2 --scan single --factors 0.5,2 --out scan.csv
@@ -23,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from nodebio import data, synthetic
+from nodebio.models.registry import MODEL_NAMES
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -60,171 +62,84 @@ def load_dataset(args: argparse.Namespace) -> data.Dataset:
                      data_dir=args.data_dir)
 
 
-def _split_for(dataset: data.Dataset, train: str | None, test: str | None):
-    if train is not None and test is not None:
-        return _names(train), _names(test)
-    if dataset.name == "synthetic":
-        strains = list(dataset.strains)
-        default_train, default_test = strains[:-2], strains[-2:]
-    else:
-        try:
-            default_train, default_test = data.default_split(dataset)
-        except data.DataValidationError:
-            raise data.DataValidationError(
-                f"Give --train and --test (comma-separated strains of {', '.join(dataset.strains)})."
-            ) from None
-    return (_names(train) if train else list(default_train)), (_names(test) if test else list(default_test))
-
-
-synthetic_noise = 0.05  # measurement noise of `train --dataset synthetic` (recorded in metrics.json)
+SYNTHETIC_NOISE = 0.05  # measurement noise of `train --dataset synthetic` (recorded in run.json)
 
 
 def train_command(args: argparse.Namespace) -> None:
-    from dataclasses import asdict
+    from nodebio import runs
+    from nodebio.models import is_neural
 
-    import nodebio
-    from nodebio import compare
-
+    synthetic_spec = None
     if args.dataset == "synthetic":
-        dataset = synthetic.make_dataset(n_strains=args.synthetic_strains, seed=args.seed, noise=synthetic_noise)
+        synthetic_spec = {"strains": args.synthetic_strains, "seed": args.data_seed, "noise": SYNTHETIC_NOISE}
+        dataset = synthetic.make_dataset(n_strains=args.synthetic_strains, seed=args.data_seed,
+                                         noise=SYNTHETIC_NOISE)
     else:
         dataset = load_dataset(args)
-    train, test = _split_for(dataset, args.train, args.test)
     options = {}
-    node = args.model.startswith("node")
-    if node:
-        if args.epochs is not None:
-            options["iterations"] = args.epochs
-        if args.solver:
-            options["solver"] = args.solver
-    elif args.epochs is not None or args.solver:
+    if args.epochs is not None:
+        options["iterations"] = args.epochs
+    if args.solver:
+        options["solver"] = args.solver
+    if options and not is_neural(args.model):
         raise data.DataValidationError("--epochs and --solver apply to --model node only (or node-structured).")
-    model = compare.make_model(args.model, seed=args.seed, quick=args.quick, configuration=args.configuration,
-                               device=args.device, **options)
-    scaling = (model.config.state_scaling, model.config.control_scaling) if node else ("standardize", "log1p")
-    prepared = data.prepare(dataset, train, test, state_scaling=scaling[0], control_scaling=scaling[1])
-    out = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"training {args.model} on {dataset.name} strains {', '.join(train)}; held out: {', '.join(test)}", flush=True)
+    if args.ensemble > 1 and not is_neural(args.model):
+        raise data.DataValidationError("--ensemble applies to the neural ODEs (node, node-structured) only.")
+    if args.resume and not is_neural(args.model):
+        raise data.DataValidationError("--resume applies to --model node only (or node-structured).")
     if args.ensemble < 1:
         raise data.DataValidationError(f"--ensemble must be at least 1, got {args.ensemble}.")
-    if args.ensemble > 1 and not node:
-        raise data.DataValidationError("--ensemble applies to the neural ODEs (node, node-structured) only.")
-    if node:
-        model.fit(prepared, checkpoint=out / "model.pt", resume=args.resume, progress=not args.no_progress)
-        # Further members of an ensemble: the same options, the next seeds.
-        for extra in range(1, args.ensemble):
-            member = compare.make_model(args.model, seed=args.seed + extra, quick=args.quick,
-                                        configuration=args.configuration, device=args.device, **options)
-            print(f"ensemble member {extra + 1} of {args.ensemble} (seed {args.seed + extra})", flush=True)
-            member.fit(prepared, progress=not args.no_progress)
-            member.save(out / f"model-seed{args.seed + extra}.pt")
-    else:
-        if args.resume:
-            raise data.DataValidationError("--resume applies to --model node only (or node-structured).")
-        model.fit(prepared)
-        import pickle
-
-        with open(out / "model.pkl", "wb") as handle:
-            pickle.dump(model, handle)
-    predictions, trajectories, scores = compare.evaluate(model, prepared)
-    predictions.to_csv(out / "predictions.csv", index=False)
-    trajectories.to_csv(out / "trajectories.csv", index=False)
-    result = {
-        "model": args.model,
-        "configuration": args.configuration if args.model.startswith("baseline") else None,
-        "dataset": dataset.name,
-        "data_sha256": dataset.sha256,
-        "nodebio_version": nodebio.__version__,
-        "train_strains": list(train),
-        "test_strains": list(test),
-        "seed": args.seed,
-        "fit_seconds": model.fit_seconds,
-        "units": {k: v for k, v in dataset.units.items() if k in dataset.states},
-        **scores,
-    }
-    if dataset.name == "synthetic":
-        result["synthetic"] = {"strains": args.synthetic_strains, "seed": args.seed, "noise": synthetic_noise}
-    if node:
-        result.update(device=str(model.device), iterations_run=len(model.history), config=asdict(model.config),
-                      ensemble_seeds=list(range(args.seed, args.seed + args.ensemble)))
-    elif args.model.startswith("baseline"):
-        result["config"] = asdict(model.config)
-    (out / "metrics.json").write_text(json.dumps(result, indent=2, default=float))
+    run, scores = runs.train_run(
+        dataset, args.out, model=args.model, train=_names(args.train), test=_names(args.test), seed=args.seed,
+        ensemble=args.ensemble, quick=args.quick, configuration=args.configuration, device=args.device,
+        options=options, resume=args.resume, progress=not args.no_progress, synthetic=synthetic_spec)
     table = pd.DataFrame({"RMSE at measurements": scores["test"]["rmse_measured"],
                           "scaled": scores["test"]["rmse_scaled"],
                           "integral (Costello)": scores["test"]["rmse_integral"]})
     table["unit"] = [dataset.units.get(s, "?") for s in table.index]
+    test = run.record["test_strains"]
     print(f"\nheld-out strain(s) {', '.join(test)} (status: {', '.join(scores['test']['status'])}):")
     print(table.to_string(float_format=lambda v: f"{v:.4g}"))
     print(f"mean scaled RMSE: test {scores['test']['mean_rmse_scaled']:.3f}, "
           f"train {scores['train']['mean_rmse_scaled']:.3f}")
-    print(f"wrote {', '.join(sorted(p.name for p in out.iterdir()))} to {out}")
+    print(f"wrote {', '.join(sorted(p.name for p in args.out.iterdir()))} to {args.out}")
 
 
-def _run_dataset(run: Path, args: argparse.Namespace, ensemble) -> data.Dataset:
-    """The dataset a trained run was fitted on, checked against the models' data digest."""
-    record = json.loads((run / "metrics.json").read_text()) if (run / "metrics.json").is_file() else {}
-    name = ensemble.dataset_name
-    if args.csv is not None:
-        dataset = load_dataset(args)
-    elif name == "synthetic":
-        spec = record.get("synthetic")
-        if spec is None:
-            raise data.DataValidationError(
-                f"{run} holds a model of synthetic data but no metrics.json saying which strains "
-                "(written by `nodebio train --dataset synthetic`); train it again with that command.")
-        dataset = synthetic.make_dataset(n_strains=spec["strains"], seed=spec["seed"], noise=spec["noise"])
-    elif name in data.PATHWAYS:
-        dataset = data.load(name, states=list(ensemble.states), controls=list(ensemble.controls),
-                            data_dir=args.data_dir)
-    else:
-        raise data.DataValidationError(
-            f"The models in {run} were trained on {name!r}; give its table with --csv FILE --states ... "
-            "--controls ... as when training.")
-    if ensemble.data_sha256 is not None and dataset.sha256 != ensemble.data_sha256:
-        from nodebio.train import CheckpointMismatchError
-
-        raise CheckpointMismatchError(
-            f"The models in {run} were trained on data with sha256 {str(ensemble.data_sha256)[:12]}, but "
-            f"{dataset.name!r} here has sha256 {str(dataset.sha256)[:12]}: these are not the data of the run. "
-            "Simulate with the data it was trained on, or train again.")
-    return dataset
-
-
-def simulate_command(args: argparse.Namespace) -> None:
+def _scenarios(args: argparse.Namespace, controls) -> list:
+    """The interventions named by the arguments of ``simulate``."""
     from nodebio import interventions as iv
 
-    runs = [Path(r) for r in args.runs]
-    ensemble = iv.Ensemble.load(runs, device=args.device)
-    dataset = _run_dataset(runs[0], args, ensemble)
-    if args.strain is None:
-        raise data.DataValidationError(f"Give --strain (one of {', '.join(dataset.strains)}).")
-    strain = iv.strain_trajectories(dataset, args.strain, ensemble.times)
-    train_range = iv.training_range(_data_on_grid(dataset, ensemble.train_strains, ensemble.times))
-    product = dataset.product or dataset.states[-1]
     factors = [float(f) for f in _names(args.factors)] if args.factors else [0.5, 2.0]
     if args.scan is None:
         changes = [iv.parse_change(text, "scale") for text in args.scale] + [
             iv.parse_change(text, "set") for text in args.set]
         if not changes:
             raise data.DataValidationError("Give --scale PROTEIN=FACTOR (or --set PROTEIN=LEVEL), or --scan single|pair.")
-        scenarios = [sum(changes[1:], changes[0])]
-    elif args.scan == "single":
-        proteins = _names(args.proteins) or list(ensemble.controls)
-        scenarios = iv.single_protein_scan(proteins, factors)
-    else:
-        proteins = _names(args.proteins) or []
-        if len(proteins) != 2:
-            raise data.DataValidationError("--scan pair needs --proteins A,B (two proteins).")
-        scenarios = iv.pairwise_scan(proteins[0], proteins[1], factors)
-    result = iv.simulate_interventions(ensemble, strain, scenarios, strain=args.strain, product=product,
-                                       control_range=train_range, level=args.level)
+        return [sum(changes[1:], changes[0])]
+    if args.scan == "single":
+        return iv.single_protein_scan(_names(args.proteins) or list(controls), factors)
+    proteins = _names(args.proteins) or []
+    if len(proteins) != 2:
+        raise data.DataValidationError("--scan pair needs --proteins A,B (two proteins).")
+    return iv.pairwise_scan(proteins[0], proteins[1], factors)
+
+
+def simulate_command(args: argparse.Namespace) -> None:
+    from nodebio import interventions as iv
+    from nodebio import runs
+    from nodebio.models import Ensemble
+
+    paths = [Path(r) for r in args.runs]
+    ensemble = Ensemble.load(paths, device=args.device)
+    given = load_dataset(args) if args.csv is not None else None
+    dataset = runs.run_dataset(paths, ensemble, data_dir=args.data_dir, dataset=given)
+    if args.strain is None:
+        raise data.DataValidationError(f"Give --strain (one of {', '.join(dataset.strains)}).")
+    result = iv.simulate_strain(ensemble, dataset, args.strain, _scenarios(args, ensemble.controls), level=args.level)
     table = result.table()
-    unit = dataset.units.get(product, "?")
-    percent = f"{100 * args.level:g}%"
-    print(f"{product} at {result.times[-1]:g} h in strain {args.strain} ({unit}); "
-          f"{len(ensemble)} model(s), {percent} interval of the ensemble:")
+    product = result.product
+    print(f"{product} at {result.times[-1]:g} h in strain {args.strain} ({dataset.units.get(product, '?')}); "
+          f"{len(ensemble)} model(s), {100 * args.level:g}% interval of the ensemble:")
     shown = table[["rank", "intervention", "titer_mean", "titer_low", "titer_high", "fold_change", "extrapolation"]]
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if len(ensemble) == 1:
@@ -239,28 +154,15 @@ def simulate_command(args: argparse.Namespace) -> None:
         print(f"wrote the ranked table to {args.out}")
     trajectories = args.trajectories
     if trajectories is None and args.scan is None:
-        trajectories = runs[0] / f"interventions-{args.strain}.csv"
+        trajectories = paths[0] / f"interventions-{args.strain}.csv"
     if trajectories is not None:
         trajectories.parent.mkdir(parents=True, exist_ok=True)
         result.trajectory_frame().to_csv(trajectories, index=False)
         print(f"wrote the trajectories (every model, every scenario) to {trajectories}")
 
 
-def _data_on_grid(dataset: data.Dataset, strains, times) -> data.Trajectories:
-    """Several strains of ``dataset`` on a model's grid ``times``."""
-    import numpy as np
-
-    from nodebio import interventions as iv
-
-    grids = [iv.strain_trajectories(dataset, s, times) for s in strains]
-    first = grids[0]
-    return data.Trajectories(strains=tuple(strains), times=first.times, x=np.concatenate([g.x for g in grids]),
-                             u=np.concatenate([g.u for g in grids]), states=first.states,
-                             controls=first.controls, measured=first.measured.iloc[:0], units=first.units)
-
-
 def reproduce_command(args: argparse.Namespace) -> None:
-    from nodebio import compare
+    from nodebio.experiments import compare
 
     pathways = _names(args.pathways) or list(data.PATHWAYS)
     seeds = args.seeds if args.seeds is not None else (2 if args.quick else 5)
@@ -291,12 +193,13 @@ def main(argv: list[str] | None = None) -> int:
     _add_dataset_arguments(p, positional=False)
     p.add_argument("--train", help="comma-separated training strains (default: the paper's split)")
     p.add_argument("--test", help="comma-separated held-out strains")
-    p.add_argument("--model", default="node", choices=["node", "node-structured", "baseline-gb", "baseline-rf", "mean"],
+    p.add_argument("--model", default="node", choices=list(MODEL_NAMES),
                    help="neural ODE (plain, or pathway-structured), the 2018 baseline (gradient boosting or random forest), or the training-strain mean")
     p.add_argument("--configuration", default="careful", choices=["careful", "published"],
                    help="configuration of the baselines (default careful)")
     p.add_argument("--out", type=Path, required=True, help="folder for model.pt, predictions.csv, metrics.json")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="the model seed (first member of an ensemble)")
+    p.add_argument("--data-seed", type=int, default=0, help="the seed of the strains of --dataset synthetic")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--epochs", type=int, help="training iterations (default 300)")
     p.add_argument("--solver", help="torchdiffeq solver (default rk4)")
@@ -321,9 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, help="CSV of the ranked table")
     p.add_argument("--trajectories", type=Path, help="CSV of every simulated trajectory")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--csv", type=Path, help="the table of a run trained with --csv")
-    p.add_argument("--states", help="as when training with --csv")
-    p.add_argument("--controls", help="as when training with --csv")
+    p.add_argument("--csv", type=Path, help="a table to use instead of the run's own data (as when training)")
+    p.add_argument("--states", help="with --csv: as when training")
+    p.add_argument("--controls", help="with --csv: as when training")
     p.add_argument("--time-col", default="Hour")
     p.add_argument("--strain-col", default="Strain")
     p.add_argument("--data-dir", type=Path)

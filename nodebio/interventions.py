@@ -10,8 +10,8 @@ returns an :class:`InterventionResult`: the trajectories of every member and sce
 product titer at the final time with the ensemble's mean and interval, the fold change against
 the unmodified strain, and a flag for scenarios whose controls leave the range seen in training.
 
-:class:`Ensemble` holds several neural ODEs of the same data (different seeds, and optionally
-bootstrap samples of the training strains). Its spread is the uncertainty reported here: the
+An ensemble (:class:`nodebio.models.Ensemble`: several neural ODEs of the same data, different seeds
+and optionally bootstrap samples of the training strains) gives the spread reported here: the
 interval of a prediction is the central ``level`` quantile range of the members' predictions. It is
 the disagreement of models that fit the training strains equally well, not a calibrated
 confidence interval; :func:`validate_on_synthetic` measures how often it covers the truth on the
@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 
 from nodebio import data as _data
+from nodebio.errors import CheckpointMismatchError, unknown_message
+from nodebio.models.ensemble import Ensemble
 
 __all__ = [
     "Change",
@@ -44,13 +46,12 @@ __all__ = [
     "single_protein_scan",
     "pairwise_scan",
     "random_designs",
-    "Ensemble",
     "training_range",
     "InterventionResult",
     "simulate_interventions",
     "strain_trajectories",
-    "ValidationResult",
-    "validate_on_synthetic",
+    "trajectories_on_grid",
+    "simulate_strain",
 ]
 
 
@@ -138,7 +139,7 @@ class Intervention:
         """Raise ValueError if a change names a protein that is not a control."""
         unknown = [p for p in self.proteins if p not in controls]
         if unknown:
-            raise ValueError(_data._unknown_message("protein", unknown, controls)
+            raise ValueError(unknown_message("protein", unknown, controls)
                              + " (the controls of the model)")
 
     def apply(self, controls: np.ndarray, times: np.ndarray, names: Sequence[str]) -> np.ndarray:
@@ -226,138 +227,6 @@ def random_designs(proteins: Sequence[str], n: int, *, low: float = 0.25, high: 
     return [Intervention(tuple(Change(p, factor=float(f)) for p, f in zip(proteins, row))) for row in factors]
 
 
-# ---------------------------------------------------------------------------------------------
-# Ensembles
-# ---------------------------------------------------------------------------------------------
-
-
-class Ensemble:
-    """Several fitted neural ODEs of the same data; predictions carry the members' spread.
-
-    ``members`` : fitted :class:`nodebio.train.NeuralODEModel` with the same states, controls and
-    grid. ``bootstrap`` records whether members were trained on bootstrap samples of strains.
-    """
-
-    def __init__(self, members: Sequence, bootstrap: bool = False):
-        members = list(members)
-        if not members:
-            raise ValueError("An ensemble needs at least one fitted model.")
-        first = members[0]
-        for i, m in enumerate(members[1:], start=1):
-            same = (m.states == first.states and m.controls == first.controls
-                    and np.array_equal(m.times, first.times) and m.data_sha256 == first.data_sha256)
-            if not same:
-                raise ValueError(
-                    f"Member {i} of the ensemble was trained on different data than member 0 "
-                    f"({m.dataset_name!r} vs {first.dataset_name!r}, or other states, controls or grid); "
-                    "an ensemble combines models of the same data."
-                )
-        self.members = members
-        self.bootstrap = bootstrap
-
-    @classmethod
-    def fit(cls, prepared: _data.PreparedData, *, members: int = 5, first_seed: int = 0,
-            bootstrap: bool = False, progress: bool = True, **options) -> "Ensemble":
-        """Train ``members`` neural ODEs with seeds ``first_seed, first_seed + 1, ...``.
-
-        bootstrap : each member trains on a sample of the training strains drawn with
-            replacement (seeded), so the spread also reflects which strains happened to be
-            measured; the scalers stay those of all training strains. ``options`` go to
-            :class:`nodebio.train.NeuralODEModel` (e.g. ``iterations=100``, ``device="cuda"``).
-        """
-        from dataclasses import replace
-
-        from tqdm import tqdm
-
-        from nodebio.train import NeuralODEModel
-
-        if members < 1:
-            raise ValueError(f"members must be at least 1, got {members}.")
-        fitted = []
-        strains = list(prepared.train.strains)
-        for k in tqdm(range(members), desc=f"ensemble ({prepared.dataset.name})", disable=not progress):
-            seed = first_seed + k
-            member_data = prepared
-            if bootstrap:
-                rng = np.random.default_rng([seed, 7])
-                sample = [strains[i] for i in rng.integers(0, len(strains), len(strains))]
-                member_data = replace(prepared, train=prepared.train.subset(sample))
-            fitted.append(NeuralODEModel(seed=seed, **options).fit(member_data, progress=False))
-        return cls(fitted, bootstrap=bootstrap)
-
-    # properties of the data every member shares
-    @property
-    def states(self) -> tuple[str, ...]:
-        return self.members[0].states
-
-    @property
-    def controls(self) -> tuple[str, ...]:
-        return self.members[0].controls
-
-    @property
-    def times(self) -> np.ndarray:
-        return self.members[0].times
-
-    @property
-    def dataset_name(self) -> str:
-        return self.members[0].dataset_name
-
-    @property
-    def data_sha256(self) -> str | None:
-        return self.members[0].data_sha256
-
-    @property
-    def train_strains(self) -> tuple[str, ...]:
-        """The training strains of all members (bootstrap members may use fewer)."""
-        return tuple(dict.fromkeys(s for m in self.members for s in m.train_strains))
-
-    @property
-    def seeds(self) -> list[int]:
-        return [m.config.seed for m in self.members]
-
-    def __len__(self) -> int:
-        return len(self.members)
-
-    def simulate(self, trajectories: _data.Trajectories, *, controls: np.ndarray | None = None,
-                 x0: np.ndarray | None = None) -> np.ndarray:
-        """(M, S, T, n_states) in original units: every member simulates every strain (see
-        :meth:`nodebio.train.NeuralODEModel.simulate` for ``controls`` and ``x0``)."""
-        return np.stack([m.simulate(trajectories, controls=controls, x0=x0) for m in self.members])
-
-    def save(self, folder: str | Path) -> list[Path]:
-        """Write each member as ``folder/model-seed<seed>.pt``."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        return [m.save(folder / f"model-seed{m.config.seed}.pt") for m in self.members]
-
-    @classmethod
-    def load(cls, paths: str | Path | Sequence[str | Path], *, device: str = "cpu") -> "Ensemble":
-        """Read the members from checkpoint files, or from every ``model*.pt`` in a folder."""
-        from nodebio.train import NeuralODEModel
-
-        if isinstance(paths, (str, Path)):
-            paths = [paths]
-        files: list[Path] = []
-        for p in map(Path, paths):
-            if p.is_dir():
-                found = sorted(p.glob("model*.pt"))
-                if not found:
-                    raise FileNotFoundError(
-                        f"No model*.pt checkpoint in {p}: train one with "
-                        f"`nodebio train --out {p}` (add --ensemble 5 for intervals)."
-                    )
-                files.extend(found)
-            elif p.is_file():
-                files.append(p)
-            else:
-                raise FileNotFoundError(f"No checkpoint or run folder at {p}.")
-        return cls([NeuralODEModel.load(f, device=device) for f in files])
-
-    def __repr__(self) -> str:
-        return (f"Ensemble({len(self)} neural ODEs of {self.dataset_name!r}, seeds {self.seeds}, trained on "
-                f"{', '.join(self.train_strains)}{', bootstrap' if self.bootstrap else ''})")
-
-
 def training_range(train: _data.Trajectories) -> pd.DataFrame:
     """The range of every control over the training strains and times: columns ``low, high``
     (original units), one row per control."""
@@ -371,11 +240,21 @@ def strain_trajectories(dataset: _data.Dataset, strain: str, times: np.ndarray) 
     Raises ``DataValidationError`` for an unknown strain or a grid the data do not cover.
     """
     if strain not in dataset.strains:
-        raise _data.DataValidationError(_data._unknown_message("strain", [strain], dataset.strains))
+        raise _data.DataValidationError(unknown_message("strain", [strain], dataset.strains))
     times = np.asarray(times, dtype=float)
     grid = _data.resample(_data.impute(dataset.subset([strain])), n_points=len(times),
                           t_start=float(times[0]), t_end=float(times[-1]))
     return grid
+
+
+def trajectories_on_grid(dataset: _data.Dataset, strains: Sequence[str], times: np.ndarray) -> _data.Trajectories:
+    """Several strains of ``dataset`` on a model's grid ``times``, each resampled on its own
+    (:func:`strain_trajectories`); without the table of measured values."""
+    grids = [strain_trajectories(dataset, s, times) for s in strains]
+    first = grids[0]
+    return _data.Trajectories(strains=tuple(strains), times=first.times, x=np.concatenate([g.x for g in grids]),
+                              u=np.concatenate([g.u for g in grids]), states=first.states,
+                              controls=first.controls, measured=first.measured.iloc[:0], units=first.units)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -524,7 +403,7 @@ def simulate_interventions(ensemble, trajectories: _data.Trajectories, intervent
     import torch
 
     if not isinstance(ensemble, Ensemble):
-        ensemble = Ensemble([ensemble])
+        ensemble = Ensemble.of([ensemble])
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level}.")
     strain = strain or trajectories.strains[0]
@@ -532,8 +411,6 @@ def simulate_interventions(ensemble, trajectories: _data.Trajectories, intervent
     first = ensemble.members[0]
     first.check_compatible(trajectories)
     if len(trajectories.times) != len(ensemble.times) or not np.allclose(trajectories.times, ensemble.times):
-        from nodebio.train import CheckpointMismatchError
-
         raise CheckpointMismatchError(
             f"The strain is on a grid of {len(trajectories.times)} times "
             f"{trajectories.times[0]:g}-{trajectories.times[-1]:g} h, the models on one of {len(ensemble.times)} "
@@ -541,7 +418,7 @@ def simulate_interventions(ensemble, trajectories: _data.Trajectories, intervent
         )
     product = product or trajectories.states[-1]
     if product not in trajectories.states:
-        raise ValueError(_data._unknown_message("state", [product], trajectories.states) + " (the product)")
+        raise ValueError(unknown_message("state", [product], trajectories.states) + " (the product)")
     interventions = list(interventions)
     if not interventions or interventions[0] != UNMODIFIED:
         interventions = [UNMODIFIED] + [iv for iv in interventions if iv != UNMODIFIED]
@@ -559,7 +436,7 @@ def simulate_interventions(ensemble, trajectories: _data.Trajectories, intervent
     try:
         one = trajectories.subset([strain])
         for lo in range(0, len(interventions), size):
-            pieces.append(ensemble.simulate(one, controls=controls[lo:lo + size], x0=x0[lo:lo + size]))
+            pieces.append(ensemble.simulate_members(one, controls=controls[lo:lo + size], x0=x0[lo:lo + size]))
     finally:
         torch.set_num_threads(threads)
     simulated = np.concatenate(pieces, axis=1)
@@ -579,124 +456,15 @@ def simulate_interventions(ensemble, trajectories: _data.Trajectories, intervent
     )
 
 
-# ---------------------------------------------------------------------------------------------
-# Validation on the synthetic pathway
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class ValidationResult:
-    """Predicted against true intervention effects on held-out synthetic strains.
-
-    summary : one row per number of training strains: ``training_strains, spearman,
-        sign_agreement, fold_change_error, coverage, heldout_rmse_scaled, scenarios, fit_seconds``.
-    details : one row per (training strains, held-out strain, intervention): ``true_fold_change,
-        fold_change, fold_change_low, fold_change_high, covered, sign_ok``.
-    settings : what produced it.
-    """
-
-    summary: pd.DataFrame
-    details: pd.DataFrame
-    settings: dict
-
-
-def _effect_scores(details: pd.DataFrame, sign_threshold: float) -> dict:
-    from scipy.stats import spearmanr
-
-    true, pred = details["true_fold_change"].to_numpy(), details["fold_change"].to_numpy()
-    finite = np.isfinite(pred)
-    rho = spearmanr(true[finite], pred[finite]).statistic if finite.sum() > 2 else float("nan")
-    clear = np.abs(np.log2(true)) > sign_threshold
-    sign_ok = np.sign(true - 1.0) == np.sign(pred - 1.0)
-    return {
-        "spearman": float(rho),
-        "sign_agreement": float(sign_ok[clear].mean()) if clear.any() else float("nan"),
-        "fold_change_error": float(np.nanmedian(np.abs(pred - true))),
-        "coverage": float(details["covered"].mean()),
-    }
-
-
-def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *, n_test_strains: int = 3,
-                          proteins: Sequence[str] | None = None, factors: Sequence[float] = (0.5, 2.0),
-                          members: int = 5, seed: int = 0, noise: float = 0.05, level: float = 0.9,
-                          bootstrap: bool = False, sign_threshold: float = 0.05, progress: bool = True,
-                          **options) -> ValidationResult:
-    """Train ensembles on synthetic strains and check their single-protein intervention effects.
-
-    From one draw of ``max(n_training_strains) + n_test_strains`` strains of
-    :class:`nodebio.synthetic.SyntheticPathway` (noisy measurements, ``noise``), the last
-    ``n_test_strains`` are held out; for each n in ``n_training_strains`` an ensemble of
-    ``members`` neural ODEs trains on the first n strains (nested sets). For every held-out strain,
-    protein and factor, the predicted fold change of the final product titer (from the measured
-    initial state and controls) is compared with the true one (the noise-free mechanistic model
-    with that enzyme scaled).
-
-    Scores per n: Spearman rank correlation of predicted and true fold changes; sign agreement
-    (up or down) over the effects larger than ``sign_threshold`` in |log2 fold change|; the
-    median absolute error of the fold change; coverage, the fraction of true fold changes inside
-    the ensemble's ``level`` interval; and the mean scaled RMSE of the ensemble mean on the
-    held-out strains. ``options`` go to the neural ODE (e.g. ``iterations``).
-    """
-    from nodebio import metrics, synthetic
-
-    counts = sorted({int(n) for n in n_training_strains})
-    if not counts or counts[0] < 1:
-        raise ValueError(f"n_training_strains must be positive integers, got {list(n_training_strains)}.")
-    if n_test_strains < 1:
-        raise ValueError(f"n_test_strains must be at least 1, got {n_test_strains}.")
-    proteins = list(proteins or synthetic.ENZYMES)
-    pathway = synthetic.SyntheticPathway()
-    total = counts[-1] + n_test_strains
-    strains = pathway.sample_strains(total, seed=seed)
-    dataset = synthetic.make_dataset(total, seed=seed, noise=noise, pathway=pathway)
-    names = list(dataset.strains)
-    test_names = names[-n_test_strains:]
-    scan = single_protein_scan(proteins, factors)
-    unknown = [p for p in proteins if p not in dataset.controls]
-    if unknown:
-        raise ValueError(_data._unknown_message("protein", unknown, dataset.controls))
-
-    product = dataset.product
-    truth = {}
-    for strain in strains[-n_test_strains:]:
-        end = float(synthetic.SAMPLING_HOURS[-1])
-        reference = pathway.simulate(strain, (0.0, end))[product].iloc[-1]
-        for iv in scan:
-            p, f = iv.changes[0].protein, iv.changes[0].factor
-            truth[(strain.name, str(iv))] = pathway.simulate(strain, (0.0, end), scale={p: f})[product].iloc[-1] / reference
-
-    summary, details = [], []
-    for n in counts:
-        prepared = _data.prepare(dataset, names[:n], test_names, state_scaling="standardize", control_scaling="log1p")
-        ensemble = Ensemble.fit(prepared, members=members, first_seed=seed, bootstrap=bootstrap,
-                                progress=progress, **options)
-        fit_seconds = sum(m.fit_seconds for m in ensemble.members)
-        spread = metrics.training_spread(prepared.train.x, prepared.train.states)
-        mean_prediction = ensemble.simulate(prepared.test).mean(axis=0)
-        rmse = metrics.normalized(metrics.rmse_at_measurements(
-            metrics.predictions_table(prepared.test.strains, prepared.test.times, mean_prediction,
-                                      prepared.test.states, prepared.test.measured), prepared.test.states), spread)
-        ranges = training_range(prepared.train)
-        rows = []
-        for strain in test_names:
-            result = simulate_interventions(ensemble, prepared.test, scan, strain=strain, product=product,
-                                            control_range=ranges, level=level)
-            table = result.table(ranked=False).iloc[1:]
-            for _, row in table.iterrows():
-                true_fc = truth[(strain, row["intervention"])]
-                rows.append({"training_strains": n, "strain": strain, "intervention": row["intervention"],
-                             "protein": row["protein"], "factor": row["factor"], "true_fold_change": true_fc,
-                             "fold_change": row["fold_change"], "fold_change_low": row["fold_change_low"],
-                             "fold_change_high": row["fold_change_high"], "extrapolation": row["extrapolation"],
-                             "covered": bool(row["fold_change_low"] <= true_fc <= row["fold_change_high"])})
-        frame = pd.DataFrame(rows)
-        frame["sign_ok"] = np.sign(frame["true_fold_change"] - 1) == np.sign(frame["fold_change"] - 1)
-        details.append(frame)
-        summary.append({"training_strains": n, **_effect_scores(frame, sign_threshold),
-                        "heldout_rmse_scaled": float(rmse.mean()), "scenarios": len(frame),
-                        "fit_seconds": fit_seconds})
-    settings = {"n_training_strains": counts, "n_test_strains": n_test_strains, "test_strains": test_names,
-                "proteins": proteins, "factors": list(map(float, factors)), "members": members, "seed": seed,
-                "noise": noise, "level": level, "bootstrap": bootstrap, "sign_threshold": sign_threshold,
-                "options": dict(options)}
-    return ValidationResult(pd.DataFrame(summary), pd.concat(details, ignore_index=True), settings)
+def simulate_strain(ensemble, dataset: _data.Dataset, strain: str, interventions: Sequence[Intervention], *,
+                    level: float = 0.9, product: str | None = None) -> InterventionResult:
+    """:func:`simulate_interventions` of one strain of ``dataset``, ready to use: the strain on the
+    models' grid, extrapolation flags against the range of the models' training strains, and the
+    dataset's product (its last state when it names none)."""
+    if not isinstance(ensemble, Ensemble):
+        ensemble = Ensemble.of([ensemble])
+    trajectories = strain_trajectories(dataset, strain, ensemble.times)
+    ranges = training_range(trajectories_on_grid(dataset, ensemble.train_strains, ensemble.times))
+    return simulate_interventions(ensemble, trajectories, interventions, strain=strain,
+                                  product=product or dataset.product or dataset.states[-1], control_range=ranges,
+                                  level=level)

@@ -9,7 +9,8 @@ Two definitions of the RMSE are in use for this data:
     (:func:`rmse_at_measurements`) and in scaled units (:func:`normalized`: divided by the
     metabolite's standard deviation in the training strains, i.e. standardized units).
 
-:func:`improvement` turns two RMSEs into the paper's "% lower RMSE"; :func:`mean_sd` aggregates
+:func:`evaluate` simulates the strains of a prepared split with any fitted model and returns
+every score at once. :func:`improvement` turns two RMSEs into the paper's "% lower RMSE"; :func:`mean_sd` aggregates
 over seeds.
 
 Two places to compare:
@@ -27,12 +28,13 @@ can be averaged (a normalized RMSE of 1 is an error as large as the training str
 
 from __future__ import annotations
 
+import time
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["predictions_table", "rmse_at_measurements", "rmse_on_grid", "rmse_integral", "normalized",
+__all__ = ["evaluate", "predictions_table", "rmse_at_measurements", "rmse_on_grid", "rmse_integral", "normalized",
            "training_spread", "improvement", "mean_sd"]
 
 
@@ -118,3 +120,47 @@ def mean_sd(values: pd.DataFrame, by: Sequence[str], column: str) -> pd.DataFram
                       count="size").reset_index()
     out.loc[out["count"] == 1, "sd"] = 0.0
     return out
+
+
+def evaluate(model, prepared, splits: Sequence[str] = ("test", "train")):
+    """Simulate and score the strains of ``prepared`` with a fitted model.
+
+    Returns (predictions, trajectories, scores): predictions has one row per measured state value
+    (``strain, time, variable, measured, predicted, split``); trajectories the simulation on the
+    grid next to the preprocessed data (``strain, time, variable, predicted, data, split``);
+    scores, per split, the per-state and mean RMSE under every definition, the simulation time
+    and the solver status of each strain.
+    """
+    spread = training_spread(prepared.train.x, prepared.train.states)
+    predictions, trajectories, scores = [], [], {}
+    for split in splits:
+        grid = getattr(prepared, split)
+        started = time.perf_counter()
+        predicted = model.simulate(grid)
+        seconds = time.perf_counter() - started
+        table = predictions_table(grid.strains, grid.times, predicted, grid.states, grid.measured)
+        table["split"] = split
+        predictions.append(table)
+        for i, strain in enumerate(grid.strains):
+            for j, state in enumerate(grid.states):
+                trajectories.append(pd.DataFrame({"strain": strain, "time": grid.times, "variable": state,
+                                                  "predicted": predicted[i, :, j], "data": grid.x[i, :, j],
+                                                  "split": split}))
+        at_points = rmse_at_measurements(table, grid.states)
+        scaled = normalized(at_points, spread)
+        integral = rmse_integral(grid.times, predicted, grid.x, grid.states)
+        on_grid = rmse_on_grid(predicted, grid.x, grid.states)
+        scores[split] = {
+            "strains": list(grid.strains),
+            "status": list(getattr(model, "status_", ["ok"] * len(grid.strains))),
+            "simulate_seconds": seconds,
+            "rmse_measured": at_points.to_dict(),
+            "rmse_scaled": scaled.to_dict(),
+            "rmse_integral": integral.to_dict(),
+            "rmse_grid": on_grid.to_dict(),
+            "mean_rmse_measured": float(at_points.mean()),
+            "mean_rmse_scaled": float(scaled.mean()),
+            "mean_rmse_integral": float(integral.mean()),
+            "mean_rmse_grid": float(on_grid.mean()),
+        }
+    return pd.concat(predictions, ignore_index=True), pd.concat(trajectories, ignore_index=True), scores

@@ -13,7 +13,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.patches import FancyBboxPatch, Patch
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from nodebio.data import PATHWAYS, Dataset, Trajectories
+from nodebio.data import PATHWAYS, Dataset, Trajectories, pathway_chain, reactions_for
 
 __all__ = ["plot_pathway", "plot_missingness", "plot_strains", "plot_preprocessing", "plot_training_history",
            "plot_predictions", "plot_derivative_estimation", "plot_single_protein_effects", "plot_pairwise_heatmap",
@@ -32,36 +32,15 @@ def _grid(n: int, ncols: int, width: float = 3.1, height: float = 2.4, sharex=Tr
     return fig, axes.flat[:n]
 
 
-#: Steps of the heterologous mevalonate pathway: (substrate, product, enzymes).
-PATHWAY_STEPS: dict[str, list[tuple[str, str, str]]] = {
-    "limonene": [
-        ("Acetyl-CoA", "Acetoacetyl-CoA", "AtoB"),
-        ("Acetoacetyl-CoA", "HMG-CoA", "HMGS"),
-        ("HMG-CoA", "Mevalonate", "HMGR"),
-        ("Mevalonate", "Mev-P", "MK"),
-        ("Mev-P", "Mev-PP", "PMK"),
-        ("Mev-PP", "IPP/DMAPP", "PMD"),
-        ("IPP/DMAPP", "GPP", "Idi, GPPS"),
-        ("GPP", "Limonene", "Limonene\nSynthase"),
-    ],
-    "isopentenol": [
-        ("Acetyl-CoA", "Acetoacetyl-CoA", "AtoB"),
-        ("Acetoacetyl-CoA", "HMG-CoA", "HMGS"),
-        ("HMG-CoA", "Mevalonate", "HMGR"),
-        ("Mevalonate", "Mev-P", "MK"),
-        ("Mev-P", "Mev-PP", "PMK"),
-        ("Mev-PP", "IPP/DMAPP", "PMD"),
-        ("IPP/DMAPP", "Isopentenol", "NudB"),
-    ],
-}
-
-
 def plot_pathway(pathway: str = "limonene", ax=None):
     """The pathway as a chain of metabolites (boxes) and enzymes (arrow labels).
 
     Metabolites that the pathway table measures are filled; unmeasured intermediates are white.
+    The chain is the pathway's reaction list (:func:`nodebio.data.reactions_for`) unrolled into
+    single steps, lumped intermediates included (:func:`nodebio.data.pathway_chain`).
     """
-    steps = PATHWAY_STEPS[pathway]
+    steps = [(a, b, ", ".join(e.replace(" ", "\n") for e in enzymes))  # "Limonene\nSynthase"
+             for a, b, enzymes in pathway_chain(reactions_for(pathway))]
     measured = set(PATHWAYS[pathway].states)
     nodes = [steps[0][0]] + [s[1] for s in steps]
     if ax is None:
@@ -232,7 +211,7 @@ def plot_derivative_estimation(grid: Trajectories, strain: str, states: Sequence
     and by central differences (bottom)."""
     from scipy.signal import savgol_filter
 
-    from nodebio.baseline import estimate_derivatives
+    from nodebio.models.baseline import estimate_derivatives
 
     i = grid.index(strain)
     fig, axes = plt.subplots(2, len(states), figsize=(3.4 * len(states), 4.6), sharex=True,

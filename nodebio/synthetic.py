@@ -45,6 +45,8 @@ import pandas as pd
 from scipy.integrate import solve_ivp
 
 from nodebio import data as _data
+from nodebio import seeds
+from nodebio.errors import unknown_message
 
 __all__ = [
     "ENZYMES",
@@ -83,6 +85,11 @@ UNITS: dict[str, str] = {
     **{m: "µM" for m in METABOLITES},
     "OD600": "OD600 (dimensionless)",
 }
+
+
+#: The structured models' view of this pathway: the reactions of the limonene pathway over the
+#: measured states (acetoacetyl-CoA, Mev-PP and GPP lumped), registered as ``"synthetic"``.
+_data.register_reactions("synthetic", _data.reactions_for("limonene"))
 
 
 @dataclass(frozen=True)
@@ -152,7 +159,7 @@ def _check_scale(scale: Mapping[str, float] | None) -> dict[str, float]:
     scale = dict(scale or {})
     unknown = [e for e in scale if e not in ENZYMES]
     if unknown:
-        raise ValueError(_data._unknown_message("enzyme", unknown, ENZYMES))
+        raise ValueError(unknown_message("enzyme", unknown, ENZYMES))
     bad = {e: f for e, f in scale.items() if not (np.isfinite(f) and f > 0)}
     if bad:
         raise ValueError(
@@ -174,7 +181,7 @@ class SyntheticPathway:
         space) around the reference design, and small variations in initial state and growth."""
         if n < 1:
             raise ValueError(f"n must be at least 1, got {n}.")
-        rng = np.random.default_rng([seed, 0])
+        rng = seeds.rng(seed, seeds.STRAINS)
         width = len(str(n))
         strains = []
         for i in range(n):
@@ -298,7 +305,7 @@ class SyntheticPathway:
         """
         if noise < 0:
             raise ValueError(f"noise must be non-negative, got {noise}.")
-        rng = np.random.default_rng([seed, 1])
+        rng = seeds.rng(seed, seeds.NOISE)
         states = list(METABOLITES if include_hidden else MEASURED_STATES)
         frames = []
         for strain in strains:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nodebio import data
+from nodebio import data, synthetic
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,6 +70,60 @@ def http_folder(tmp_path):
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
+
+
+# -- small synthetic data and models shared by the model, ensemble, intervention and CLI tests ----
+
+
+@pytest.fixture(scope="module")
+def baseline_prepared() -> data.PreparedData:
+    """Four synthetic strains (data seed 1) on a 60-point grid: S1-S3 train, S4 held out."""
+    return data.prepare(synthetic.make_dataset(4, seed=1, noise=0.02), ["S1", "S2", "S3"], ["S4"], n_points=60)
+
+
+@pytest.fixture(scope="module")
+def node_prepared() -> data.PreparedData:
+    """Four synthetic strains (data seed 0) on a 60-point grid: S1-S3 train, S4 held out."""
+    return data.prepare(synthetic.make_dataset(4, seed=0, noise=0.02), ["S1", "S2", "S3"], ["S4"], n_points=60)
+
+
+@pytest.fixture(scope="module")
+def structured_fitted(node_prepared):
+    """A small pathway-structured neural ODE fitted on :func:`node_prepared`."""
+    from nodebio.models import NeuralODEModel
+
+    return NeuralODEModel(structure="structured", flux_width=8, depth=2, iterations=12, eval_every=4,
+                          windows_per_strain=2, device="cpu", seed=3).fit(node_prepared, progress=False)
+
+
+#: Options of the tiny neural ODEs of the ensemble and intervention tests.
+TINY = {"iterations": 6, "eval_every": 3, "width": 16, "device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def intervention_prepared() -> data.PreparedData:
+    """Five synthetic strains (data seed 3): three train, two held out."""
+    dataset = synthetic.make_dataset(n_strains=5, seed=3)
+    return data.prepare(dataset, list(dataset.strains[:3]), list(dataset.strains[3:]))
+
+
+@pytest.fixture(scope="module")
+def intervention_ensemble(intervention_prepared):
+    """Three tiny neural ODEs (seeds 0-2) fitted on :func:`intervention_prepared`."""
+    from nodebio.models import Ensemble
+
+    return Ensemble("node", 3, seed=0, **TINY).fit(intervention_prepared)
+
+
+@pytest.fixture(scope="module")
+def synthetic_run(tmp_path_factory) -> Path:
+    """A run folder of ``nodebio train`` on five synthetic strains, an ensemble of two."""
+    from nodebio import cli
+
+    out = tmp_path_factory.mktemp("runs") / "syn"
+    assert cli.main(["train", "--dataset", "synthetic", "--synthetic-strains", "5", "--out", str(out),
+                     "--epochs", "4", "--ensemble", "2", "--device", "cpu", "--no-progress"]) == 0
+    return out
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,16 @@
-"""The nodebio command line."""
+"""The nodebio command line: every command, good and bad inputs."""
 
 from __future__ import annotations
 
-import pandas as pd
+import json
 
-from nodebio import cli, data
+import pandas as pd
+import pytest
+import torch
+
+from nodebio import cli, data, synthetic
+from nodebio.models import structured
+from nodebio.models.node import NeuralODEModel
 
 
 def test_info_on_a_pathway(limonene_path, capsys):
@@ -42,3 +48,145 @@ def test_synthetic_writes_a_loadable_csv(tmp_path, capsys):
     assert frame["Strain"].nunique() == 3
     dataset = data.load_csv(out, states=["Mevalonate", "Limonene"], controls=["HMGR"])
     assert dataset.strains == ("S1", "S2", "S3")
+
+def test_train_cli_with_every_model(tmp_path, limonene_path, capsys):
+    for name in ("baseline-gb", "baseline-rf", "mean"):
+        out = tmp_path / name
+        assert cli.main(["train", "--model", name, "--dataset", "limonene", "--out", str(out), "--quick",
+                         "--no-progress", "--data-dir", str(limonene_path.parent)]) == 0
+        metrics_json = json.loads((out / "metrics.json").read_text())
+        assert metrics_json["model"] == name and metrics_json["test_strains"] == ["L2"]
+        assert set(metrics_json["test"]["rmse_integral"]) == set(data.PATHWAYS["limonene"].states)
+    assert cli.main(["train", "--model", "mean", "--dataset", "limonene", "--epochs", "3", "--out", str(tmp_path / "x"),
+                     "--data-dir", str(limonene_path.parent)]) == 2
+    assert "--epochs and --solver apply to --model node only" in capsys.readouterr().err
+
+
+def test_reproduce_cli(tmp_path, limonene_path, capsys, monkeypatch):
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(limonene_path.parent))
+    out = tmp_path / "results"
+    assert cli.main(["reproduce", "--quick", "--seeds", "1", "--pathways", "limonene", "--no-loso",
+                     "--out", str(out), "--no-progress", "--device", "cpu"]) == 0
+    assert "Improvement of the neural ODE" in capsys.readouterr().out
+    assert (out / "results.md").exists()
+
+
+def test_train_cli_on_the_real_data(tmp_path, limonene_path, capsys):
+    out = tmp_path / "run"
+    code = cli.main(["train", "--dataset", "limonene", "--train", "L1,L3", "--test", "L2", "--out", str(out),
+                     "--quick", "--epochs", "6", "--no-progress", "--device", "cpu", "--data-dir", str(limonene_path.parent)])
+    assert code == 0
+    assert {"model.pt", "predictions.csv", "trajectories.csv", "metrics.json"} <= {p.name for p in out.iterdir()}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_strains"] == ["L2"] and metrics["iterations_run"] == 6
+    assert set(metrics["test"]["rmse_measured"]) == set(data.PATHWAYS["limonene"].states)
+    assert metrics["test"]["mean_rmse_grid"] > 0
+    predictions = pd.read_csv(out / "predictions.csv")
+    assert list(predictions.columns[:5]) == ["strain", "time", "variable", "measured", "predicted"]
+    assert set(predictions.loc[predictions["split"] == "test", "strain"]) == {"L2"}
+
+
+def test_train_cli_on_synthetic_and_user_csv(tmp_path, capsys):
+    out = tmp_path / "syn"
+    assert cli.main(["train", "--dataset", "synthetic", "--synthetic-strains", "4", "--out", str(out),
+                     "--epochs", "4", "--no-progress"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["test_strains"] == ["S3", "S4"]
+    csv = tmp_path / "mine.csv"
+    synthetic.generate(3, seed=5).to_csv(csv, index=False)
+    out2 = tmp_path / "csv"
+    assert cli.main(["train", "--csv", str(csv), "--states", "Mevalonate,Limonene", "--controls", "HMGR,MK",
+                     "--train", "S1,S2", "--test", "S3", "--out", str(out2), "--epochs", "4", "--no-progress"]) == 0
+    assert json.loads((out2 / "metrics.json").read_text())["test_strains"] == ["S3"]
+
+
+def test_train_cli_bad_inputs(tmp_path, tidy_csv, limonene_path, capsys):
+    base = ["train", "--out", str(tmp_path / "x"), "--epochs", "2", "--no-progress", "--data-dir", str(limonene_path.parent)]
+    assert cli.main(base + ["--dataset", "limonene", "--train", "L1", "--test", "L9"]) == 2
+    assert "Unknown strain: 'L9'" in capsys.readouterr().err
+    assert cli.main(base + ["--dataset", "limonene", "--device", "cuda"]) == (0 if torch.cuda.is_available() else 2)
+    if not torch.cuda.is_available():
+        assert "no CUDA GPU" in capsys.readouterr().err
+    assert cli.main(base + ["--csv", str(tidy_csv), "--states", "m1,m2", "--controls", "E1"]) == 2
+    assert "Give --train and --test" in capsys.readouterr().err
+    assert cli.main(base) == 2
+    assert "Give --dataset NAME or --csv FILE" in capsys.readouterr().err
+    assert cli.main(base + ["--dataset", "limonene", "--resume", "--out", str(tmp_path / "empty")]) == 2
+    assert "Cannot resume" in capsys.readouterr().err
+
+
+def test_cli_trains_the_structured_model_on_synthetic_data(tmp_path):
+    out = tmp_path / "run"
+    code = cli.main(["train", "--dataset", "synthetic", "--synthetic-strains", "4", "--model", "node-structured",
+                     "--quick", "--epochs", "6", "--out", str(out), "--no-progress", "--device", "cpu"])
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["model"] == "node-structured" and metrics["config"]["structure"] == "structured"
+    loaded = NeuralODEModel.load(out / "model.pt")
+    assert isinstance(loaded.field, structured.StructuredField)
+
+
+def test_cli_simulate_one_intervention(synthetic_run, capsys, tmp_path):
+    capsys.readouterr()
+    traj = tmp_path / "traj.csv"
+    assert cli.main(["simulate", str(synthetic_run), "--strain", "S4", "--scale", "HMGR=2",
+                     "--scale", "Limonene Synthase=0.5", "--trajectories", str(traj)]) == 0
+    out = capsys.readouterr().out
+    assert "2 model(s), 90% interval" in out and "HMGR x2, Limonene Synthase x0.5" in out
+    frame = pd.read_csv(traj)
+    assert set(frame["intervention"]) == {"unmodified", "HMGR x2, Limonene Synthase x0.5"}
+    assert set(frame["member"]) == {0, 1}
+
+
+def test_cli_simulate_scan_writes_the_ranked_table(synthetic_run, tmp_path, capsys):
+    out = tmp_path / "scan.csv"
+    assert cli.main(["simulate", str(synthetic_run), "--strain", "S5", "--scan", "single",
+                     "--factors", "0.5,2", "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert list(table.columns[:9]) == ["rank", "intervention", "protein", "factor", "titer_mean", "titer_low",
+                                       "titer_high", "fold_change", "extrapolation"]
+    assert len(table) == 1 + 2 * len(synthetic.ENZYMES)
+    assert table["titer_mean"].is_monotonic_decreasing
+    pair = tmp_path / "pair.csv"
+    assert cli.main(["simulate", str(synthetic_run), "--strain", "S5", "--scan", "pair", "--proteins",
+                     "HMGR,MK", "--factors", "0.5,1,2", "--out", str(pair)]) == 0
+    assert len(pd.read_csv(pair)) == 1 + 9  # the reference, then the 3 x 3 grid
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--strain", "S9", "--scale", "HMGR=2"], "Unknown strain: 'S9'"),
+    (["--strain", "S4", "--scale", "HMGQ=2"], "Unknown protein: 'HMGQ'"),
+    (["--strain", "S4", "--scale", "HMGR=0"], "must be a positive number"),
+    (["--strain", "S4", "--scale", "HMGR=-1"], "must be a positive number"),
+    (["--strain", "S4"], "Give --scale"),
+    (["--strain", "S4", "--scan", "pair", "--proteins", "HMGR"], "two proteins"),
+])
+def test_cli_simulate_bad_inputs(synthetic_run, capsys, arguments, message):
+    assert cli.main(["simulate", str(synthetic_run), *arguments]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_simulate_model_data_mismatch(synthetic_run, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(synthetic_run, copy)
+    record = json.loads((copy / "run.json").read_text())
+    record["dataset"]["seed"] += 1  # other strains than those the models learned
+    (copy / "run.json").write_text(json.dumps(record))
+    assert cli.main(["simulate", str(copy), "--strain", "S4", "--scale", "HMGR=2"]) == 2
+    assert "not the data of the run" in capsys.readouterr().err
+    assert cli.main(["simulate", str(tmp_path / "nothing"), "--strain", "S4", "--scale", "HMGR=2"]) == 2
+    assert "No checkpoint or run folder" in capsys.readouterr().err
+
+
+def test_cli_simulate_on_a_real_pathway(limonene_path, tmp_path, capsys):
+    run = tmp_path / "lim"
+    assert cli.main(["train", "--dataset", "limonene", "--out", str(run), "--epochs", "4", "--device", "cpu",
+                     "--no-progress", "--data-dir", str(limonene_path.parent)]) == 0
+    capsys.readouterr()
+    assert cli.main(["simulate", str(run), "--strain", "L2", "--scale", "HMGR=2",
+                     "--data-dir", str(limonene_path.parent)]) == 0
+    captured = capsys.readouterr()
+    assert "Limonene at 72 h in strain L2 (g/L)" in captured.out
+    assert "one model: the interval is a point" in captured.err
+    assert (run / "interventions-L2.csv").is_file()

@@ -1,35 +1,15 @@
-"""Interventions: composition, batched simulation, ensembles, extrapolation flags, the synthetic
-validation and the ``nodebio simulate`` command."""
+"""Interventions: composition, batched simulation, intervals, extrapolation flags."""
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from nodebio import cli, data, synthetic
 from nodebio import interventions as iv
-from nodebio.train import CheckpointMismatchError, NeuralODEModel
-
-TINY = {"iterations": 6, "eval_every": 3, "width": 16, "device": "cpu"}
-
-
-@pytest.fixture(scope="module")
-def synthetic_prepared():
-    dataset = synthetic.make_dataset(n_strains=5, seed=3)
-    return data.prepare(dataset, list(dataset.strains[:3]), list(dataset.strains[3:]),
-                        state_scaling="standardize", control_scaling="log1p")
-
-
-@pytest.fixture(scope="module")
-def ensemble(synthetic_prepared):
-    return iv.Ensemble.fit(synthetic_prepared, members=3, first_seed=0, progress=False, **TINY)
-
-
-# -- interventions as objects ---------------------------------------------------------------------
+from nodebio import data
+from nodebio.errors import CheckpointMismatchError
 
 
 def test_interventions_compose_and_print_readably():
@@ -92,33 +72,30 @@ def test_parse_change_and_scans():
     np.testing.assert_allclose(iv.log_factors(0.25, 4, 5), [0.25, 0.5, 1, 2, 4])
 
 
-# -- simulation -----------------------------------------------------------------------------------
-
-
-def test_batched_equals_one_by_one(ensemble, synthetic_prepared):
-    test = synthetic_prepared.test
+def test_batched_equals_one_by_one(intervention_ensemble, intervention_prepared):
+    test = intervention_prepared.test
     strain = test.strains[0]
     scenarios = iv.single_protein_scan(["HMGR", "Limonene Synthase", "AtoB"], [0.5, 2.0])
-    batched = iv.simulate_interventions(ensemble, test, scenarios, strain=strain, product="Limonene")
-    chunked = iv.simulate_interventions(ensemble, test, scenarios, strain=strain, product="Limonene", batch_size=2)
+    batched = iv.simulate_interventions(intervention_ensemble, test, scenarios, strain=strain, product="Limonene")
+    chunked = iv.simulate_interventions(intervention_ensemble, test, scenarios, strain=strain, product="Limonene", batch_size=2)
     np.testing.assert_allclose(chunked.trajectories, batched.trajectories, rtol=1e-5, atol=1e-6)
     for k, scenario in enumerate(scenarios, start=1):
-        alone = iv.simulate_interventions(ensemble, test, [scenario], strain=strain, product="Limonene")
+        alone = iv.simulate_interventions(intervention_ensemble, test, [scenario], strain=strain, product="Limonene")
         np.testing.assert_allclose(alone.trajectories[:, 1], batched.trajectories[:, k], rtol=1e-5, atol=1e-6)
     # and the same as a member simulating the changed controls itself
     i = test.index(strain)
     u = scenarios[1].apply(test.u[i], test.times, test.controls)[None]
-    direct = ensemble.members[0].simulate(test.subset([strain]), controls=u)
+    direct = intervention_ensemble.members[0].simulate(test.subset([strain]), controls=u)
     np.testing.assert_allclose(batched.trajectories[0, 2], direct[0], rtol=1e-5, atol=1e-6)
     # the unmodified strain is the first scenario and its fold change is 1
     assert str(batched.interventions[0]) == "unmodified"
     np.testing.assert_allclose(batched.fold_changes[:, 0], 1.0)
 
 
-def test_ensemble_intervals(ensemble, synthetic_prepared):
-    test = synthetic_prepared.test
+def test_ensemble_intervals(intervention_ensemble, intervention_prepared):
+    test = intervention_prepared.test
     scenarios = iv.single_protein_scan(["HMGR", "Limonene Synthase"], [0.25, 4.0])
-    result = iv.simulate_interventions(ensemble, test, scenarios, product="Limonene", level=0.8)
+    result = iv.simulate_interventions(intervention_ensemble, test, scenarios, product="Limonene", level=0.8)
     table = result.table(ranked=False)
     titers = result.titers
     assert titers.shape == (3, 5)
@@ -133,16 +110,16 @@ def test_ensemble_intervals(ensemble, synthetic_prepared):
     assert list(ranked.columns[1:9]) == ["intervention", "protein", "factor", "titer_mean", "titer_low",
                                          "titer_high", "fold_change", "extrapolation"]
     # an ensemble of one: the interval is the point
-    single = iv.simulate_interventions(ensemble.members[0], test, scenarios, product="Limonene").table()
+    single = iv.simulate_interventions(intervention_ensemble.members[0], test, scenarios, product="Limonene").table()
     assert (single["titer_low"] == single["titer_high"]).all()
 
 
-def test_extrapolation_flags(ensemble, synthetic_prepared):
-    train = synthetic_prepared.train
+def test_extrapolation_flags(intervention_ensemble, intervention_prepared):
+    train = intervention_prepared.train
     ranges = iv.training_range(train)
     strain = train.strains[0]  # a training strain lies inside the training range
     scenarios = [iv.scale("HMGR", 100.0), iv.scale("MK", 1.0 + 1e-9), iv.set_level("AtoB", 0.0)]
-    result = iv.simulate_interventions(ensemble, train, scenarios, strain=strain, product="Limonene",
+    result = iv.simulate_interventions(intervention_ensemble, train, scenarios, strain=strain, product="Limonene",
                                        control_range=ranges)
     table = result.table(ranked=False).set_index("intervention")
     assert not table.loc["unmodified", "extrapolation"]
@@ -151,186 +128,23 @@ def test_extrapolation_flags(ensemble, synthetic_prepared):
     assert not table.loc["MK x1", "extrapolation"]
     assert table.loc["AtoB = 0", "extrapolated_proteins"] == "AtoB"
     # without a range nothing is flagged
-    plain = iv.simulate_interventions(ensemble, train, scenarios, strain=strain, product="Limonene").table()
+    plain = iv.simulate_interventions(intervention_ensemble, train, scenarios, strain=strain, product="Limonene").table()
     assert not plain["extrapolation"].any()
 
 
-def test_simulation_input_errors(ensemble, synthetic_prepared):
-    test = synthetic_prepared.test
+def test_simulation_input_errors(intervention_ensemble, intervention_prepared):
+    test = intervention_prepared.test
     with pytest.raises(ValueError, match="Unknown protein: 'HMGQ'"):
-        iv.simulate_interventions(ensemble, test, [iv.scale("HMGQ", 2)], product="Limonene")
+        iv.simulate_interventions(intervention_ensemble, test, [iv.scale("HMGQ", 2)], product="Limonene")
     with pytest.raises(data.DataValidationError, match="Unknown strain: 'S9'"):
-        iv.simulate_interventions(ensemble, test, [iv.scale("HMGR", 2)], strain="S9")
+        iv.simulate_interventions(intervention_ensemble, test, [iv.scale("HMGR", 2)], strain="S9")
     with pytest.raises(ValueError, match="Unknown state: 'Limonen'"):
-        iv.simulate_interventions(ensemble, test, [iv.scale("HMGR", 2)], product="Limonen")
-    coarse = iv.strain_trajectories(synthetic_prepared.dataset, test.strains[0], np.linspace(0, 72, 50))
+        iv.simulate_interventions(intervention_ensemble, test, [iv.scale("HMGR", 2)], product="Limonen")
+    coarse = iv.strain_trajectories(intervention_prepared.dataset, test.strains[0], np.linspace(0, 72, 50))
     with pytest.raises(CheckpointMismatchError, match="grid of 50 times"):
-        iv.simulate_interventions(ensemble, coarse, [iv.scale("HMGR", 2)], product="Limonene")
+        iv.simulate_interventions(intervention_ensemble, coarse, [iv.scale("HMGR", 2)], product="Limonene")
     with pytest.raises(ValueError, match="level must be between 0 and 1"):
-        iv.simulate_interventions(ensemble, test, [], level=1.5)
-
-
-def test_ensemble_save_load_and_mismatch(ensemble, synthetic_prepared, tmp_path, limonene):
-    paths = ensemble.save(tmp_path / "members")
-    assert [p.name for p in paths] == ["model-seed0.pt", "model-seed1.pt", "model-seed2.pt"]
-    loaded = iv.Ensemble.load(tmp_path / "members")
-    np.testing.assert_allclose(loaded.simulate(synthetic_prepared.test), ensemble.simulate(synthetic_prepared.test),
-                               rtol=1e-6)
-    with pytest.raises(FileNotFoundError, match="No model\\*.pt checkpoint"):
-        iv.Ensemble.load(tmp_path)
-    other = data.prepare(limonene, state_scaling="standardize", control_scaling="log1p")
-    stranger = NeuralODEModel(seed=0, **TINY).fit(other, progress=False)
-    with pytest.raises(ValueError, match="trained on different data"):
-        iv.Ensemble([ensemble.members[0], stranger])
-    from dataclasses import replace
-
-    renamed = replace(synthetic_prepared.test, controls=("Enzyme X",) + synthetic_prepared.test.controls[1:])
-    with pytest.raises(CheckpointMismatchError, match="Enzyme X"):
-        iv.simulate_interventions(ensemble, renamed, [iv.scale("HMGR", 2)])
-
-
-def test_bootstrap_members_train_on_resampled_strains(synthetic_prepared):
-    boot = iv.Ensemble.fit(synthetic_prepared, members=3, bootstrap=True, progress=False, **TINY)
-    assert boot.bootstrap
-    samples = [m.train_strains for m in boot.members]
-    assert all(len(s) == 3 and set(s) <= set(synthetic_prepared.train.strains) for s in samples)
-    assert any(len(set(s)) < 3 for s in samples) or len({tuple(s) for s in samples}) > 1
-
-
-# -- validation against the synthetic truth --------------------------------------------------------
-
-
-def test_validate_on_synthetic_scores_against_the_true_effects():
-    result = iv.validate_on_synthetic((2, 3), n_test_strains=2, proteins=["HMGR", "Limonene Synthase"],
-                                      factors=(0.5, 2.0), members=2, progress=False, **TINY)
-    summary, details = result.summary, result.details
-    assert list(summary["training_strains"]) == [2, 3]
-    assert set(summary.columns) >= {"spearman", "sign_agreement", "fold_change_error", "coverage",
-                                    "heldout_rmse_scaled"}
-    assert len(details) == 2 * 2 * 2 * 2  # counts x held-out strains x proteins x factors
-    assert summary["coverage"].between(0, 1).all()
-    # the truth is the mechanistic model with the enzyme scaled
-    pathway = synthetic.SyntheticPathway()
-    strains = pathway.sample_strains(5, seed=0)
-    held_out = strains[-1]
-    row = details[(details["strain"] == held_out.name) & (details["intervention"] == "Limonene Synthase x2")].iloc[0]
-    base = pathway.simulate(held_out, (0.0, 72.0))["Limonene"].iloc[-1]
-    up = pathway.simulate(held_out, (0.0, 72.0), scale={"Limonene Synthase": 2.0})["Limonene"].iloc[-1]
-    assert row["true_fold_change"] == pytest.approx(up / base)
-    covered = (details["fold_change_low"] <= details["true_fold_change"]) & (
-        details["true_fold_change"] <= details["fold_change_high"])
-    assert summary.loc[0, "coverage"] == pytest.approx(covered[details["training_strains"] == 2].mean())
-
-
-def test_effect_scores_on_known_inputs():
-    details = pd.DataFrame({"true_fold_change": [0.5, 0.9, 1.2, 2.0, 1.01],
-                            "fold_change": [0.6, 0.95, 1.1, 1.5, 0.99],
-                            "covered": [True, False, True, True, False]})
-    scores = iv._effect_scores(details, sign_threshold=0.05)
-    assert scores["spearman"] == pytest.approx(1.0)
-    assert scores["sign_agreement"] == 1.0  # the 1.01 effect is below the threshold
-    assert scores["coverage"] == pytest.approx(0.6)
-    assert scores["fold_change_error"] == pytest.approx(0.1)  # median of 0.1, 0.05, 0.1, 0.5, 0.02
-
-
-# -- the command line ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def synthetic_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "syn"
-    assert cli.main(["train", "--dataset", "synthetic", "--synthetic-strains", "5", "--out", str(out),
-                     "--epochs", "4", "--ensemble", "2", "--device", "cpu", "--no-progress"]) == 0
-    return out
-
-
-def test_cli_simulate_one_intervention(synthetic_run, capsys, tmp_path):
-    capsys.readouterr()
-    traj = tmp_path / "traj.csv"
-    assert cli.main(["simulate", str(synthetic_run), "--strain", "S4", "--scale", "HMGR=2",
-                     "--scale", "Limonene Synthase=0.5", "--trajectories", str(traj)]) == 0
-    out = capsys.readouterr().out
-    assert "2 model(s), 90% interval" in out and "HMGR x2, Limonene Synthase x0.5" in out
-    frame = pd.read_csv(traj)
-    assert set(frame["intervention"]) == {"unmodified", "HMGR x2, Limonene Synthase x0.5"}
-    assert set(frame["member"]) == {0, 1}
-
-
-def test_cli_simulate_scan_writes_the_ranked_table(synthetic_run, tmp_path, capsys):
-    out = tmp_path / "scan.csv"
-    assert cli.main(["simulate", str(synthetic_run), "--strain", "S5", "--scan", "single",
-                     "--factors", "0.5,2", "--out", str(out)]) == 0
-    table = pd.read_csv(out)
-    assert list(table.columns[:9]) == ["rank", "intervention", "protein", "factor", "titer_mean", "titer_low",
-                                       "titer_high", "fold_change", "extrapolation"]
-    assert len(table) == 1 + 2 * len(synthetic.ENZYMES)
-    assert table["titer_mean"].is_monotonic_decreasing
-    pair = tmp_path / "pair.csv"
-    assert cli.main(["simulate", str(synthetic_run), "--strain", "S5", "--scan", "pair", "--proteins",
-                     "HMGR,MK", "--factors", "0.5,1,2", "--out", str(pair)]) == 0
-    assert len(pd.read_csv(pair)) == 1 + 9  # the reference, then the 3 x 3 grid
-
-
-@pytest.mark.parametrize("arguments, message", [
-    (["--strain", "S9", "--scale", "HMGR=2"], "Unknown strain: 'S9'"),
-    (["--strain", "S4", "--scale", "HMGQ=2"], "Unknown protein: 'HMGQ'"),
-    (["--strain", "S4", "--scale", "HMGR=0"], "must be a positive number"),
-    (["--strain", "S4", "--scale", "HMGR=-1"], "must be a positive number"),
-    (["--strain", "S4"], "Give --scale"),
-    (["--strain", "S4", "--scan", "pair", "--proteins", "HMGR"], "two proteins"),
-])
-def test_cli_simulate_bad_inputs(synthetic_run, capsys, arguments, message):
-    assert cli.main(["simulate", str(synthetic_run), *arguments]) == 2
-    assert message in capsys.readouterr().err
-
-
-def test_cli_simulate_model_data_mismatch(synthetic_run, tmp_path, capsys):
-    import shutil
-
-    copy = tmp_path / "copy"
-    shutil.copytree(synthetic_run, copy)
-    record = json.loads((copy / "metrics.json").read_text())
-    record["synthetic"]["seed"] += 1  # other strains than those the models learned
-    (copy / "metrics.json").write_text(json.dumps(record))
-    assert cli.main(["simulate", str(copy), "--strain", "S4", "--scale", "HMGR=2"]) == 2
-    assert "not the data of the run" in capsys.readouterr().err
-    assert cli.main(["simulate", str(tmp_path / "nothing"), "--strain", "S4", "--scale", "HMGR=2"]) == 2
-    assert "No checkpoint or run folder" in capsys.readouterr().err
-
-
-def test_cli_simulate_on_a_real_pathway(limonene_path, tmp_path, capsys):
-    run = tmp_path / "lim"
-    assert cli.main(["train", "--dataset", "limonene", "--out", str(run), "--epochs", "4", "--device", "cpu",
-                     "--no-progress", "--data-dir", str(limonene_path.parent)]) == 0
-    capsys.readouterr()
-    assert cli.main(["simulate", str(run), "--strain", "L2", "--scale", "HMGR=2",
-                     "--data-dir", str(limonene_path.parent)]) == 0
-    captured = capsys.readouterr()
-    assert "Limonene at 72 h in strain L2 (g/L)" in captured.out
-    assert "one model: the interval is a point" in captured.err
-    assert (run / "interventions-L2.csv").is_file()
-
-
-def test_intervention_figures(ensemble, synthetic_prepared):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from nodebio import plots
-
-    test = synthetic_prepared.test
-    single = iv.simulate_interventions(ensemble, test, iv.single_protein_scan(["HMGR", "MK"], [0.5, 2]),
-                                       product="Limonene", control_range=iv.training_range(synthetic_prepared.train))
-    fig = plots.plot_single_protein_effects(single.table())
-    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] != []
-    pair = iv.simulate_interventions(ensemble, test, iv.pairwise_scan("HMGR", "MK", [0.5, 1, 2]), product="Limonene")
-    fig = plots.plot_pairwise_heatmap(pair, "HMGR", "MK")
-    assert fig.axes[0].images[0].get_array().shape == (3, 3)
-    with pytest.raises(ValueError, match="'PMK' is not scanned"):
-        plots.plot_pairwise_heatmap(pair, "HMGR", "PMK")
-    fig = plots.plot_intervention_trajectories(single)
-    assert len(fig.axes[0].lines) == 3  # unmodified, best, worst
-    with pytest.raises(ValueError, match="No intervention 'HMGR x9'"):
-        plots.plot_intervention_trajectories(single, ["HMGR x9"])
+        iv.simulate_interventions(intervention_ensemble, test, [], level=1.5)
 
 
 def test_random_designs_are_seeded_and_in_range():
@@ -339,20 +153,3 @@ def test_random_designs_are_seeded_and_in_range():
     factors = np.array([[d.factor(p) for p in "ABC"] for d in designs])
     assert factors.min() >= 0.5 and factors.max() <= 2.0
     assert [str(d) for d in designs] == [str(d) for d in iv.random_designs(["A", "B", "C"], 50, low=0.5, high=2.0, seed=4)]
-
-
-def test_effects_against_truth_figure():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from nodebio import plots
-
-    details = pd.DataFrame({"training_strains": [2, 2, 3, 3], "true_fold_change": [0.5, 2.0, 0.5, 2.0],
-                            "fold_change": [0.8, 1.5, 0.6, 1.9], "fold_change_low": [0.7, 1.2, 0.5, 1.7],
-                            "fold_change_high": [0.9, 1.8, 0.7, 2.1]})
-    summary = pd.DataFrame({"training_strains": [2, 3], "spearman": [1.0, 1.0]})
-    result = iv.ValidationResult(summary, details, {"level": 0.9})
-    fig = plots.plot_effects_against_truth({"a": result, "b": result})
-    assert len(fig.axes) == 2 and "3 training strains" in fig.axes[0].get_title()
-    with pytest.raises(ValueError, match="at least one"):
-        plots.plot_effects_against_truth({})

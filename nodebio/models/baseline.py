@@ -1,4 +1,4 @@
-"""The references the neural ODE is compared with.
+"""The derivative-regression baseline of Costello & Garcia Martin (2018).
 
 :class:`DerivativeRegressionModel` is the pipeline of Costello & Garcia Martin (2018):
 
@@ -28,9 +28,8 @@ A trajectory whose solver fails, or whose values leave ``divergence_factor`` tim
 training value or become non-finite, is reported in :attr:`DerivativeRegressionModel.status_`;
 its values after the failure are NaN, never replaced by anything else.
 
-:class:`TrainingMeanModel` is the model-free reference: whatever the strain, it predicts the
-average trajectory of the training strains. A model that cannot beat it has learned nothing that
-transfers to a new strain.
+The model-free references (the training-strain mean) are in :mod:`nodebio.models.references`.
+This module imports scikit-learn and scipy, never torch.
 """
 
 from __future__ import annotations
@@ -44,7 +43,8 @@ import pandas as pd
 from scipy.signal import savgol_filter
 
 from nodebio import data as _data
-from nodebio.model import check_names
+from nodebio.errors import check_names
+from nodebio.seeds import sub_seed
 
 __all__ = [
     "estimate_derivatives",
@@ -52,7 +52,6 @@ __all__ = [
     "BaselineConfig",
     "CompiledEnsemble",
     "DerivativeRegressionModel",
-    "TrainingMeanModel",
 ]
 
 
@@ -230,7 +229,7 @@ class _TPOTSearch:
 class DerivativeRegressionModel:
     """The Costello & Garcia Martin (2018) pipeline: regress estimated derivatives, integrate.
 
-    ``fit(prepared)`` then ``simulate(trajectories)`` like :class:`nodebio.train.NeuralODEModel`.
+    ``fit(prepared)`` then ``simulate(trajectories)`` like :class:`nodebio.models.NeuralODEModel`.
     After ``simulate``, ``status_`` holds one entry per strain: ``"ok"``, ``"diverged at T h"``
     or ``"solver failed at T h: ..."``; ``evaluations_`` the number of field evaluations.
     """
@@ -244,7 +243,7 @@ class DerivativeRegressionModel:
     def _make_regressor(self, index: int):
         from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
 
-        seed = self.config.seed * 1000 + index
+        seed = sub_seed(self.config.seed, index)
         if self.config.regressor == "tpot":
             try:
                 from tpot import TPOTRegressor
@@ -264,15 +263,19 @@ class DerivativeRegressionModel:
         raw = prepared.dataset.subset(prepared.train.strains)
         return published_resample(raw, n_points=len(prepared.train.times))
 
-    def fit(self, prepared: _data.PreparedData) -> "DerivativeRegressionModel":
-        """Estimate derivatives on the training strains and fit one regressor per state."""
+    def fit(self, prepared: _data.PreparedData, *, progress: bool = False) -> "DerivativeRegressionModel":
+        """Estimate derivatives on the training strains and fit one regressor per state (with a
+        progress bar over the states when ``progress``)."""
+        from tqdm import tqdm
+
         cfg = self.config
         started = time.perf_counter()
         grid = self.training_grid(prepared)
         derivatives = estimate_derivatives(grid.times, grid.x, cfg.derivative, cfg.window, cfg.order)
         features = np.concatenate([grid.x, grid.u], axis=-1).reshape(-1, len(grid.states) + len(grid.controls))
         targets = derivatives.reshape(-1, len(grid.states))
-        self.regressors_ = [self._make_regressor(j).fit(features, targets[:, j]) for j in range(targets.shape[1])]
+        self.regressors_ = [self._make_regressor(j).fit(features, targets[:, j])
+                            for j in tqdm(range(targets.shape[1]), desc=f"fitting {self.name}", disable=not progress)]
         self.compiled_ = CompiledEnsemble(self.regressors_) if cfg.compiled and cfg.regressor != "tpot" else None
         self.states, self.controls = tuple(grid.states), tuple(grid.controls)
         self.units = dict(prepared.train.units)
@@ -411,29 +414,3 @@ class DerivativeRegressionModel:
     def __repr__(self) -> str:
         fitted = f"trained on {', '.join(self.train_strains)}" if self.regressors_ is not None else "not fitted"
         return f"DerivativeRegressionModel({self.config.regressor}, {self.config.configuration}, {fitted})"
-
-
-class TrainingMeanModel:
-    """Predicts, for any strain, the mean trajectory of the training strains (on their grid)."""
-
-    name = "mean"
-
-    def fit(self, prepared: _data.PreparedData) -> "TrainingMeanModel":
-        self.states, self.controls = tuple(prepared.train.states), tuple(prepared.train.controls)
-        self.times = np.asarray(prepared.train.times, dtype=float)
-        self.mean_ = prepared.train.x.mean(axis=0)
-        self.train_strains = tuple(prepared.train.strains)
-        self.units = dict(prepared.train.units)
-        self.dataset_name = prepared.dataset.name
-        self.fit_seconds = 0.0
-        return self
-
-    def simulate(self, trajectories: _data.Trajectories, **_ignored) -> np.ndarray:
-        check_names(self.states, trajectories.states, "states")
-        times = np.asarray(trajectories.times, dtype=float)
-        mean = np.stack([np.interp(times, self.times, self.mean_[:, j]) for j in range(len(self.states))], -1)
-        self.status_ = ["ok"] * len(trajectories.strains)
-        return np.repeat(mean[None], len(trajectories.strains), axis=0)
-
-    def __repr__(self) -> str:
-        return f"TrainingMeanModel(mean of {', '.join(getattr(self, 'train_strains', ()))})"

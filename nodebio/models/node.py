@@ -35,8 +35,11 @@ import torch
 
 import nodebio
 from nodebio import data as _data
-from nodebio.model import (SolverError, StructuredField, VectorField, check_names, derivative_penalty, integrate,
-                           make_field, negative_penalty, rates_on_grid)
+from nodebio.errors import (CheckpointMismatchError, DeviceError, SolverError, TrainingDivergedError,
+                            check_names)
+from nodebio.models.fields import VectorField, derivative_penalty, make_field, negative_penalty, rates_on_grid
+from nodebio.models.solve import integrate
+from nodebio.models.structured import StructuredField, structured_field
 
 __all__ = [
     "TrainConfig",
@@ -48,18 +51,8 @@ __all__ = [
 ]
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-
-class TrainingDivergedError(RuntimeError):
-    """Training stopped because the solver failed or the loss was not finite."""
-
-
-class CheckpointMismatchError(ValueError):
-    """A checkpoint does not fit the data it is used with."""
-
-
-class DeviceError(RuntimeError):
-    """The requested device is not available."""
+#: The kinds of vector field: one MLP over everything, or the pathway-structured field.
+STRUCTURES = ("mlp", "structured")
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -93,11 +86,11 @@ class TrainConfig:
     ``derivative_limit`` (multiple of the largest |dx/dt| of the training data). Data:
     ``state_scaling``, ``control_scaling``, ``n_points``. Augmentation: ``input_noise`` (sd of
     Gaussian noise added to the scaled initial state of every training window). Structure:
-    ``structure`` is ``"mlp"`` (one MLP over all states and controls) or ``"pathway"`` (the
+    ``structure`` is ``"mlp"`` (one MLP over all states and controls) or ``"structured"`` (the
     right-hand side is the stoichiometry times non-negative reaction fluxes,
-    :class:`nodebio.model.StructuredField`, from the dataset's reaction list
+    :class:`nodebio.models.structured.StructuredField`, from the dataset's reaction list
     :func:`nodebio.data.reactions_for` or the ``reactions`` given to :class:`NeuralODEModel`);
-    for ``"pathway"``: ``flux_width`` (hidden units per reaction; ``depth`` layers), ``flux_form``
+    for ``"structured"``: ``flux_width`` (hidden units per reaction; ``depth`` layers), ``flux_form``
     (``"softplus"`` or ``"saturating"``), ``yields`` (``"learned"`` or ``"stoichiometric"``),
     ``first_order_loss`` (learned first-order losses per metabolite), ``monotone_fluxes`` (fluxes
     increase with their enzymes and substrates). Run: ``dtype``, ``device``, ``seed``,
@@ -127,8 +120,8 @@ class TrainConfig:
     negative_weight: float = 1.0
     derivative_weight: float = 0.0
     derivative_limit: float = 3.0
-    state_scaling: str = "standardize"
-    control_scaling: str = "log1p"
+    state_scaling: str = _data.STATE_SCALING
+    control_scaling: str = _data.CONTROL_SCALING
     n_points: int = 200
     dtype: str = "float32"
     device: str = "auto"
@@ -143,11 +136,11 @@ class TrainConfig:
     monotone_fluxes: bool = False
 
     def __post_init__(self):
-        if self.structure not in ("mlp", "pathway"):
-            raise ValueError(f"structure must be 'mlp' or 'pathway', got {self.structure!r}.")
+        if self.structure not in STRUCTURES:
+            raise ValueError(f"structure must be 'mlp' or 'structured', got {self.structure!r}.")
         if self.yields not in ("learned", "stoichiometric"):
             raise ValueError(f"yields must be 'learned' or 'stoichiometric', got {self.yields!r}.")
-        if self.structure == "pathway" and self.use_time:
+        if self.structure == "structured" and self.use_time:
             raise ValueError("The pathway-structured field has no time input: use_time must be False.")
         if self.input_noise < 0:
             raise ValueError(f"input_noise must be non-negative, got {self.input_noise}.")
@@ -184,7 +177,7 @@ class NeuralODEModel:
     def __init__(self, config: TrainConfig | None = None, *, reactions=None, **options: Any):
         base = asdict(config) if config is not None else {}
         self.config = TrainConfig.from_dict({**base, **options})
-        #: the reaction list of a ``structure="pathway"`` model (None: the dataset's own)
+        #: the reaction list of a ``structure="structured"`` model (None: the dataset's own)
         self.reactions = None if reactions is None else tuple(
             r if isinstance(r, _data.Reaction) else _data.Reaction.from_dict(r) for r in reactions)
         self.field: VectorField | StructuredField | None = None
@@ -223,198 +216,125 @@ class NeuralODEModel:
         self.data_sha256 = prepared.dataset.sha256
         self.units = {k: v for k, v in prepared.dataset.units.items() if k in self.states + self.controls}
         torch.manual_seed(cfg.seed)
-        if cfg.structure == "pathway":
-            self.field = self._structured_field(prepared).to(self.device, DTYPES[cfg.dtype])
+        if cfg.structure == "structured":
+            if self.reactions is None:
+                self.reactions = _data.reactions_for(prepared.dataset.name)
+            field = structured_field(prepared, self.reactions, width=cfg.flux_width, depth=cfg.depth,
+                                     activation=cfg.activation, flux_form=cfg.flux_form, yields=cfg.yields,
+                                     first_order_loss=cfg.first_order_loss, monotone=cfg.monotone_fluxes)
         else:
-            self.field = VectorField(len(self.states), len(self.controls), cfg.width, cfg.depth,
-                                     cfg.activation, cfg.use_time).to(self.device, DTYPES[cfg.dtype])
-
-    def _structured_field(self, prepared: _data.PreparedData) -> StructuredField:
-        """The pathway-structured field for these data: the stoichiometry, each reaction's inputs,
-        and scales taken from the training strains only."""
-        cfg = self.config
-        reactions = self.reactions if self.reactions is not None else _data.reactions_for(prepared.dataset.name)
-        self.reactions = tuple(reactions)
-        states, controls = list(self.states), list(self.controls)
-        S = _data.stoichiometry(reactions, states, controls)
-        input_states = np.zeros((len(reactions), len(states)))
-        input_controls = np.zeros((len(reactions), len(controls)))
-        for j, reaction in enumerate(reactions):
-            input_states[j, [states.index(s) for s in reaction.inputs]] = 1.0
-            input_controls[j, [controls.index(e) for e in reaction.enzymes]] = 1.0
-        x = prepared.train.x  # (strains, times, states), original units
-        sd = np.maximum(x.reshape(-1, len(states)).std(0), 1e-12)
-        dt = float(self.times[1] - self.times[0])
-        max_rate = np.maximum(np.abs(np.diff(x, axis=1)).max(axis=(0, 1)) / dt, 1e-12)
-        rate_scale, free, log_yield = np.zeros(len(reactions)), np.zeros_like(S), np.zeros_like(S)
-        units = prepared.dataset.units
-        for j, reaction in enumerate(reactions):
-            reference = next(iter(reaction.substrates or reaction.products))
-            r = states.index(reference)
-            rate_scale[j] = max_rate[r]
-            for product, coefficient in reaction.products.items():
-                i = states.index(product)
-                if not reaction.substrates:
-                    continue  # a supply's flux is in units of its product: nothing to convert
-                same_units = units.get(product) is not None and units.get(product) == units.get(reference)
-                free[i, j] = 1.0 if cfg.yields == "learned" or not same_units else 0.0
-                # start where consuming one sd of substrate makes one sd of product
-                c_sub = reaction.substrates[reference]
-                log_yield[i, j] = np.log(c_sub * sd[i] / (coefficient * sd[r])) if free[i, j] else 0.0
-        return StructuredField(
-            len(states), len(controls), stoichiometry=S, input_states=input_states,
-            input_controls=input_controls, rate_scale=rate_scale, state_mean=self.state_scaler.mean_,
-            state_scale=self.state_scaler.scale_, state_scaling=self.state_scaler.method, substrate_scale=sd,
-            free_yield=free, initial_log_yield=log_yield, width=cfg.flux_width, depth=cfg.depth,
-            activation=cfg.activation, flux_form=cfg.flux_form, first_order_loss=cfg.first_order_loss,
-            monotone=cfg.monotone_fluxes,
-            reactions=[r.to_dict() for r in reactions])
+            field = VectorField(len(self.states), len(self.controls), cfg.width, cfg.depth, cfg.activation,
+                                cfg.use_time)
+        self.field = field.to(self.device, DTYPES[cfg.dtype])
 
     def _fit(self, prepared, checkpoint, resume, progress):
         from tqdm import tqdm
 
         cfg = self.config
-        if resume:
-            if checkpoint is None or not checkpoint.exists():
-                raise FileNotFoundError(f"Cannot resume: no checkpoint at {checkpoint}.")
-            state = _read_checkpoint(checkpoint, self.device if hasattr(self, "device") else "cpu")
-            if "optimizer" not in state:
-                raise CheckpointMismatchError(
-                    f"{checkpoint} holds final weights only (written by save() or after training "
-                    "stopped), not a training state: it cannot be resumed. Start a new run, or load "
-                    "it with NeuralODEModel.load() to use it."
-                )
-            same_data = (state["data_sha256"] == prepared.dataset.sha256
-                         and list(state["train_strains"]) == list(prepared.train.strains)
-                         and list(state["states"]) == list(prepared.train.states)
-                         and list(state["controls"]) == list(prepared.train.controls))
-            if not same_data:
-                raise CheckpointMismatchError(
-                    f"Cannot resume {checkpoint}: it was trained on {state['dataset']!r} strains "
-                    f"{', '.join(state['train_strains'])} (data sha256 {str(state['data_sha256'])[:12]}), not on "
-                    f"these data ({prepared.dataset.name!r}, {', '.join(prepared.train.strains)}). "
-                    "Resume with the same data and split, or start a new run."
-                )
-            saved = TrainConfig.from_dict(state["config"])
-            changed = {k for k in asdict(saved) if k not in ("iterations", "device", "num_threads")
-                       and asdict(saved)[k] != asdict(cfg)[k]}
-            if changed:
-                raise CheckpointMismatchError(
-                    f"Cannot resume {checkpoint}: its options differ in {', '.join(sorted(changed))}. "
-                    "Resume with the same options (only iterations may grow), or start a new run."
-                )
+        saved = self._resume_state(prepared, checkpoint) if resume else None
         self._setup(prepared)
-        x_train = self._tensor(self.state_scaler.transform(prepared.train.x))
-        u_train = self._tensor(self.control_scaler.transform(prepared.train.u))
-        times = self._tensor(self.times)
-        n_strains, n_times, _ = x_train.shape
-        dt = float(self.times[1] - self.times[0])
-        window = n_times if cfg.window_hours is None else max(2, min(n_times, int(round(cfg.window_hours / dt)) + 1))
-
-        mean = self._tensor(self.state_scaler.mean_)
-        scale = self._tensor(self.state_scaler.scale_)
-        original_sd = self._tensor(np.maximum(prepared.train.x.reshape(-1, len(self.states)).std(0), 1e-12))
-        rate_limit = cfg.derivative_limit * torch.diff(x_train, dim=1).abs().amax(dim=(0, 1)) / dt
-
-        def to_original(x_scaled):
-            y = x_scaled * scale + mean
-            return torch.expm1(y) if self.state_scaler.method == "log1p" else y
-
+        objective = _Objective(self, prepared)
         optimizer = torch.optim.Adam(self.field.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
             optimizer, T_max=cfg.iterations, eta_min=cfg.learning_rate * cfg.lr_final_fraction)
         generator = torch.Generator().manual_seed(cfg.seed)
-        start_iteration, best_loss, best_state, bad_evals = 0, math.inf, None, 0
+        track = {"iteration": 0, "best_loss": math.inf, "bad_evals": 0, "best_field": None}
         self.history = []
-        if resume:
-            self.field.load_state_dict(state["field"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
+        if saved is not None:
+            self.field.load_state_dict(saved["field"])
+            optimizer.load_state_dict(saved["optimizer"])
+            scheduler.load_state_dict(saved["scheduler"])
             scheduler.T_max = cfg.iterations  # a resumed run may be longer than the saved one
-            generator.set_state(state["generator"])
-            start_iteration = state["iteration"]
-            best_loss, bad_evals = state["best_loss"], state["bad_evals"]
-            best_state = state["best_field"]
-            self.history = list(state["history"])
+            generator.set_state(saved["generator"])
+            track.update(iteration=saved["iteration"], best_loss=saved["best_loss"], bad_evals=saved["bad_evals"],
+                         best_field=saved["best_field"])
+            self.history = list(saved["history"])
 
-        def rollout_loss() -> float:
-            with torch.no_grad():
-                predicted = integrate(self.field, x_train[:, 0], times, u_train, solver=cfg.solver,
-                                      step_size=cfg.step_size, rtol=cfg.rtol, atol=cfg.atol)
-                return float(((predicted - x_train) ** 2).mean())
+        def save_progress():
+            if checkpoint is not None:
+                self._write(checkpoint, optimizer=optimizer, scheduler=scheduler, generator=generator, **track)
 
         started = time.perf_counter()
-        bar = tqdm(range(start_iteration, cfg.iterations), desc=f"training ({self.dataset_name})",
-                   disable=not progress, initial=start_iteration, total=cfg.iterations)
-        completed = start_iteration
+        bar = tqdm(range(track["iteration"], cfg.iterations), desc=f"training ({self.dataset_name})",
+                   disable=not progress, initial=track["iteration"], total=cfg.iterations)
         for iteration in bar:
-            if window < n_times:
-                starts = torch.randint(0, n_times - window + 1, (n_strains, cfg.windows_per_strain), generator=generator)
-                strain_index = torch.arange(n_strains).repeat_interleave(cfg.windows_per_strain)
-                offsets_index = starts.reshape(-1)
-                span = offsets_index.reshape(-1, 1) + torch.arange(window).reshape(1, -1)
-                target = x_train[strain_index.reshape(-1, 1), span]
-                controls = u_train[strain_index.reshape(-1, 1), span]
-                offsets = times[offsets_index]
-                window_times = times[:window] - times[0]
-            else:
-                target, controls, offsets, window_times = x_train, u_train, None, times
-            start_states = target[:, 0]
-            if cfg.input_noise > 0:
-                start_states = start_states + cfg.input_noise * torch.randn(
-                    start_states.shape, generator=generator).to(start_states)
             try:
-                predicted = integrate(self.field, start_states, window_times, controls, solver=cfg.solver,
-                                      step_size=cfg.step_size, rtol=cfg.rtol, atol=cfg.atol,
-                                      adjoint=cfg.adjoint, offsets=offsets)
-                data_loss = ((predicted - target) ** 2).mean()
-                penalty = torch.zeros((), dtype=data_loss.dtype, device=data_loss.device)
-                if cfg.negative_weight > 0:
-                    penalty = penalty + cfg.negative_weight * negative_penalty(to_original(predicted), original_sd)
-                if cfg.derivative_weight > 0:
-                    rates = rates_on_grid(self.field, predicted, window_times)
-                    penalty = penalty + cfg.derivative_weight * derivative_penalty(rates, rate_limit)
-                loss = data_loss + penalty
-                if not torch.isfinite(loss):
-                    raise SolverError(f"the loss is {float(loss)}")
-                optimizer.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(self.field.parameters(), cfg.grad_clip)
-                optimizer.step()
-                scheduler.step()
-                record = {"iteration": iteration + 1, "loss": loss.item(), "data_loss": data_loss.item(),
-                          "penalty": penalty.item(), "lr": optimizer.param_groups[0]["lr"]}
-                if (iteration + 1) % cfg.eval_every == 0 or iteration + 1 == cfg.iterations:
-                    record["train_rollout_loss"] = rollout_loss()
+                record = self._step(objective, optimizer, scheduler, generator, iteration)
             except SolverError as error:
-                self._diverged(error, iteration + 1, best_state, checkpoint)
+                self._diverged(error, iteration + 1, track["best_field"], checkpoint)
             self.history.append(record)
-            completed = iteration + 1
+            track["iteration"] = iteration + 1
             bar.set_postfix(loss=f"{record['loss']:.4f}",
-                            rollout=f"{best_loss:.4f}" if best_loss < math.inf else "-")
-            if "train_rollout_loss" in record:
-                if record["train_rollout_loss"] < best_loss - 1e-6:
-                    best_loss, bad_evals = record["train_rollout_loss"], 0
-                    best_state = copy.deepcopy(self.field.state_dict())
-                else:
-                    bad_evals += 1
-                if checkpoint is not None:
-                    self._write(checkpoint, optimizer=optimizer, scheduler=scheduler, generator=generator,
-                                iteration=iteration + 1, best_loss=best_loss, bad_evals=bad_evals,
-                                best_field=best_state)
-                if bad_evals >= cfg.patience:
-                    bar.write(f"early stop at iteration {iteration + 1}: no better training rollout "
-                              f"in {cfg.patience} evaluations")
-                    break
+                            rollout=f"{track['best_loss']:.4f}" if track["best_loss"] < math.inf else "-")
+            if "train_rollout_loss" not in record:
+                continue
+            if record["train_rollout_loss"] < track["best_loss"] - 1e-6:
+                track.update(best_loss=record["train_rollout_loss"], bad_evals=0,
+                             best_field=copy.deepcopy(self.field.state_dict()))
+            else:
+                track["bad_evals"] += 1
+            save_progress()
+            if track["bad_evals"] >= cfg.patience:
+                bar.write(f"early stop at iteration {iteration + 1}: no better training rollout "
+                          f"in {cfg.patience} evaluations")
+                break
         bar.close()
-        if best_state is not None:
-            self.field.load_state_dict(best_state)
-        self.best_train_rollout_loss = best_loss
+        if track["best_field"] is not None:
+            self.field.load_state_dict(track["best_field"])
+        self.best_train_rollout_loss = track["best_loss"]
         self.fit_seconds = time.perf_counter() - started
-        if checkpoint is not None:
-            self._write(checkpoint, optimizer=optimizer, scheduler=scheduler, generator=generator,
-                        iteration=completed, best_loss=best_loss, bad_evals=bad_evals, best_field=best_state)
+        save_progress()
         return self
+
+    def _step(self, objective: "_Objective", optimizer, scheduler, generator, iteration: int) -> dict:
+        """One optimisation step on a batch of windows; the record of the iteration."""
+        cfg = self.config
+        loss, data_loss, penalty = objective.loss(objective.batch(generator))
+        if not torch.isfinite(loss):
+            raise SolverError(f"the loss is {float(loss)}")
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.field.parameters(), cfg.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        record = {"iteration": iteration + 1, "loss": loss.item(), "data_loss": data_loss.item(),
+                  "penalty": penalty.item(), "lr": optimizer.param_groups[0]["lr"]}
+        if (iteration + 1) % cfg.eval_every == 0 or iteration + 1 == cfg.iterations:
+            record["train_rollout_loss"] = objective.rollout_loss()
+        return record
+
+    def _resume_state(self, prepared: _data.PreparedData, checkpoint: Path | None) -> dict:
+        """The training state of ``checkpoint``, checked against these data and options."""
+        cfg = self.config
+        if checkpoint is None or not checkpoint.exists():
+            raise FileNotFoundError(f"Cannot resume: no checkpoint at {checkpoint}.")
+        state = _read_checkpoint(checkpoint, self.device if hasattr(self, "device") else "cpu")
+        if "optimizer" not in state:
+            raise CheckpointMismatchError(
+                f"{checkpoint} holds final weights only (written by save() or after training "
+                "stopped), not a training state: it cannot be resumed. Start a new run, or load "
+                "it with NeuralODEModel.load() to use it."
+            )
+        same_data = (state["data_sha256"] == prepared.dataset.sha256
+                     and list(state["train_strains"]) == list(prepared.train.strains)
+                     and list(state["states"]) == list(prepared.train.states)
+                     and list(state["controls"]) == list(prepared.train.controls))
+        if not same_data:
+            raise CheckpointMismatchError(
+                f"Cannot resume {checkpoint}: it was trained on {state['dataset']!r} strains "
+                f"{', '.join(state['train_strains'])} (data sha256 {str(state['data_sha256'])[:12]}), not on "
+                f"these data ({prepared.dataset.name!r}, {', '.join(prepared.train.strains)}). "
+                "Resume with the same data and split, or start a new run."
+            )
+        saved = TrainConfig.from_dict(state["config"])
+        changed = {k for k in asdict(saved) if k not in ("iterations", "device", "num_threads")
+                   and asdict(saved)[k] != asdict(cfg)[k]}
+        if changed:
+            raise CheckpointMismatchError(
+                f"Cannot resume {checkpoint}: its options differ in {', '.join(sorted(changed))}. "
+                "Resume with the same options (only iterations may grow), or start a new run."
+            )
+        return state
 
     def _diverged(self, error, iteration, best_state, checkpoint):
         saved = " It failed before the first evaluation, so there are no good weights to keep."
@@ -548,13 +468,83 @@ class NeuralODEModel:
         if self.field is None:
             return f"NeuralODEModel(not fitted, {self.config.width}x{self.config.depth} {self.config.activation})"
         if isinstance(self.field, StructuredField):
-            network = (f"pathway-structured, {self.field.n_reactions} reactions, fluxes "
+            network = (f"structured, {self.field.n_reactions} reactions, fluxes "
                        f"{self.config.flux_width}x{self.config.depth}")
         else:
             network = f"{self.config.width}x{self.config.depth}"
         return (f"NeuralODEModel({self.dataset_name!r}: {len(self.states)} states, {len(self.controls)} controls, "
                 f"trained on {', '.join(self.train_strains)}, {network} "
                 f"{self.config.activation}, solver {self.config.solver})")
+
+
+
+class _Objective:
+    """The training data of one fit as tensors, its batches of windows, and the loss."""
+
+    def __init__(self, model: NeuralODEModel, prepared: _data.PreparedData):
+        cfg = self.config = model.config
+        self.field = model.field
+        tensor = model._tensor
+        self.x = tensor(model.state_scaler.transform(prepared.train.x))
+        self.u = tensor(model.control_scaler.transform(prepared.train.u))
+        self.times = tensor(model.times)
+        self.n_strains, self.n_times, _ = self.x.shape
+        dt = float(model.times[1] - model.times[0])
+        self.window = (self.n_times if cfg.window_hours is None
+                       else max(2, min(self.n_times, int(round(cfg.window_hours / dt)) + 1)))
+        self.mean = tensor(model.state_scaler.mean_)
+        self.scale = tensor(model.state_scaler.scale_)
+        self.log_states = model.state_scaler.method == "log1p"
+        self.original_sd = tensor(np.maximum(prepared.train.x.reshape(-1, len(model.states)).std(0), 1e-12))
+        self.rate_limit = cfg.derivative_limit * torch.diff(self.x, dim=1).abs().amax(dim=(0, 1)) / dt
+
+    def to_original(self, x_scaled: torch.Tensor) -> torch.Tensor:
+        y = x_scaled * self.scale + self.mean
+        return torch.expm1(y) if self.log_states else y
+
+    def batch(self, generator: torch.Generator) -> tuple:
+        """(start states, target, controls, offsets, window times): random windows of every
+        training strain, or the whole trajectories."""
+        cfg, window = self.config, self.window
+        if window < self.n_times:
+            starts = torch.randint(0, self.n_times - window + 1, (self.n_strains, cfg.windows_per_strain),
+                                   generator=generator)
+            strain_index = torch.arange(self.n_strains).repeat_interleave(cfg.windows_per_strain).reshape(-1, 1)
+            offsets_index = starts.reshape(-1)
+            span = offsets_index.reshape(-1, 1) + torch.arange(window).reshape(1, -1)
+            target, controls = self.x[strain_index, span], self.u[strain_index, span]
+            offsets, window_times = self.times[offsets_index], self.times[:window] - self.times[0]
+        else:
+            target, controls, offsets, window_times = self.x, self.u, None, self.times
+        start_states = target[:, 0]
+        if cfg.input_noise > 0:
+            start_states = start_states + cfg.input_noise * torch.randn(
+                start_states.shape, generator=generator).to(start_states)
+        return start_states, target, controls, offsets, window_times
+
+    def loss(self, batch: tuple) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(loss, data loss, penalty) of the field on a batch."""
+        cfg = self.config
+        start_states, target, controls, offsets, window_times = batch
+        predicted = integrate(self.field, start_states, window_times, controls, solver=cfg.solver,
+                              step_size=cfg.step_size, rtol=cfg.rtol, atol=cfg.atol, adjoint=cfg.adjoint,
+                              offsets=offsets)
+        data_loss = ((predicted - target) ** 2).mean()
+        penalty = torch.zeros((), dtype=data_loss.dtype, device=data_loss.device)
+        if cfg.negative_weight > 0:
+            penalty = penalty + cfg.negative_weight * negative_penalty(self.to_original(predicted), self.original_sd)
+        if cfg.derivative_weight > 0:
+            rates = rates_on_grid(self.field, predicted, window_times)
+            penalty = penalty + cfg.derivative_weight * derivative_penalty(rates, self.rate_limit)
+        return data_loss + penalty, data_loss, penalty
+
+    def rollout_loss(self) -> float:
+        """Mean squared error of the whole training trajectories simulated from their starts."""
+        cfg = self.config
+        with torch.no_grad():
+            predicted = integrate(self.field, self.x[:, 0], self.times, self.u, solver=cfg.solver,
+                                  step_size=cfg.step_size, rtol=cfg.rtol, atol=cfg.atol)
+            return float(((predicted - self.x) ** 2).mean())
 
 
 def _read_checkpoint(path: Path, device) -> dict:

@@ -1,4 +1,4 @@
-"""Loading: the real tables, and every bad-input path with a message that says where and how to fix."""
+"""Validation of the pathway tables and of user tables: every error names the column or line."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from nodebio import data
-from nodebio.data import DataValidationError
+from nodebio.errors import DataValidationError
 
 
 def load(path, **kwargs):
@@ -15,14 +15,11 @@ def load(path, **kwargs):
     options.update(kwargs)
     return data.load_csv(path, **options)
 
-
 def write(tmp_path, frame, name="t.csv"):
     path = tmp_path / name
     frame.to_csv(path, index=False)
     return path
 
-
-# -- the real tables ------------------------------------------------------------------------------
 
 def test_limonene_table(limonene):
     assert limonene.strains == ("L1", "L2", "L3")
@@ -69,8 +66,6 @@ def test_unknown_pathway():
     with pytest.raises(DataValidationError, match=r"Unknown pathway: 'limonen' \(did you mean 'limonene'\?\)"):
         data.load("limonen")
 
-
-# -- bad input ------------------------------------------------------------------------------------
 
 def test_missing_time_column(tmp_path, tidy_frame):
     path = write(tmp_path, tidy_frame.rename(columns={"Hour": "Time"}))

@@ -1,4 +1,4 @@
-"""Imputation, resampling, scaling and the strain split."""
+"""Preprocessing: imputation in time, the even grid, scalers, splits."""
 
 from __future__ import annotations
 
@@ -19,14 +19,6 @@ def test_impute_interpolates_in_time_not_by_row():
     assert filled.table.loc[2, "m"] == pytest.approx(2.0 + 0.8 * 10.0)
     assert filled.filled and not dataset.filled
     assert not filled.measured.loc[2, "m"]  # the mask still says "filled"
-
-
-def test_identical_series_are_found(limonene_path):
-    both = data.load("limonene", states=["GPP", "Mevalonate"], data_dir=limonene_path.parent)
-    copies = data.identical_series(both)
-    assert copies[["variable", "strain_a", "strain_b"]].values.tolist() == [["GPP", "L1", "L2"]]
-    assert "warning:  GPP is identical in L1 and L2" in repr(both)
-    assert data.identical_series(data.load("limonene", data_dir=limonene_path.parent)).empty
 
 
 def test_impute_uneven_times_and_edges(limonene):

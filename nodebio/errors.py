@@ -1,0 +1,93 @@
+"""Every exception of the package, and the helpers that word errors about names.
+
+The package raises its own exceptions for mistakes a user can fix; each message names the column,
+row, strain, protein or file at fault and says how to fix it. They subclass the builtin type a
+caller would expect (``ValueError`` for bad input, ``RuntimeError`` for a failed computation), so
+``except ValueError`` keeps working.
+
+* :class:`DataError` and its subclasses: the data layer (downloads, hashes, tables).
+* :class:`SolverError`: an ODE solve failed or diverged.
+* :class:`TrainingDivergedError`: training stopped on a failed solve or a non-finite loss.
+* :class:`CheckpointMismatchError`: a checkpoint or run folder does not fit the data it is used with.
+* :class:`DeviceError`: the requested device is not available.
+
+:func:`unknown_message` words "unknown name, did you mean ..." for any kind of name;
+:func:`check_names` compares two lists of feature names.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Sequence
+
+__all__ = [
+    "DataError",
+    "DataIntegrityError",
+    "DataDownloadError",
+    "DataValidationError",
+    "SolverError",
+    "TrainingDivergedError",
+    "CheckpointMismatchError",
+    "DeviceError",
+    "unknown_message",
+    "check_names",
+]
+
+
+class DataError(Exception):
+    """Base class of the data layer's errors."""
+
+
+class DataIntegrityError(DataError, ValueError):
+    """A file does not have the sha256 of the registry."""
+
+
+class DataDownloadError(DataError, RuntimeError):
+    """A file could not be downloaded."""
+
+
+class DataValidationError(DataError, ValueError):
+    """A table is malformed; the message names the column or row and how to fix it."""
+
+
+class SolverError(RuntimeError):
+    """The ODE solver failed (step size underflow, too many steps) or produced NaN/inf."""
+
+
+class TrainingDivergedError(RuntimeError):
+    """Training stopped because the solver failed or the loss was not finite."""
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint does not fit the data it is used with."""
+
+
+class DeviceError(RuntimeError):
+    """The requested device is not available."""
+
+
+def unknown_message(what: str, unknown: Sequence[str], known: Sequence[str]) -> str:
+    """``Unknown strain: 'L4' (did you mean 'L1'?). Available: L1, L2, L3.``: for any kind of name."""
+    parts = []
+    for name in unknown:
+        close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1)
+        parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return (
+        f"Unknown {what}{'s' if len(unknown) > 1 else ''}: {', '.join(parts)}. "
+        f"Available: {', '.join(map(str, known))}."
+    )
+
+
+def check_names(expected: Sequence[str], got: Sequence[str], what: str) -> None:
+    """Raise ValueError naming the difference between two lists of feature names."""
+    if tuple(expected) != tuple(got):
+        missing = [n for n in expected if n not in got]
+        extra = [n for n in got if n not in expected]
+        detail = []
+        if missing:
+            detail.append(f"missing {', '.join(missing)}")
+        if extra:
+            detail.append(f"unexpected {', '.join(extra)}")
+        if not detail:
+            detail.append(f"same names in another order ({', '.join(got)} instead of {', '.join(expected)})")
+        raise ValueError(f"The {what} do not match the model's: {'; '.join(detail)}.")

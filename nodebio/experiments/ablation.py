@@ -1,0 +1,124 @@
+"""The ablation of the accuracy push: neural ODE configurations chosen by leave-one-strain-out
+within the training strains.
+
+:data:`ABLATION_EXPERIMENTS` lists each experiment as one change to the plain or the structured
+default. :func:`ablation` scores them on :func:`inner_folds` (train on one training strain, predict
+the other: L1 <-> L3, I1 <-> I3) and, for the record only, on the paper's held-out strain;
+:func:`ablation_table` ranks them by the inner score, the only one used for choosing.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from nodebio import data as _data
+from nodebio import metrics
+from nodebio.models.ensemble import Ensemble
+from nodebio.models.registry import make_model
+
+__all__ = ["ABLATION_EXPERIMENTS", "QUICK_ABLATION", "inner_folds", "ablation", "ablation_table"]
+
+_STRUCTURED = {"model": "node-structured"}
+#: The experiments of the accuracy push: each one change to the plain or the structured default.
+#: Keys are labels, values options for :func:`ablation`.
+ABLATION_EXPERIMENTS: dict[str, dict] = {
+    "plain (default)": {},
+    "plain, weight decay 1e-3": {"weight_decay": 1e-3},
+    "plain, input noise 0.1": {"input_noise": 0.1},
+    "plain, whole trajectories": {"window_hours": None},
+    "plain, log states": {"state_scaling": "log1p"},
+    "structured (default)": {**_STRUCTURED},
+    "structured, with first-order losses": {**_STRUCTURED, "first_order_loss": True},
+    "structured, saturating fluxes": {**_STRUCTURED, "flux_form": "saturating"},
+    "structured, monotone fluxes": {**_STRUCTURED, "monotone_fluxes": True},
+    "structured, input noise 0.1": {**_STRUCTURED, "input_noise": 0.1},
+}
+#: The tiny grid of quick runs (tests, CI).
+QUICK_ABLATION = ("plain (default)", "structured (default)")
+
+
+def inner_folds(pathway: str, data_dir=None) -> list[tuple[str, _data.PreparedData]]:
+    """Leave-one-strain-out within the training strains of the paper's split: for each training
+    strain, a split that trains on the other training strain(s) and holds it out. The paper's test
+    strain (L2, I2) appears in none of them, so choices made on these folds never see it."""
+    dataset = _data.load(pathway, data_dir=data_dir)
+    train, _ = _data.default_split(dataset)
+    folds = []
+    for held in train:
+        rest = [s for s in train if s != held]
+        folds.append((held, _data.prepare(dataset, rest, [held])))
+    return folds
+
+
+def _scaled_score(model, prepared: _data.PreparedData, options: dict) -> tuple[float, float]:
+    state_scaling = options.get("state_scaling", _data.STATE_SCALING)
+    if state_scaling != prepared.state_scaler.method:
+        prepared = _data.prepare(prepared.dataset, prepared.train.strains, prepared.test.strains,
+                                 state_scaling=state_scaling)
+    model.fit(prepared, progress=False)
+    _, _, scores = metrics.evaluate(model, prepared, splits=("test",))
+    return scores["test"]["mean_rmse_scaled"], scores["test"]["mean_rmse_integral"]
+
+
+def ablation(experiments: dict[str, dict], pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 1,
+             first_seed: int = 0, quick: bool = False, test: bool = True, device: str = "cpu",
+             progress: bool = True, data_dir=None) -> pd.DataFrame:
+    """Score neural ODE configurations by leave-one-strain-out within the training strains, and
+    (``test``) on the paper's held-out strain, for the record only.
+
+    experiments : ``{label: options}``; options go to :func:`make_model`, with two extra keys:
+        ``model`` (``"node"`` by default, or ``"node-structured"``) and ``ensemble`` (number of
+        seeds averaged, :class:`~nodebio.models.Ensemble`; 1 by default).
+    Returns one row per (experiment, pathway, seed, split): ``split`` is ``"inner:<strain>"`` for
+    the inner folds and ``"test"``; scores are the mean scaled and integral RMSE over metabolites.
+    """
+    from tqdm import tqdm
+
+    jobs = []
+    for pathway in pathways:
+        splits = [(f"inner:{held}", p) for held, p in inner_folds(pathway, data_dir)]
+        if test:
+            dataset = _data.load(pathway, data_dir=data_dir)
+            splits.append(("test", _data.prepare(dataset)))
+        for label, options in experiments.items():
+            for seed in range(first_seed, first_seed + seeds):
+                for split, prepared in splits:
+                    jobs.append((label, options, pathway, seed, split, prepared))
+    rows = []
+    for label, options, pathway, seed, split, prepared in tqdm(jobs, desc="ablation", disable=not progress):
+        options = dict(options)
+        name, members = options.pop("model", "node"), options.pop("ensemble", 1)
+        if members > 1:
+            model = Ensemble(name, members, seed=seed, quick=quick, device=device, **options)
+        else:
+            model = make_model(name, seed=seed, quick=quick, device=device, **options)
+        started = time.perf_counter()
+        try:
+            scaled, integral = _scaled_score(model, prepared, options)
+            status = "ok"
+        except RuntimeError as error:  # a diverged training run is a result, not a crash
+            scaled, integral, status = np.nan, np.nan, f"failed: {str(error)[:80]}"
+        rows.append({"experiment": label, "pathway": pathway, "seed": seed, "split": split,
+                     "rmse_scaled": scaled, "rmse_integral": integral, "status": status,
+                     "seconds": time.perf_counter() - started})
+    return pd.DataFrame(rows)
+
+
+def ablation_table(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per experiment: the inner (selection) score, mean over pathways, folds and seeds,
+    per pathway, and the held-out test score per pathway (reported, never used for choosing)."""
+    inner = results[results["split"].str.startswith("inner")]
+    table = inner.groupby(["experiment", "pathway"], sort=False)["rmse_scaled"].mean().unstack("pathway")
+    table.columns = [f"inner {c}" for c in table.columns]
+    table.insert(0, "inner mean", inner.groupby("experiment", sort=False)["rmse_scaled"].mean())
+    tested = results[results["split"] == "test"]
+    if not tested.empty:
+        test = tested.groupby(["experiment", "pathway"], sort=False)["rmse_scaled"].mean().unstack("pathway")
+        test.columns = [f"test {c}" for c in test.columns]
+        table = table.join(test)
+    table["seconds"] = results.groupby("experiment", sort=False)["seconds"].sum()
+    return table.reset_index()

@@ -1,0 +1,47 @@
+"""The models: every one made by :func:`make_model`, fitted with ``fit(prepared)``, used with
+``simulate(trajectories)``.
+
+- :mod:`nodebio.models.fields`: the plain vector field (an MLP over states and controls) and its
+  penalties; :mod:`nodebio.models.structured`: the pathway-structured field.
+- :mod:`nodebio.models.solve`: :func:`integrate`, the batched solve with any torchdiffeq solver.
+- :mod:`nodebio.models.node`: :class:`NeuralODEModel` and :class:`TrainConfig`: training,
+  simulation and checkpoints of the neural ODE.
+- :mod:`nodebio.models.baseline`: the 2018 derivative-regression pipeline (scikit-learn, no torch).
+- :mod:`nodebio.models.references`: model-free references (the training-strain mean).
+- :mod:`nodebio.models.registry`: the model names, :func:`make_model`, :func:`prepare_for`.
+- :mod:`nodebio.models.ensemble`: :class:`Ensemble`, the one ensemble of the package.
+
+Names are loaded on first use, so ``from nodebio.models import baseline`` does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+#: public name -> the submodule that defines it
+_NAMES = {
+    "MODEL_NAMES": "registry", "NEURAL_MODELS": "registry", "QUICK_NODE_ITERATIONS": "registry",
+    "QUICK_TREES": "registry", "make_model": "registry", "is_neural": "registry", "prepare_for": "registry",
+    "Ensemble": "ensemble",
+    "NeuralODEModel": "node", "TrainConfig": "node", "resolve_device": "node",
+    "VectorField": "fields", "make_field": "fields", "parameter_count": "fields", "rates_on_grid": "fields",
+    "StructuredField": "structured", "STRUCTURED_OPTIONS": "structured", "structured_field": "structured",
+    "integrate": "solve", "SOLVERS": "solve",
+    "DerivativeRegressionModel": "baseline", "BaselineConfig": "baseline", "CompiledEnsemble": "baseline",
+    "TrainingMeanModel": "references",
+}
+_SUBMODULES = ("fields", "structured", "solve", "node", "baseline", "references", "registry", "ensemble")
+
+__all__ = sorted(_NAMES) + list(_SUBMODULES)
+
+
+def __getattr__(name: str):
+    if name in _NAMES:
+        return getattr(importlib.import_module(f"nodebio.models.{_NAMES[name]}"), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"nodebio.models.{name}")
+    raise AttributeError(f"module 'nodebio.models' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

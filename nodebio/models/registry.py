@@ -1,0 +1,83 @@
+"""Every model by name: one :func:`make_model`, one ``fit`` signature.
+
+The names: ``node`` (the neural ODE, :class:`~nodebio.models.node.NeuralODEModel`),
+``node-structured`` (the same with the pathway-structured field and
+:data:`~nodebio.models.structured.STRUCTURED_OPTIONS`), ``baseline-gb`` and ``baseline-rf`` (the
+2018 derivative-regression pipeline with gradient boosting or random forests,
+:class:`~nodebio.models.baseline.DerivativeRegressionModel`) and ``mean`` (the training-strain
+mean, :class:`~nodebio.models.references.TrainingMeanModel`).
+
+Every model, whatever its kind, is used the same way::
+
+    model = make_model(name, seed=0).fit(prepared, progress=False)
+    predicted = model.simulate(prepared.test)          # (strains, times, states), original units
+
+and :func:`prepare_for` prepares a dataset with the scaling the model was configured with.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from nodebio import data as _data
+from nodebio.errors import unknown_message
+
+__all__ = ["MODEL_NAMES", "NEURAL_MODELS", "QUICK_NODE_ITERATIONS", "QUICK_TREES", "make_model", "is_neural",
+           "prepare_for"]
+
+MODEL_NAMES = ("node", "node-structured", "baseline-gb", "baseline-rf", "mean")
+#: The neural ODE variants among :data:`MODEL_NAMES`.
+NEURAL_MODELS = ("node", "node-structured")
+#: The size of a quick model (tests, CI, the quick book): training iterations of a neural ODE...
+QUICK_NODE_ITERATIONS = 20
+#: ... and trees of a baseline ensemble.
+QUICK_TREES = 10
+
+
+def is_neural(name: str) -> bool:
+    """True for the neural ODE variants (they train with torch, checkpoint, and form ensembles)."""
+    return name in NEURAL_MODELS
+
+
+def make_model(name: str, *, seed: int = 0, quick: bool = False, configuration: str = "careful",
+               device: str = "auto", **options):
+    """A fresh, unfitted model by name (one of :data:`MODEL_NAMES`).
+
+    ``quick`` makes it small (few iterations or trees) for tests and CI; ``configuration``
+    (``"published"`` or ``"careful"``) applies to the baselines; ``options`` go to the model's
+    configuration (:class:`~nodebio.models.node.TrainConfig` or
+    :class:`~nodebio.models.baseline.BaselineConfig`).
+    """
+    if is_neural(name):
+        from nodebio.models.node import NeuralODEModel
+        from nodebio.models.structured import STRUCTURED_OPTIONS
+
+        if name == "node-structured":
+            options = {**STRUCTURED_OPTIONS, **options}
+        if quick:
+            options = {"iterations": QUICK_NODE_ITERATIONS, "eval_every": 5, **options}
+        return NeuralODEModel(seed=seed, device=device, **options)
+    if name in ("baseline-gb", "baseline-rf"):
+        from nodebio.models.baseline import DerivativeRegressionModel
+
+        if quick:
+            options = {"n_estimators": QUICK_TREES, **options}
+        return DerivativeRegressionModel(regressor=name.split("-")[1], configuration=configuration, seed=seed,
+                                         **options)
+    if name == "mean":
+        from nodebio.models.references import TrainingMeanModel
+
+        if options:
+            raise ValueError(f"The model 'mean' takes no options, got {', '.join(sorted(options))}.")
+        return TrainingMeanModel()
+    raise ValueError(unknown_message("model", [name], MODEL_NAMES))
+
+
+def prepare_for(model, dataset: _data.Dataset, train: Sequence[str] | None = None,
+                test: Sequence[str] | None = None) -> _data.PreparedData:
+    """:func:`nodebio.data.prepare` with the scalings of ``model`` (a model or an ensemble): those of
+    its configuration when it has them, else the package's defaults."""
+    config = getattr(model, "config", None)
+    return _data.prepare(dataset, train, test,
+                         state_scaling=getattr(config, "state_scaling", _data.STATE_SCALING),
+                         control_scaling=getattr(config, "control_scaling", _data.CONTROL_SCALING))

@@ -1,0 +1,282 @@
+"""The run folder: written by :func:`train_run` (``nodebio train``), read by :func:`read_run`
+(``nodebio simulate``, :meth:`nodebio.models.Ensemble.load`). This module alone knows its layout.
+
+A run folder holds
+
+- ``run.json``: what the run is: the model and its configuration, how to rebuild its dataset
+  (``dataset``: a pathway table by name, the synthetic pathway by its data seed, or the copy
+  ``data.csv``), the data's sha256, the split, the seeds, the member files, the package version;
+- ``model.pt`` (a neural ODE checkpoint, resumable) and, for an ensemble, ``model-seed<S>.pt`` for
+  each further member; ``model.pkl`` for the other models;
+- ``data.csv``: for a dataset that cannot be rebuilt by name (one read with ``--csv`` or made with
+  :func:`nodebio.data.from_frame`), a copy of its validated table, so that the run simulates its own
+  strains with nothing else at hand;
+- ``metrics.json`` (the scores of every split, :func:`nodebio.metrics.evaluate`),
+  ``predictions.csv`` and ``trajectories.csv``.
+
+A model checkpoint records the sha256 of its data; :func:`run_dataset` refuses data with another.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import nodebio
+from nodebio import data as _data
+from nodebio.errors import CheckpointMismatchError, DataValidationError
+
+__all__ = ["RUN_FORMAT", "RUN_FILE", "METRICS_FILE", "DATA_COPY", "Run", "dataset_source", "train_run", "read_run",
+           "run_dataset", "save_members", "load_members"]
+
+RUN_FORMAT = "nodebio-run-1"
+RUN_FILE = "run.json"
+METRICS_FILE = "metrics.json"
+DATA_COPY = "data.csv"
+
+
+@dataclass
+class Run:
+    """A run folder as read by :func:`read_run`: ``record`` is ``run.json``, ``metrics`` is
+    ``metrics.json`` (empty when missing)."""
+
+    folder: Path
+    record: dict
+    metrics: dict = field(default_factory=dict)
+
+    @property
+    def model(self) -> str:
+        return self.record["model"]
+
+    def members(self, device: str = "cpu") -> list:
+        """The fitted models of the run (the members of an ensemble, or the one model)."""
+        files = [self.folder / name for name in self.record["members"]]
+        missing = [f.name for f in files if not f.is_file()]
+        if missing:
+            raise FileNotFoundError(f"The run {self.folder} lacks {', '.join(missing)}: it is incomplete; "
+                                    "train it again.")
+        if any(f.suffix == ".pkl" for f in files):
+            return [_read_pickle(f) for f in files]
+        return load_members(files, device=device)
+
+    def dataset(self, data_dir=None) -> _data.Dataset:
+        """The run's dataset, rebuilt from ``run.json`` and checked against the data sha256."""
+        return _rebuild(self.folder, self.record, data_dir)
+
+
+def dataset_source(dataset: _data.Dataset, synthetic: dict | None = None) -> dict:
+    """How a run will rebuild ``dataset``: ``{"kind": "pathway", ...}`` for a pathway table of the
+    registry, ``{"kind": "synthetic", "strains", "seed", "noise"}`` when ``synthetic`` gives the
+    generator's settings, else ``{"kind": "table", ...}`` (the run keeps a copy of the table)."""
+    if synthetic is not None:
+        return {"kind": "synthetic", **synthetic}
+    spec = _data.PATHWAYS.get(dataset.name)
+    if spec is not None and dataset.sha256 == _data.REGISTRY[spec.file].sha256:
+        return {"kind": "pathway", "name": dataset.name, "states": list(dataset.states),
+                "controls": list(dataset.controls)}
+    return {"kind": "table", "file": DATA_COPY, "name": dataset.name, "states": list(dataset.states),
+            "controls": list(dataset.controls), "product": dataset.product, "units": dict(dataset.units)}
+
+
+def train_run(dataset: _data.Dataset, out: str | Path, *, model: str = "node", train: Sequence[str] | None = None,
+              test: Sequence[str] | None = None, seed: int = 0, ensemble: int = 1, quick: bool = False,
+              configuration: str = "careful", device: str = "auto", options: dict | None = None,
+              resume: bool = False, progress: bool = True, synthetic: dict | None = None) -> tuple[Run, dict]:
+    """Train ``model`` on ``dataset`` and write a run folder ``out``; returns the run and the scores.
+
+    train, test : strain lists (default :func:`nodebio.data.default_split`). ensemble : number of
+    neural ODEs (seeds by :func:`nodebio.seeds.member_seed`). options : the model's options
+    (e.g. ``{"iterations": 100}``). resume : continue the neural ODE of ``out/model.pt``.
+    synthetic : the generator settings of a synthetic dataset (``strains, seed, noise``).
+    """
+    from nodebio import metrics
+    from nodebio.models.registry import is_neural, make_model, prepare_for
+    from nodebio.seeds import member_seed
+
+    neural = is_neural(model)
+    if ensemble < 1:
+        raise DataValidationError(f"The ensemble size must be at least 1, got {ensemble}.")
+    if (ensemble > 1 or resume) and not neural:
+        raise DataValidationError(f"Ensembles and resuming apply to the neural ODEs only, not to {model!r}.")
+    train, test = _split(dataset, train, test)
+    fitted = make_model(model, seed=seed, quick=quick, configuration=configuration, device=device,
+                        **(options or {}))
+    prepared = prepare_for(fitted, dataset, train, test)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if progress:
+        print(f"training {model} on {dataset.name} strains {', '.join(train)}; held out: {', '.join(test)}",
+              flush=True)
+    if neural:
+        fitted.fit(prepared, checkpoint=out / "model.pt", resume=resume, progress=progress)
+        members = ["model.pt"]
+        for k in range(1, ensemble):
+            member = make_model(model, seed=member_seed(seed, k), quick=quick, configuration=configuration,
+                                device=device, **(options or {}))
+            if progress:
+                print(f"ensemble member {k + 1} of {ensemble} (seed {member.config.seed})", flush=True)
+            member.fit(prepared, progress=progress)
+            members += [p.name for p in save_members(out, [member])]
+    else:
+        fitted.fit(prepared, progress=progress)
+        with open(out / "model.pkl", "wb") as handle:
+            pickle.dump(fitted, handle)
+        members = ["model.pkl"]
+    predictions, trajectories, scores = metrics.evaluate(fitted, prepared)
+    predictions.to_csv(out / "predictions.csv", index=False)
+    trajectories.to_csv(out / "trajectories.csv", index=False)
+    source = dataset_source(dataset, synthetic)
+    record = {"format": RUN_FORMAT, "model": model, "configuration": configuration if model.startswith("baseline")
+              else None, "dataset": source, "data_sha256": dataset.sha256, "train_strains": list(train),
+              "test_strains": list(test), "seed": seed, "members": members,
+              "nodebio_version": nodebio.__version__}
+    if source["kind"] == "table":
+        record["data_copy_sha256"] = _write_copy(out / DATA_COPY, dataset)
+    result = {key: record[key] for key in ("model", "configuration", "data_sha256", "nodebio_version",
+                                           "train_strains", "test_strains", "seed")}
+    result.update(dataset=dataset.name, fit_seconds=fitted.fit_seconds,
+                  units={k: v for k, v in dataset.units.items() if k in dataset.states}, **scores)
+    if neural:
+        result.update(device=str(fitted.device), iterations_run=len(fitted.history), config=asdict(fitted.config),
+                      ensemble_seeds=[member_seed(seed, k) for k in range(ensemble)])
+    elif hasattr(fitted, "config"):
+        result["config"] = asdict(fitted.config)
+    (out / METRICS_FILE).write_text(json.dumps(result, indent=2, default=float))
+    (out / RUN_FILE).write_text(json.dumps(record, indent=2))
+    return Run(out, record, result), scores
+
+
+def read_run(folder: str | Path) -> Run:
+    """The run of a folder written by :func:`train_run`."""
+    folder = Path(folder)
+    path = folder / RUN_FILE
+    if not path.is_file():
+        what = "no run folder" if not folder.exists() else f"no {RUN_FILE}"
+        raise FileNotFoundError(f"{folder}: {what}; write one with `nodebio train --out {folder}`.")
+    try:
+        record = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise CheckpointMismatchError(f"{path} is not a readable run record ({error}).") from None
+    if record.get("format") != RUN_FORMAT:
+        raise CheckpointMismatchError(f"{path} is not a nodebio run record (format {record.get('format')!r}).")
+    metrics_path = folder / METRICS_FILE
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    return Run(folder, record, metrics)
+
+
+def run_dataset(paths: str | Path | Sequence[str | Path], ensemble, *, data_dir=None,
+                dataset: _data.Dataset | None = None) -> _data.Dataset:
+    """The dataset that the models in ``paths`` (run folders or checkpoints) were trained on.
+
+    ``dataset``, when given, is used instead of what the first run folder records (a table given
+    again with ``--csv``); without a run record, a pathway table is loaded by the models' dataset
+    name. Raises :class:`CheckpointMismatchError` when the data's sha256 is not the models'.
+    """
+    paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
+    folder = paths[0] if paths[0].is_dir() else paths[0].parent
+    name = ensemble.dataset_name
+    if dataset is None:
+        if (folder / RUN_FILE).is_file():
+            dataset = read_run(folder).dataset(data_dir)
+        elif name in _data.PATHWAYS:
+            dataset = _data.load(name, states=list(ensemble.states), controls=list(ensemble.controls),
+                                 data_dir=data_dir)
+        else:
+            raise DataValidationError(
+                f"The models in {folder} were trained on {name!r} and the folder holds no {RUN_FILE} saying "
+                "how to rebuild it; give its table with --csv FILE --states ... --controls ... as when training.")
+    if ensemble.data_sha256 is not None and dataset.sha256 != ensemble.data_sha256:
+        raise CheckpointMismatchError(
+            f"The models in {folder} were trained on data with sha256 {str(ensemble.data_sha256)[:12]}, but "
+            f"{dataset.name!r} here has sha256 {str(dataset.sha256)[:12]}: these are not the data of the run. "
+            "Simulate with the data it was trained on, or train again.")
+    return dataset
+
+
+def save_members(folder: str | Path, members: Sequence) -> list[Path]:
+    """Write each neural ODE of ``members`` as ``folder/model-seed<seed>.pt``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return [m.save(folder / f"model-seed{m.config.seed}.pt") for m in members]
+
+
+def load_members(paths: str | Path | Sequence[str | Path], *, device: str = "cpu") -> list:
+    """The neural ODEs of checkpoint files, or of every ``model*.pt`` of run folders."""
+    from nodebio.models.node import NeuralODEModel
+
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(p.glob("model*.pt"))
+            if not found:
+                raise FileNotFoundError(
+                    f"No model*.pt checkpoint in {p}: train one with "
+                    f"`nodebio train --out {p}` (add --ensemble 5 for intervals)."
+                )
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise FileNotFoundError(f"No checkpoint or run folder at {p}.")
+    return [NeuralODEModel.load(f, device=device) for f in files]
+
+
+def _split(dataset: _data.Dataset, train, test) -> tuple[list[str], list[str]]:
+    if train is not None and test is not None:
+        return list(train), list(test)
+    try:
+        default_train, default_test = _data.default_split(dataset)
+    except DataValidationError:
+        raise DataValidationError(
+            f"Give --train and --test (train= and test= in Python), strains of {', '.join(dataset.strains)}."
+        ) from None
+    return list(train or default_train), list(test or default_test)
+
+
+def _write_copy(path: Path, dataset: _data.Dataset) -> str:
+    """Write the dataset's validated table (measured values, empty where none) as a tidy CSV."""
+    table = dataset.table[["strain", "time", *dataset.controls, *dataset.states]]
+    table.to_csv(path, index=False)
+    return _data.file_sha256(path)
+
+
+def _rebuild(folder: Path, record: dict, data_dir=None) -> _data.Dataset:
+    source = record["dataset"]
+    kind = source.get("kind")
+    if kind == "pathway":
+        dataset = _data.load(source["name"], states=source["states"], controls=source["controls"],
+                             data_dir=data_dir)
+    elif kind == "synthetic":
+        from nodebio import synthetic
+
+        dataset = synthetic.make_dataset(n_strains=source["strains"], seed=source["seed"], noise=source["noise"])
+    elif kind == "table":
+        path = folder / source["file"]
+        if not path.is_file():
+            raise FileNotFoundError(f"The run {folder} lacks its copy of the data, {path.name}; train it again.")
+        if _data.file_sha256(path) != record.get("data_copy_sha256"):
+            raise CheckpointMismatchError(
+                f"{path} was changed after the run was trained: these are not the data of the run. "
+                "Train again on the changed table.")
+        dataset = _data.load_csv(path, states=source["states"], controls=source["controls"], time_col="time",
+                                 strain_col="strain", units=source.get("units"), name=source["name"],
+                                 product=source.get("product"))
+        dataset.sha256 = record["data_sha256"]  # the copy stands for the table the run was trained on
+    else:
+        raise CheckpointMismatchError(f"{folder / RUN_FILE} names an unknown kind of dataset: {kind!r}.")
+    if dataset.sha256 != record.get("data_sha256"):
+        raise CheckpointMismatchError(
+            f"The run {folder} was trained on data with sha256 {str(record.get('data_sha256'))[:12]}, but its "
+            f"dataset rebuilt here has sha256 {str(dataset.sha256)[:12]}: these are not the data of the run. "
+            "Train it again.")
+    return dataset
+
+
+def _read_pickle(path: Path):
+    with open(path, "rb") as handle:
+        return pickle.load(handle)

@@ -1,0 +1,44 @@
+"""Intervention effects against the synthetic truth."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from nodebio import synthetic
+from nodebio.experiments import validation
+
+from conftest import TINY
+
+
+def test_validate_on_synthetic_scores_against_the_true_effects():
+    result = validation.validate_on_synthetic((2, 3), n_test_strains=2, proteins=["HMGR", "Limonene Synthase"],
+                                      factors=(0.5, 2.0), members=2, progress=False, **TINY)
+    summary, details = result.summary, result.details
+    assert list(summary["training_strains"]) == [2, 3]
+    assert set(summary.columns) >= {"spearman", "sign_agreement", "fold_change_error", "coverage",
+                                    "heldout_rmse_scaled"}
+    assert len(details) == 2 * 2 * 2 * 2  # counts x held-out strains x proteins x factors
+    assert summary["coverage"].between(0, 1).all()
+    # the truth is the mechanistic model with the enzyme scaled
+    pathway = synthetic.SyntheticPathway()
+    strains = pathway.sample_strains(5, seed=0)
+    held_out = strains[-1]
+    row = details[(details["strain"] == held_out.name) & (details["intervention"] == "Limonene Synthase x2")].iloc[0]
+    base = pathway.simulate(held_out, (0.0, 72.0))["Limonene"].iloc[-1]
+    up = pathway.simulate(held_out, (0.0, 72.0), scale={"Limonene Synthase": 2.0})["Limonene"].iloc[-1]
+    assert row["true_fold_change"] == pytest.approx(up / base)
+    covered = (details["fold_change_low"] <= details["true_fold_change"]) & (
+        details["true_fold_change"] <= details["fold_change_high"])
+    assert summary.loc[0, "coverage"] == pytest.approx(covered[details["training_strains"] == 2].mean())
+
+
+def test_effect_scores_on_known_inputs():
+    details = pd.DataFrame({"true_fold_change": [0.5, 0.9, 1.2, 2.0, 1.01],
+                            "fold_change": [0.6, 0.95, 1.1, 1.5, 0.99],
+                            "covered": [True, False, True, True, False]})
+    scores = validation.effect_scores(details, sign_threshold=0.05)
+    assert scores["spearman"] == pytest.approx(1.0)
+    assert scores["sign_agreement"] == 1.0  # the 1.01 effect is below the threshold
+    assert scores["coverage"] == pytest.approx(0.6)
+    assert scores["fold_change_error"] == pytest.approx(0.1)  # median of 0.1, 0.05, 0.1, 0.5, 0.02

@@ -1,0 +1,64 @@
+"""Scores by hand: both RMSE definitions, scaling, failed simulations, improvements, evaluate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nodebio import metrics
+from nodebio.experiments import compare
+
+
+def test_integral_rmse_by_hand():
+    times = np.array([0.0, 1.0, 2.0])
+    truth = np.zeros((1, 3, 2))
+    predicted = np.zeros((1, 3, 2))
+    predicted[0, :, 0] = 2.0          # squared error 4 over 2 h -> integral 8
+    predicted[0, :, 1] = [0.0, 1.0, 0.0]  # trapezoid of [0, 1, 0] -> 1
+    result = metrics.rmse_integral(times, predicted, truth, ["a", "b"])
+    assert result["a"] == pytest.approx(np.sqrt(8.0))
+    assert result["b"] == pytest.approx(1.0)
+
+
+def test_point_rmse_and_scaling_by_hand():
+    table = pd.DataFrame({"strain": "S", "time": [0.0, 1.0, 0.0, 1.0], "variable": ["a", "a", "b", "b"],
+                          "measured": [1.0, 2.0, 0.0, 0.0], "predicted": [1.0, 4.0, 3.0, 4.0]})
+    rmse = metrics.rmse_at_measurements(table, ["a", "b"])
+    assert rmse["a"] == pytest.approx(np.sqrt(2.0))
+    assert rmse["b"] == pytest.approx(np.sqrt(12.5))
+    scaled = metrics.normalized(rmse, pd.Series({"a": 2.0, "b": 0.5}))
+    assert scaled["a"] == pytest.approx(np.sqrt(2.0) / 2)
+
+
+def test_failed_simulations_are_scored_as_failed():
+    table = pd.DataFrame({"strain": "S", "time": [0.0, 1.0], "variable": ["a", "a"],
+                          "measured": [1.0, 2.0], "predicted": [1.0, np.nan]})
+    assert np.isnan(metrics.rmse_at_measurements(table, ["a"])["a"])
+    assert np.isnan(metrics.rmse_integral(np.array([0.0, 1.0]), np.array([[[1.0], [np.nan]]]),
+                                          np.zeros((1, 2, 1)), ["a"])["a"])
+    results = pd.DataFrame({"pathway": "p", "held_out": "X", "model": "m", "configuration": "-",
+                            "seed": [0, 0, 1, 1], "state": ["a", "b", "a", "b"],
+                            "rmse_integral": [1.0, 2.0, np.nan, 2.0], "rmse_measured": [1.0, 2.0, np.nan, 2.0],
+                            "rmse_scaled": [1.0, 2.0, np.nan, 2.0],
+                            "status": ["ok", "ok", "diverged at 5.0 h", "diverged at 5.0 h"]})
+    summary = compare.summarize(results).iloc[0]
+    assert np.isnan(summary["rmse_scaled_mean"])
+    assert summary["status"] == "1 of 2 runs: diverged at 5.0 h"
+
+
+def test_improvement_and_mean_sd():
+    assert metrics.improvement(1.0, 20.0) == pytest.approx(95.0)
+    assert metrics.improvement(2.0, 1.0) == pytest.approx(-100.0)
+    frame = pd.DataFrame({"model": ["a", "a", "b"], "v": [1.0, 3.0, 5.0]})
+    stats = metrics.mean_sd(frame, ["model"], "v").set_index("model")
+    assert stats.loc["a", "mean"] == 2.0 and stats.loc["a", "sd"] == pytest.approx(np.sqrt(2.0))
+    assert stats.loc["b", "sd"] == 0.0 and stats.loc["b", "count"] == 1
+
+
+def test_predictions_table_interpolates_at_measured_times():
+    measured = pd.DataFrame({"strain": ["S"], "time": [1.5], "variable": ["a"], "kind": ["state"],
+                             "value": [7.0], "measured": [True]})
+    predicted = np.array([[[0.0], [2.0], [4.0]]])
+    table = metrics.predictions_table(["S"], np.array([0.0, 1.0, 2.0]), predicted, ["a"], measured)
+    assert table["predicted"].item() == pytest.approx(3.0) and table["measured"].item() == 7.0

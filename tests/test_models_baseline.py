@@ -1,0 +1,140 @@
+"""The 2018 derivative-regression baseline: derivatives, the published grid, compiled trees, solvers, failures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nodebio import data
+from nodebio.models import baseline
+
+
+@pytest.mark.parametrize("method", ["savgol", "central"])
+def test_derivative_of_a_known_function(method):
+    times = np.linspace(0.0, 10.0, 201)
+    values = np.stack([np.sin(times), times**2], -1)
+    expected = np.stack([np.cos(times), 2 * times], -1)
+    estimate = baseline.estimate_derivatives(times, values, method)
+    inner = slice(5, -5)
+    assert np.allclose(estimate[inner], expected[inner], atol=5e-3)  # savgol bias ~ h^2 f'''
+
+
+def test_savgol_is_exact_on_a_quadratic_everywhere():
+    times = np.linspace(0.0, 5.0, 30)
+    values = (3 * times**2 - times + 2)[:, None]
+    assert np.allclose(baseline.estimate_derivatives(times, values), (6 * times - 1)[:, None], atol=1e-8)
+
+
+def test_derivative_batched_over_strains():
+    times = np.linspace(0.0, 1.0, 11)
+    values = np.stack([np.outer(times, [1.0, 2.0]), np.outer(times, [3.0, 4.0])])
+    assert np.allclose(baseline.estimate_derivatives(times, values), [[[1, 2]] * 11, [[3, 4]] * 11])
+
+
+def test_derivative_errors():
+    with pytest.raises(ValueError, match="even time grid"):
+        baseline.estimate_derivatives(np.array([0.0, 1.0, 3.0, 4.0]), np.zeros((4, 1)))
+    with pytest.raises(ValueError, match="odd window"):
+        baseline.estimate_derivatives(np.linspace(0, 1, 11), np.zeros((11, 1)), window=6)
+    with pytest.raises(ValueError, match="Unknown derivative method"):
+        baseline.estimate_derivatives(np.linspace(0, 1, 11), np.zeros((11, 1)), method="spline")
+
+
+def test_published_resample_interpolates_by_row_position(tmp_path):
+    # one gap at 10 h between 2 h and 12 h: by position it is the midpoint, in time it is not
+    frame = pd.DataFrame({"Strain": ["A"] * 4, "Hour": [0.0, 2.0, 10.0, 12.0], "E": [1.0, 1.0, 1.0, 1.0],
+                          "m": [0.0, 2.0, None, 12.0]})
+    dataset = data.from_frame(frame, states=["m"], controls=["E"])
+    published = baseline.published_resample(dataset, n_points=13)
+    careful = data.resample(dataset, n_points=13)
+    at_10 = list(published.times).index(10.0)
+    assert published.x[0, at_10, 0] == pytest.approx(7.0)   # (2 + 12) / 2
+    assert careful.x[0, at_10, 0] == pytest.approx(10.0)    # linear in time
+    assert published.x.shape == careful.x.shape
+
+
+def test_compiled_ensembles_give_scikit_learns_predictions():
+    from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 5))
+    targets = [np.sin(x[:, 0]) + x[:, 1] ** 2, x[:, 2] * x[:, 3]]
+    probe = rng.normal(size=(40, 5))
+    for family in (GradientBoostingRegressor, RandomForestRegressor):
+        models = [family(n_estimators=20, random_state=i).fit(x, y) for i, y in enumerate(targets)]
+        compiled = baseline.CompiledEnsemble(models)
+        expected = np.stack([m.predict(probe) for m in models], -1)
+        assert np.allclose(compiled.predict(probe), expected, rtol=0, atol=1e-12)
+        assert np.allclose(baseline.CompiledEnsemble(models[0]).predict(probe), expected[:, 0], atol=1e-12)
+    with pytest.raises(TypeError, match="Cannot compile"):
+        baseline.CompiledEnsemble(object())
+
+
+@pytest.mark.parametrize("regressor", ["gb", "rf"])
+@pytest.mark.parametrize("configuration", ["careful", "published"])
+def test_baseline_fits_and_simulates(baseline_prepared, regressor, configuration):
+    model = baseline.DerivativeRegressionModel(regressor=regressor, configuration=configuration, n_estimators=10)
+    model.fit(baseline_prepared)
+    predicted = model.simulate(baseline_prepared.test)
+    assert predicted.shape == baseline_prepared.test.x.shape
+    assert model.status_ == ["ok"]
+    assert (predicted >= 0).all()  # clipped at 0
+    assert np.allclose(predicted[:, 0], baseline_prepared.test.x[:, 0])
+    again = baseline.DerivativeRegressionModel(regressor=regressor, configuration=configuration, n_estimators=10)
+    assert np.array_equal(again.fit(baseline_prepared).simulate(baseline_prepared.test), predicted)
+
+
+def test_solver_is_a_parameter(baseline_prepared):
+    fixed = baseline.DerivativeRegressionModel(n_estimators=5).fit(baseline_prepared)
+    adaptive = baseline.DerivativeRegressionModel(n_estimators=5, solver="RK45", rtol=1e-5, atol=1e-7).fit(baseline_prepared)
+    a, b = fixed.simulate(baseline_prepared.test), adaptive.simulate(baseline_prepared.test)
+    assert adaptive.status_ == ["ok"] and fixed.config.solver == "rk4"
+    assert baseline.DerivativeRegressionModel(configuration="published").config.solver == "dop853-stepped"
+    assert np.isfinite(b).all() and np.allclose(a[:, 0], b[:, 0])
+    # the fixed step evaluates the field 4 times per grid interval; the adaptive solver chooses
+    assert fixed.evaluations_ == [4 * (len(baseline_prepared.test.times) - 1)]
+    assert adaptive.evaluations_ != fixed.evaluations_
+    with pytest.raises(ValueError, match="Unknown solver 'euler'"):
+        baseline.DerivativeRegressionModel(solver="euler")
+
+
+def test_compiled_and_scikit_learn_simulations_agree(baseline_prepared):
+    fast = baseline.DerivativeRegressionModel(n_estimators=5).fit(baseline_prepared)
+    slow = baseline.DerivativeRegressionModel(n_estimators=5, compiled=False).fit(baseline_prepared)
+    assert np.allclose(fast.simulate(baseline_prepared.test), slow.simulate(baseline_prepared.test), atol=1e-10)
+
+
+def test_diverging_baseline_is_reported_not_replaced(baseline_prepared):
+    model = baseline.DerivativeRegressionModel(n_estimators=5, divergence_factor=1e-6).fit(baseline_prepared)
+    predicted = model.simulate(baseline_prepared.test)
+    assert model.status_[0].startswith("diverged at")
+    assert np.isnan(predicted[0, -1]).all()
+    assert np.allclose(predicted[0, 0], baseline_prepared.test.x[0, 0])
+
+
+def test_failing_solver_is_reported(baseline_prepared):
+    model = baseline.DerivativeRegressionModel(n_estimators=5, configuration="published", max_evaluations=50)
+    model.fit(baseline_prepared)
+    predicted = model.simulate(baseline_prepared.test)
+    assert model.status_[0].startswith("solver failed at")
+    assert np.isnan(predicted[0, -1]).all()
+
+
+def test_tpot_is_optional_with_a_clear_error(baseline_prepared):
+    try:
+        import tpot  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match=r"pip install 'nodebio\[tpot\]'"):
+            baseline.DerivativeRegressionModel(regressor="tpot").fit(baseline_prepared)
+    else:
+        pytest.skip("TPOT is installed: the missing-package message cannot be checked here")
+
+
+def test_baseline_bad_options():
+    with pytest.raises(ValueError, match="regressor must be"):
+        baseline.DerivativeRegressionModel(regressor="svm")
+    with pytest.raises(ValueError, match="configuration must be"):
+        baseline.DerivativeRegressionModel(configuration="exact")
+    with pytest.raises(RuntimeError, match="not fitted"):
+        baseline.DerivativeRegressionModel().simulate(None)

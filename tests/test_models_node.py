@@ -1,0 +1,167 @@
+"""The neural ODE: training, determinism, checkpoints, resuming, divergence, devices, options."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from nodebio import data
+from nodebio.models import fields, solve
+from nodebio.errors import CheckpointMismatchError, DeviceError, TrainingDivergedError
+from nodebio.models.node import NeuralODEModel, TrainConfig, resolve_device
+
+
+SMALL = dict(width=16, depth=2, iterations=12, eval_every=4, windows_per_strain=2, device="cpu")
+
+
+def test_same_seed_same_numbers(node_prepared):
+    a = NeuralODEModel(seed=3, **SMALL).fit(node_prepared, progress=False)
+    b = NeuralODEModel(seed=3, **SMALL).fit(node_prepared, progress=False)
+    c = NeuralODEModel(seed=4, **SMALL).fit(node_prepared, progress=False)
+    assert [h["loss"] for h in a.history] == [h["loss"] for h in b.history]
+    assert np.array_equal(a.simulate(node_prepared.test), b.simulate(node_prepared.test))
+    assert not np.allclose(a.simulate(node_prepared.test), c.simulate(node_prepared.test))
+
+
+def test_training_reduces_the_loss_and_keeps_history(node_prepared):
+    fitted = NeuralODEModel(seed=0, **{**SMALL, "iterations": 40, "width": 32}).fit(node_prepared, progress=False)
+    rollouts = [h["train_rollout_loss"] for h in fitted.history if "train_rollout_loss" in h]
+    assert rollouts[-1] < rollouts[0] or fitted.best_train_rollout_loss < rollouts[0]
+    assert {"iteration", "loss", "data_loss", "penalty", "lr"} <= set(fitted.history[0])
+    predicted = fitted.simulate(node_prepared.test)
+    assert predicted.shape == node_prepared.test.x.shape
+    assert np.allclose(predicted[:, 0], node_prepared.test.x[:, 0], rtol=1e-5, atol=1e-6)
+
+
+def test_float64_option(node_prepared):
+    fitted = NeuralODEModel(dtype="float64", **SMALL).fit(node_prepared, progress=False)
+    assert next(fitted.field.parameters()).dtype == torch.float64
+
+
+def test_checkpoint_round_trip(node_prepared, tmp_path):
+    fitted = NeuralODEModel(**SMALL).fit(node_prepared, progress=False)
+    path = fitted.save(tmp_path / "model.pt")
+    loaded = NeuralODEModel.load(path, expect=node_prepared)
+    assert np.array_equal(loaded.simulate(node_prepared.test), fitted.simulate(node_prepared.test))
+    assert loaded.states == fitted.states and loaded.controls == fitted.controls
+    assert loaded.config == fitted.config and loaded.data_sha256 == fitted.data_sha256
+    assert loaded.train_strains == ("S1", "S2", "S3") and len(loaded.history) == len(fitted.history)
+
+
+def test_checkpoint_against_other_features_is_an_error(node_prepared, tmp_path, limonene):
+    fitted = NeuralODEModel(**SMALL).fit(node_prepared, progress=False)
+    path = fitted.save(tmp_path / "model.pt")
+    isopentenol_like = data.prepare(data.load("isopentenol", data_dir=data.default_data_dir()))
+    with pytest.raises(CheckpointMismatchError, match="states do not match the model's: missing Mev-P, Limonene; unexpected Isopentenol"):
+        NeuralODEModel.load(path, expect=isopentenol_like)
+    fewer = data.prepare(data.load("limonene", controls=["HMGR", "MK"], data_dir=data.default_data_dir()))
+    with pytest.raises(CheckpointMismatchError, match="controls do not match.*missing AtoB"):
+        NeuralODEModel.load(path).simulate(fewer.test)
+
+
+def test_not_a_checkpoint(tmp_path):
+    bad = tmp_path / "model.pt"
+    bad.write_text("not a checkpoint")
+    with pytest.raises(CheckpointMismatchError, match="not a readable nodebio checkpoint"):
+        NeuralODEModel.load(bad)
+    with pytest.raises(FileNotFoundError):
+        NeuralODEModel.load(tmp_path / "missing.pt")
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def test_an_interrupted_run_resumes_to_the_same_result(node_prepared, tmp_path):
+    options = {**SMALL, "iterations": 16, "eval_every": 4, "patience": 100}
+    straight = NeuralODEModel(**options).fit(node_prepared, progress=False)
+
+    class Killed(NeuralODEModel):  # the process dies during iteration 10
+        def _setup(self, prepared):
+            super()._setup(prepared)
+            original, calls = self.field.forward, {"n": 0}
+
+            def forward(t, x):
+                if torch.is_grad_enabled():
+                    calls["n"] += 1
+                if calls["n"] > 9 * per_iteration:
+                    raise _Interrupted()
+                return original(t, x)
+
+            self.field.forward = forward
+
+    window = int(round(24.0 / (node_prepared.train.times[1] - node_prepared.train.times[0]))) + 1
+    per_iteration = 4 * len(solve._solver_steps(torch.tensor(node_prepared.train.times[:window] -
+                                                             node_prepared.train.times[0]), 2.0)) - 4
+    path = tmp_path / "run.pt"
+    with pytest.raises(_Interrupted):
+        Killed(**options).fit(node_prepared, checkpoint=path, progress=False)
+    assert torch.load(path, weights_only=True)["iteration"] == 8  # the last evaluation before the crash
+    resumed = NeuralODEModel(**options).fit(node_prepared, checkpoint=path, resume=True, progress=False)
+    assert [h["loss"] for h in resumed.history] == [h["loss"] for h in straight.history]
+    assert np.array_equal(resumed.simulate(node_prepared.test), straight.simulate(node_prepared.test))
+    with pytest.raises(CheckpointMismatchError, match="options differ in width"):
+        NeuralODEModel(**{**options, "width": 8}).fit(node_prepared, checkpoint=path, resume=True, progress=False)
+    other = data.prepare(node_prepared.dataset, ["S1", "S2"], ["S4"], n_points=60)
+    with pytest.raises(CheckpointMismatchError, match="Cannot resume .* not on these data"):
+        NeuralODEModel(**options).fit(other, checkpoint=path, resume=True, progress=False)
+    final = straight.save(tmp_path / "final.pt")
+    with pytest.raises(CheckpointMismatchError, match="final weights only"):
+        NeuralODEModel(**options).fit(node_prepared, checkpoint=final, resume=True, progress=False)
+
+
+def test_divergence_stops_with_a_clear_error_and_keeps_the_last_good_weights(node_prepared, tmp_path):
+    path = tmp_path / "run.pt"
+    fitted = NeuralODEModel(**{**SMALL, "iterations": 8, "eval_every": 2}).fit(node_prepared, checkpoint=path, progress=False)
+    good = fitted.simulate(node_prepared.test)
+
+    class Exploding(NeuralODEModel):
+        def _setup(self, prepared):
+            super()._setup(prepared)
+            original = self.field.forward
+            calls = {"n": 0}
+
+            def forward(t, x):
+                calls["n"] += 1
+                out = original(t, x)
+                return out * float("nan") if calls["n"] > 1000 else out
+
+            self.field.forward = forward
+
+    saved_best = []
+
+    class Recording(Exploding):
+        def _write(self, path, **training_state):
+            if training_state.get("best_field") is not None:
+                saved_best.append({k: v.clone() for k, v in training_state["best_field"].items()})
+            super()._write(path, **training_state)
+
+    run = Recording(**{**SMALL, "iterations": 50, "eval_every": 2})
+    with pytest.raises(TrainingDivergedError, match=r"Training stopped at iteration \d+: .*NaN.*last good weights were saved.*smaller learning_rate"):
+        run.fit(node_prepared, checkpoint=path, progress=False)
+    reloaded = NeuralODEModel.load(path)
+    assert saved_best, "no evaluation happened before the failure"
+    for name, value in reloaded.field.state_dict().items():
+        assert torch.equal(value, saved_best[-1][name]), name  # the best weights seen, not the NaN ones
+    assert np.isfinite(reloaded.simulate(node_prepared.test)).all()
+    assert good.shape == reloaded.simulate(node_prepared.test).shape
+
+
+def test_device_resolution():
+    assert resolve_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        assert resolve_device("auto").type == "cpu"
+        with pytest.raises(DeviceError, match="no CUDA GPU"):
+            resolve_device("cuda")
+    with pytest.raises(DeviceError, match="Unknown device"):
+        resolve_device("tpu")
+
+
+def test_bad_config():
+    with pytest.raises(ValueError, match="Unknown training option"):
+        TrainConfig.from_dict({"widht": 3})
+    with pytest.raises(ValueError, match="dtype"):
+        TrainConfig(dtype="float16")
+    with pytest.raises(ValueError, match="Unknown activation"):
+        fields.VectorField(2, 1, activation="gelu2")
