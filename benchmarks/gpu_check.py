@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nodebio import compare, data
+from nodebio import data, metrics, models
 from nodebio import interventions as iv
 
 
@@ -44,16 +44,15 @@ def main() -> int:
           flush=True)
     rows = []
     for pathway in data.PATHWAYS:
-        prepared = data.prepare(data.load(pathway, data_dir=args.data_dir), state_scaling="standardize",
-                                control_scaling="log1p")
+        prepared = data.prepare(data.load(pathway, data_dir=args.data_dir))
         for name in args.models.split(","):
             fitted = {}
             for device in ("cpu", "cuda"):
-                model = compare.make_model(name, seed=0, device=device, iterations=args.iterations)
+                model = models.make_model(name, seed=0, device=device, iterations=args.iterations)
                 started = time.perf_counter()
                 model.fit(prepared, progress=False)
                 seconds = time.perf_counter() - started
-                _, _, scores = compare.evaluate(model, prepared, splits=("test",))
+                _, _, scores = metrics.evaluate(model, prepared, splits=("test",))
                 fitted[device] = model
                 rows.append({"pathway": pathway, "model": name, "what": f"train on {device}",
                              "seconds": round(seconds, 2), "heldout_rmse_scaled": round(scores["test"]["mean_rmse_scaled"], 3),
@@ -67,7 +66,7 @@ def main() -> int:
                          "value": difference})
             print(rows[-1], flush=True)
         for device in ("cpu", "cuda"):
-            ensemble = iv.Ensemble.fit(prepared, members=args.members, iterations=20, device=device, progress=False)
+            ensemble = models.Ensemble("node", args.members, iterations=20, device=device).fit(prepared)
             designs = iv.random_designs(list(prepared.test.controls), args.scenarios - 1)
             iv.simulate_interventions(ensemble, prepared.test, designs[:10], product=prepared.dataset.product)
             if device == "cuda":

@@ -21,7 +21,7 @@ import argparse
 import numpy as np
 import torch
 
-from nodebio import compare, data
+from nodebio import data, models
 from nodebio.timing import median_seconds
 
 
@@ -34,20 +34,20 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    prepared = data.prepare(data.load(args.pathway), state_scaling="standardize", control_scaling="log1p")
+    prepared = data.prepare(data.load(args.pathway))
     test = prepared.test
     print(f"{args.pathway}, held-out {test.strains[0]}; torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
 
-    node = compare.make_model("node", device="cpu").fit(prepared, progress=False)
-    models = {"neural ODE": node}
+    node = models.make_model("node", device="cpu").fit(prepared, progress=False)
+    fitted = {"neural ODE": node}
     for name in ("baseline-gb", "baseline-rf"):
         for configuration in ("careful", "published"):
-            models[f"{name} ({configuration})"] = compare.make_model(name, configuration=configuration).fit(prepared)
-    models["baseline-gb (careful, scikit-learn predict)"] = compare.make_model("baseline-gb", compiled=False).fit(prepared)
+            fitted[f"{name} ({configuration})"] = models.make_model(name, configuration=configuration).fit(prepared)
+    fitted["baseline-gb (careful, scikit-learn predict)"] = models.make_model("baseline-gb", compiled=False).fit(prepared)
 
     print("\none trajectory (median):")
     one = {}
-    for label, model in models.items():
+    for label, model in fitted.items():
         repeats = 3 if "scikit-learn" in label else args.repeats
         one[label] = median_seconds(lambda: model.simulate(test), repeats)
         ratio = one[label] / one["neural ODE"]
@@ -63,7 +63,7 @@ def main() -> None:
     print(f"  {'neural ODE (one batched call)':45s} {1000 * node_per:10.4f} ms")
     loop = batch.subset(batch.strains[:args.loop])
     for label in ("baseline-gb (careful)", "baseline-rf (careful)", "baseline-gb (published)", "baseline-rf (published)"):
-        per = median_seconds(lambda: models[label].simulate(loop), 1) / args.loop
+        per = median_seconds(lambda: fitted[label].simulate(loop), 1) / args.loop
         print(f"  {label + ' one by one':45s} {1000 * per:10.4f} ms   {per / node_per:10.0f}x the neural ODE")
 
 

@@ -20,7 +20,7 @@ import platform
 
 import torch
 
-from nodebio import data
+from nodebio import data, models
 from nodebio import interventions as iv
 from nodebio.timing import median_seconds
 
@@ -36,12 +36,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--loop", type=int, default=20)
     args = parser.parse_args()
-    prepared = data.prepare(data.load(args.pathway), state_scaling="standardize", control_scaling="log1p")
+    prepared = data.prepare(data.load(args.pathway))
     test = prepared.test
     print(f"{args.pathway}, strain {test.strains[0]}; torch {torch.__version__}, {args.threads} thread(s), "
           f"device {args.device}; {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs")
-    ensemble = iv.Ensemble.fit(prepared, members=args.members, iterations=args.iterations, device=args.device,
-                               progress=False)
+    ensemble = models.Ensemble("node", args.members, iterations=args.iterations, device=args.device).fit(prepared)
     ranges = iv.training_range(prepared.train)
     designs = iv.random_designs(list(test.controls), args.scenarios - 1)
 

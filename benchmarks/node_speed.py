@@ -19,7 +19,7 @@ import torch
 
 from nodebio import data
 from nodebio.timing import median_seconds
-from nodebio.train import NeuralODEModel, TrainConfig
+from nodebio.models import NeuralODEModel, TrainConfig
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from nodebio import compare
+from nodebio.experiments import ablation
 
 
 def main() -> None:
@@ -23,12 +23,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="the tiny grid, few iterations")
     parser.add_argument("--out", type=Path, default=Path("ablation.csv"))
     args = parser.parse_args()
-    experiments = dict(compare.ABLATION_EXPERIMENTS)
+    experiments = dict(ablation.ABLATION_EXPERIMENTS)
     if args.quick:
-        experiments = {k: {**experiments[k], "iterations": 12, "eval_every": 4} for k in compare.QUICK_ABLATION}
-    runs = compare.ablation(experiments, seeds=args.seeds, first_seed=args.seed, device="cpu")
+        experiments = {k: {**experiments[k], "iterations": 12, "eval_every": 4} for k in ablation.QUICK_ABLATION}
+    runs = ablation.ablation(experiments, seeds=args.seeds, first_seed=args.seed, device="cpu")
     runs.to_csv(args.out, index=False)
-    table = compare.ablation_table(runs)
+    table = ablation.ablation_table(runs)
     print(table.round(3).to_string(index=False))
     print(f"kept by the inner score: {table.loc[table['inner mean'].idxmin(), 'experiment']}")
     print(f"wrote {len(runs)} runs to {args.out}")

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -172,16 +171,17 @@ def reproduce_command(args: argparse.Namespace) -> None:
     print(f"wrote {', '.join(sorted(p.name for p in args.out.iterdir()))} to {args.out} in {output['seconds']:.0f} s")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nodebio", description="Neural ODEs for metabolic pathway dynamics.")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_fetch_parser(sub) -> None:
     p = sub.add_parser("fetch", help="download (if missing) and verify the data files")
     p.add_argument("--data-dir", type=Path)
 
+
+def _add_info_parser(sub) -> None:
     p = sub.add_parser("info", help="validate a table and print its summary")
     _add_dataset_arguments(p)
 
+
+def _add_synthetic_parser(sub) -> None:
     p = sub.add_parser("synthetic", help="write strains of the synthetic pathway as a tidy CSV")
     p.add_argument("--strains", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
@@ -189,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hidden", action="store_true", help="include the unmeasured intermediates")
     p.add_argument("--out", type=Path, required=True)
 
+
+def _add_train_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model and score it on held-out strains")
     _add_dataset_arguments(p, positional=False)
     p.add_argument("--train", help="comma-separated training strains (default: the paper's split)")
@@ -210,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="train this many neural ODEs (seeds SEED, SEED+1, ...) for intervals in `simulate`")
     p.add_argument("--no-progress", action="store_true")
 
+
+def _add_simulate_parser(sub) -> None:
     p = sub.add_parser("simulate", help="predict the product of a strain under enzyme interventions")
     p.add_argument("runs", nargs="+", type=Path, help="run folder(s) of `nodebio train` (every model*.pt is a member)")
     p.add_argument("--strain", help="the strain to change (e.g. L2)")
@@ -231,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--strain-col", default="Strain")
     p.add_argument("--data-dir", type=Path)
 
+
+def _add_reproduce_parser(sub) -> None:
     p = sub.add_parser("reproduce", help="the paper's comparison on both pathways, with leave-one-strain-out")
     p.add_argument("--out", type=Path, default=Path("results"))
     p.add_argument("--seeds", type=int, help="number of seeds (default 5, or 2 with --quick)")
@@ -241,6 +247,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--no-progress", action="store_true")
 
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command."""
+    parser = argparse.ArgumentParser(prog="nodebio", description="Neural ODEs for metabolic pathway dynamics.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_fetch_parser(sub)
+    _add_info_parser(sub)
+    _add_synthetic_parser(sub)
+    _add_train_parser(sub)
+    _add_simulate_parser(sub)
+    _add_reproduce_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "fetch":

@@ -51,3 +51,25 @@ def test_stoichiometry_names_what_is_missing():
     wrong = [data.Reaction("GPPS", {"IPP/DMAPP": 2}, {"GPP": 1}, ("GPPS",))]
     with pytest.raises(data.DataValidationError, match="'GPP'"):
         NeuralODEModel(**SMALL, reactions=wrong).fit(prepared, progress=False)
+
+
+def test_the_drawn_chain_unrolls_lumped_intermediates():
+    chain = data.pathway_chain(data.reactions_for("limonene"))
+    assert [a for a, _, _ in chain] == ["Acetyl-CoA", "Acetoacetyl-CoA", "HMG-CoA", "Mevalonate", "Mev-P", "Mev-PP",
+                                        "IPP/DMAPP", "GPP"]
+    assert chain[-1] == ("GPP", "Limonene", ("Limonene Synthase",))
+    assert chain[-2] == ("IPP/DMAPP", "GPP", ("Idi", "GPPS"))
+    iso = data.pathway_chain(data.reactions_for("isopentenol"))
+    assert [e for _, _, e in iso[3:6]] == [("MK",), ("PMK",), ("PMD",)]  # one step lumps Mev-P and Mev-PP
+
+
+def test_reaction_lists_are_registered_by_name():
+    assert data.reactions_for("synthetic") == data.reactions_for("limonene")  # synthetic registers its own
+    mine = (data.Reaction("HMGR", {"HMG-CoA": 1}, {"Mevalonate": 1}, ("HMGR",)),)
+    data.register_reactions("mine", mine)
+    try:
+        assert data.reactions_for("mine") == mine
+    finally:
+        del data.REACTIONS["mine"]
+    with pytest.raises(TypeError, match="non-empty list of Reaction"):
+        data.register_reactions("mine", [])

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
-from nodebio import metrics, models
+from nodebio import data, metrics, models
 
 
 def test_every_model_evaluates_the_same_way(baseline_prepared):
@@ -18,3 +21,31 @@ def test_every_model_evaluates_the_same_way(baseline_prepared):
         assert len(trajectories) == 4 * 60 * 6
     with pytest.raises(ValueError, match="Unknown model"):
         models.make_model("lstm")
+
+
+def test_unknown_model_and_options_are_clear_errors():
+    with pytest.raises(ValueError, match="Unknown model: 'nod' \\(did you mean 'node'\\?\\)"):
+        models.make_model("nod")
+    with pytest.raises(ValueError, match="takes no options"):
+        models.make_model("mean", width=3)
+
+
+def test_prepare_for_uses_the_models_scaling(baseline_prepared):
+    dataset = baseline_prepared.dataset
+    node = models.make_model("node", state_scaling="log1p")
+    assert models.prepare_for(node, dataset, ["S1", "S2"], ["S3"]).state_scaler.method == "log1p"
+    mean = models.prepare_for(models.make_model("mean"), dataset, ["S1", "S2"], ["S3"])
+    assert (mean.state_scaler.method, mean.control_scaler.method) == (data.STATE_SCALING, data.CONTROL_SCALING)
+
+
+@pytest.mark.parametrize("module, absent", [
+    ("nodebio", ("torch", "scipy", "sklearn", "sphinx", "papermill", "jupyter_book")),
+    ("nodebio.data", ("torch", "scipy", "sklearn")),
+    ("nodebio.models.baseline", ("torch",)),
+    ("nodebio.models", ("torch", "sklearn")),
+])
+def test_imports_stay_light(module, absent):
+    code = (f"import sys, {module}; loaded = sorted({{m.split('.')[0] for m in sys.modules}} & {set(absent)!r}); "
+            "print(loaded); sys.exit(1 if loaded else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, f"import {module} loads {result.stdout.strip()}{result.stderr[-500:]}"

@@ -100,13 +100,7 @@ def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *,
         raise ValueError(unknown_message("protein", unknown, dataset.controls))
 
     product = dataset.product
-    truth = {}
-    for strain in strains[-n_test_strains:]:
-        end = float(synthetic.SAMPLING_HOURS[-1])
-        reference = pathway.simulate(strain, (0.0, end))[product].iloc[-1]
-        for iv in scan:
-            p, f = iv.changes[0].protein, iv.changes[0].factor
-            truth[(strain.name, str(iv))] = pathway.simulate(strain, (0.0, end), scale={p: f})[product].iloc[-1] / reference
+    truth = _true_effects(pathway, strains[-n_test_strains:], scan, product)
 
     summary, details = [], []
     for n in counts:
@@ -119,20 +113,9 @@ def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *,
         rmse = metrics.normalized(metrics.rmse_at_measurements(
             metrics.predictions_table(prepared.test.strains, prepared.test.times, mean_prediction,
                                       prepared.test.states, prepared.test.measured), prepared.test.states), spread)
-        ranges = training_range(prepared.train)
-        rows = []
-        for strain in test_names:
-            result = simulate_interventions(ensemble, prepared.test, scan, strain=strain, product=product,
-                                            control_range=ranges, level=level)
-            table = result.table(ranked=False).iloc[1:]
-            for _, row in table.iterrows():
-                true_fc = truth[(strain, row["intervention"])]
-                rows.append({"training_strains": n, "strain": strain, "intervention": row["intervention"],
-                             "protein": row["protein"], "factor": row["factor"], "true_fold_change": true_fc,
-                             "fold_change": row["fold_change"], "fold_change_low": row["fold_change_low"],
-                             "fold_change_high": row["fold_change_high"], "extrapolation": row["extrapolation"],
-                             "covered": bool(row["fold_change_low"] <= true_fc <= row["fold_change_high"])})
+        rows = _predicted_effects(ensemble, prepared, scan, product, level, truth)
         frame = pd.DataFrame(rows)
+        frame.insert(0, "training_strains", n)
         frame["sign_ok"] = np.sign(frame["true_fold_change"] - 1) == np.sign(frame["fold_change"] - 1)
         details.append(frame)
         summary.append({"training_strains": n, **effect_scores(frame, sign_threshold),
@@ -140,7 +123,39 @@ def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *,
                         "fit_seconds": fit_seconds})
     settings = {"n_training_strains": counts, "n_test_strains": n_test_strains, "test_strains": test_names,
                 "proteins": proteins, "factors": list(map(float, factors)), "members": members, "seed": seed,
-                "data_seed": data_seed,
-                "noise": noise, "level": level, "bootstrap": bootstrap, "sign_threshold": sign_threshold,
-                "options": dict(options)}
+                "data_seed": data_seed, "noise": noise, "level": level, "bootstrap": bootstrap,
+                "sign_threshold": sign_threshold, "options": dict(options)}
     return ValidationResult(pd.DataFrame(summary), pd.concat(details, ignore_index=True), settings)
+
+
+def _true_effects(pathway, strains, scan, product: str) -> dict:
+    """The true fold change of the final product titer of every strain under every scaling of
+    ``scan``: ``{(strain, intervention): fold change}``, from the noise-free mechanistic model."""
+    from nodebio import synthetic
+
+    end = float(synthetic.SAMPLING_HOURS[-1])
+    truth = {}
+    for strain in strains:
+        reference = pathway.simulate(strain, (0.0, end))[product].iloc[-1]
+        for iv in scan:
+            change = iv.changes[0]
+            scaled = pathway.simulate(strain, (0.0, end), scale={change.protein: change.factor})
+            truth[(strain.name, str(iv))] = scaled[product].iloc[-1] / reference
+    return truth
+
+
+def _predicted_effects(ensemble, prepared, scan, product: str, level: float, truth: dict) -> list[dict]:
+    """One row per held-out strain and intervention: predicted fold change and interval, the truth."""
+    ranges = training_range(prepared.train)
+    rows = []
+    for strain in prepared.test.strains:
+        result = simulate_interventions(ensemble, prepared.test, scan, strain=strain, product=product,
+                                        control_range=ranges, level=level)
+        for _, row in result.table(ranked=False).iloc[1:].iterrows():
+            true_fc = truth[(strain, row["intervention"])]
+            rows.append({"strain": strain, "intervention": row["intervention"], "protein": row["protein"],
+                         "factor": row["factor"], "true_fold_change": true_fc, "fold_change": row["fold_change"],
+                         "fold_change_low": row["fold_change_low"], "fold_change_high": row["fold_change_high"],
+                         "extrapolation": row["extrapolation"],
+                         "covered": bool(row["fold_change_low"] <= true_fc <= row["fold_change_high"])})
+    return rows
