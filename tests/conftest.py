@@ -17,6 +17,15 @@ from nodebio import data, synthetic
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def has_data(name: str) -> bool:
+    """Whether a registered data file is at hand (in $NODEBIO_DATA_DIR or the cache, or downloadable)."""
+    try:
+        data.fetch(name)
+        return True
+    except data.DataError:
+        return False
+
+
 @pytest.fixture(scope="session")
 def limonene_path() -> Path:
     return data.fetch("limonene_data.csv")

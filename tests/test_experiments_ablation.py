@@ -7,13 +7,7 @@ import pytest
 from nodebio import data
 from nodebio.experiments import ablation
 
-
-def _has_data() -> bool:
-    try:
-        data.fetch("isopentenol_data.csv")
-        return True
-    except data.DataError:
-        return False
+from conftest import has_data
 
 
 def test_ablation_table_separates_selection_and_test():
@@ -32,7 +26,7 @@ def test_ablation_table_separates_selection_and_test():
 
 
 def test_inner_folds_never_contain_the_test_strain():
-    if not _has_data():
+    if not has_data("isopentenol_data.csv"):
         pytest.skip("the pathway tables are not available")
     for pathway, spec in data.PATHWAYS.items():
         folds = ablation.inner_folds(pathway)

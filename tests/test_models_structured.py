@@ -11,6 +11,8 @@ from nodebio.models import fields, structured
 from nodebio.errors import CheckpointMismatchError
 from nodebio.models.node import NeuralODEModel
 
+from conftest import has_data
+
 
 def _scrambled_field(prepared, seed=0, **options):
     """A structured field with large random weights, so that every input visibly matters."""
@@ -25,13 +27,6 @@ def _scrambled_field(prepared, seed=0, **options):
 
 SMALL = dict(structure="structured", flux_width=8, depth=2, iterations=12, eval_every=4, windows_per_strain=2,
              device="cpu")
-
-def _has_data() -> bool:
-    try:
-        data.fetch("isopentenol_data.csv")
-        return True
-    except data.DataError:
-        return False
 
 
 def test_an_enzyme_changes_only_the_metabolites_of_its_reactions(node_prepared):
@@ -133,7 +128,7 @@ def test_structured_checkpoints_round_trip_and_mismatch(structured_fitted, node_
     assert [r.to_dict() for r in loaded.reactions] == [r.to_dict() for r in structured_fitted.reactions]
     np.testing.assert_allclose(loaded.simulate(node_prepared.test), structured_fitted.simulate(node_prepared.test),
                                rtol=1e-6, atol=1e-9)
-    other = data.prepare(data.load("isopentenol"), n_points=60) if _has_data() else None
+    other = data.prepare(data.load("isopentenol"), n_points=60) if has_data("isopentenol_data.csv") else None
     if other is not None:
         with pytest.raises(CheckpointMismatchError, match="states do not match"):
             NeuralODEModel.load(path, expect=other)

@@ -246,21 +246,17 @@ def _numeric_column(frame: pd.DataFrame, column: str, rows: _RowLabels, where: s
     raw = frame[column]
     numeric = pd.to_numeric(raw, errors="coerce")
     bad = (raw.notna() & numeric.isna()) | np.isinf(numeric.fillna(0.0))
-    if bad.any():
-        first = frame.index[bad.to_numpy()][0]
-        raise DataValidationError(
-            f"Column {column!r} has non-numeric or infinite values at {rows(bad)}{where} "
-            f"(e.g. {frame.loc[first, column]!r}). Use numbers, and leave the cell empty where "
-            "nothing was measured."
-        )
-    negative = numeric < 0
-    if negative.any():
-        first = frame.index[negative.to_numpy()][0]
-        raise DataValidationError(
-            f"Column {column!r} has negative values at {rows(negative)}{where} "
-            f"(e.g. {numeric[first]:g}); concentrations and protein levels cannot be negative. "
-            "Correct them, or leave the cells empty if they are below the detection limit."
-        )
+    for mask, what, example, advice in (
+        (bad, "non-numeric or infinite", lambda i: repr(frame.loc[i, column]),
+         "Use numbers, and leave the cell empty where nothing was measured."),
+        (numeric < 0, "negative", lambda i: f"{numeric[i]:g}",
+         "Concentrations and protein levels cannot be negative: correct them, or leave the cells empty if "
+         "they are below the detection limit."),
+    ):
+        if mask.any():
+            first = frame.index[mask.to_numpy()][0]
+            raise DataValidationError(f"Column {column!r} has {what} values at {rows(mask)}{where} "
+                                      f"(e.g. {example(first)}). {advice}")
     return numeric.astype(float)
 
 
