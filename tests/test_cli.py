@@ -190,3 +190,48 @@ def test_cli_simulate_on_a_real_pathway(limonene_path, tmp_path, capsys):
     assert "Limonene at 72 h in strain L2 (g/L)" in captured.out
     assert "one model: the interval is a point" in captured.err
     assert (run / "interventions-L2.csv").is_file()
+
+
+# -- no traceback for a user's mistake ------------------------------------------------------------
+
+def test_csv_needs_controls_and_flag_names_are_used(tidy_csv, tmp_path, capsys):
+    assert cli.main(["train", "--csv", str(tidy_csv), "--states", "m1,m2", "--out", str(tmp_path / "r")]) == 2
+    assert "--csv needs --controls" in capsys.readouterr().err
+    assert cli.main(["info", "--csv", str(tidy_csv), "--states", "m1", "--controls", "E1", "--time-col", "Houre"]) == 2
+    err = capsys.readouterr().err
+    assert "--time-col" in err and "time_col=" not in err
+
+
+def test_duplicate_strains_and_product_flag(tidy_csv, tmp_path, capsys):
+    assert cli.main(["train", "--csv", str(tidy_csv), "--states", "m1,m2", "--controls", "E1",
+                     "--train", "A,A", "--test", "B", "--out", str(tmp_path / "r")]) == 2
+    assert "listed twice" in capsys.readouterr().err
+    assert cli.main(["info", "--csv", str(tidy_csv), "--states", "m1,m2", "--controls", "E1",
+                     "--product", "m1"]) == 0
+    assert cli.main(["info", "--csv", str(tidy_csv), "--states", "m1,m2", "--controls", "E1",
+                     "--product", "m3"]) == 2
+    assert "The product 'm3' must be one of the states" in capsys.readouterr().err
+
+
+def test_time_unit_flag(tmp_path, tidy_frame, capsys):
+    path = tmp_path / "minutes.csv"
+    tidy_frame.assign(Hour=tidy_frame["Hour"] * 60).to_csv(path, index=False)
+    assert cli.main(["info", "--csv", str(path), "--states", "m1,m2", "--controls", "E1", "--time-unit", "min"]) == 0
+    assert "0-10 h" in capsys.readouterr().out
+
+
+def test_unreadable_checkpoints_say_so_plainly(synthetic_run, tmp_path, capsys):
+    import shutil
+
+    for name, content in (("truncated", (synthetic_run / "model.pt").read_bytes()[:100]), ("garbage", b"\x00" * 64)):
+        folder = tmp_path / name
+        shutil.copytree(synthetic_run, folder)
+        (folder / "model.pt").write_bytes(content)
+        assert cli.main(["simulate", str(folder), "--strain", "S4", "--scale", "HMGR=2"]) == 2
+        err = capsys.readouterr().err
+        assert "is not a nodebio checkpoint" in err and "weights_only" not in err and len(err.splitlines()) == 1
+
+
+def test_interventions_outside_the_experiment_and_unsafe_strain_names(synthetic_run, tmp_path, capsys):
+    assert cli.main(["simulate", str(synthetic_run), "--strain", "S4", "--scale", "HMGR=2@100-200"]) == 2
+    assert "outside the experiment (0-72 h)" in capsys.readouterr().err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from nodebio import data
 
 
@@ -11,3 +13,19 @@ def test_identical_series_are_found(limonene_path):
     assert copies[["variable", "strain_a", "strain_b"]].values.tolist() == [["GPP", "L1", "L2"]]
     assert "warning:  GPP is identical in L1 and L2" in repr(both)
     assert data.identical_series(data.load("limonene", data_dir=limonene_path.parent)).empty
+
+
+def test_identical_series_on_common_times_only():
+    frame = pd.DataFrame({
+        "Strain": ["A"] * 4 + ["B"] * 4 + ["C"] * 4,
+        "Hour": [0, 1, 2, 3, 0, 1, 2, 5, 0, 1, 2, 3],
+        "E": [1.0] * 12,
+        "x": [1, 2, 3, 4, 1, 2, 3, 9, 1, 2, 3, 5],   # A and B agree on 0, 1, 2 (3 common times)
+        "z": [0.0] * 12,                              # all zero: not reported
+    })
+    dataset = data.from_frame(frame, states=["x", "z"], controls=["E"])
+    found = data.identical_series(dataset)
+    pairs = {(r.variable, r.strain_a, r.strain_b, r.points) for r in found.itertuples()}
+    assert ("x", "A", "B", 3) in pairs and ("x", "B", "C", 3) in pairs
+    assert not any(p[0] == "x" and p[1:3] == ("A", "C") for p in pairs)  # they differ at 3 h
+    assert ("E", "A", "B", 3) in pairs and not any(p[0] == "z" for p in pairs)

@@ -193,3 +193,66 @@ def test_split_overlap_and_empty(limonene):
         data.split(limonene, ["L1", "L2"], ["L2"])
     with pytest.raises(DataValidationError, match="training split is empty"):
         data.split(limonene, [], ["L2"])
+
+
+# -- time units, strain names, odd values (nothing silently wrong) ---------------------------------
+
+@pytest.mark.parametrize("unit, factor", [("min", 60.0), ("s", 3600.0), ("d", 1 / 24), ("h", 1.0)])
+def test_time_units_are_converted_to_hours_once(tmp_path, tidy_frame, unit, factor):
+    frame = tidy_frame.assign(Hour=tidy_frame["Hour"] * factor)
+    dataset = load(write(tmp_path, frame), time_unit=unit)
+    np.testing.assert_allclose(dataset.times("A"), [0.0, 2.0, 6.0, 10.0])
+    assert dataset.time_unit == "h" and dataset.input_time_unit == unit
+
+
+def test_unknown_time_unit_and_far_spans(tmp_path, tidy_frame):
+    with pytest.raises(DataValidationError, match="Unknown time unit 'hours'.*h, min, s, d"):
+        load(write(tmp_path, tidy_frame), time_unit="hours")
+    minutes = tidy_frame.assign(Hour=tidy_frame["Hour"] * 432)  # 0-4320: minutes read as hours
+    with pytest.warns(data.DataWarning, match="span 0-4320 h.*--time-unit"):
+        load(write(tmp_path, minutes))
+
+
+def test_datetime_and_timedelta_times_are_refused_with_a_recipe(tidy_frame):
+    stamps = tidy_frame.assign(Hour=pd.Timestamp("2026-01-01") + pd.to_timedelta(tidy_frame["Hour"], unit="h"))
+    with pytest.raises(DataValidationError, match="dates and times.*hours since the start"):
+        data.from_frame(stamps, states=["m1", "m2"], controls=["E1"])
+    deltas = tidy_frame.assign(Hour=pd.to_timedelta(tidy_frame["Hour"], unit="h"))
+    with pytest.raises(DataValidationError, match="durations.*pd.Timedelta\\(hours=1\\)"):
+        data.from_frame(deltas, states=["m1", "m2"], controls=["E1"])
+
+
+def test_datetime_strings_in_a_csv_are_named_as_such(tmp_path, tidy_frame):
+    frame = tidy_frame.astype({"Hour": object})
+    frame["Hour"] = ["2026-01-01 00:00"] * len(frame)
+    with pytest.raises(DataValidationError, match="looks like a date or clock time"):
+        load(write(tmp_path, frame))
+
+
+def test_strains_named_na_or_none_are_names(tmp_path, tidy_frame):
+    frame = tidy_frame.assign(Strain=["NA"] * 4 + ["None"] * 4)
+    dataset = load(write(tmp_path, frame))
+    assert dataset.strains == ("NA", "None")
+    empty = tidy_frame.astype({"Strain": object})
+    empty.loc[2, "Strain"] = ""
+    with pytest.raises(DataValidationError, match="Missing strain name.*line 4"):
+        load(write(tmp_path, empty, "empty.csv"))
+
+
+def test_a_value_orders_of_magnitude_above_its_column_is_flagged(tmp_path, tidy_frame):
+    frame = tidy_frame.copy()
+    frame.loc[5, "m2"] = 1e30
+    with pytest.warns(data.DataWarning, match="m2.*1e\\+30.*line 7"):
+        load(write(tmp_path, frame))
+
+
+def test_a_file_that_is_not_utf8_names_itself_and_the_fix(tmp_path, tidy_frame):
+    path = tmp_path / "latin.csv"
+    path.write_bytes(tidy_frame.to_csv(index=False).replace("m2", "m\u00b2").encode("latin-1"))
+    with pytest.raises(DataValidationError, match="latin.csv is not UTF-8 text.*save it as UTF-8"):
+        data.load_csv(path, states=["m1"], controls=["E1"])
+
+
+def test_no_control_column_is_a_clear_error(tidy_frame):
+    with pytest.raises(DataValidationError, match="No control columns given"):
+        data.from_frame(tidy_frame, states=["m1", "m2"], controls=[])

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from nodebio import data
 
 
 def test_impute_interpolates_in_time_not_by_row():
-    import pandas as pd
-
     # the gap at 10 h lies between 2 h and 12 h: 80% of the way in time, half-way by row
     frame = pd.DataFrame({"Strain": ["A"] * 4, "Hour": [0.0, 2.0, 10.0, 12.0], "E": [1.0] * 4,
                           "m": [0.0, 2.0, None, 12.0]})
@@ -108,3 +107,30 @@ def test_prepare_without_default_split_needs_strains(tidy_csv):
         data.prepare(dataset)
     prepared = data.prepare(dataset, ["A"], ["B"], n_points=11)
     assert prepared.train.x.shape == (1, 11, 2)
+
+
+def test_a_strain_listed_twice_in_a_split_is_an_error(limonene):
+    with pytest.raises(data.DataValidationError, match="'L1' is listed twice in the training strains"):
+        data.prepare(limonene, ["L1", "L1"], ["L2"])
+
+
+def test_preprocessing_is_per_strain_in_one_pass():
+    """Many strains with uneven, different sampling times: imputation and the grid agree with a
+    strain-by-strain reference computation."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for s in range(40):
+        times = np.sort(rng.choice(np.arange(0, 80), size=12, replace=False)).astype(float)
+        times[0], times[-1] = 0.0, 79.0
+        for t in times:
+            rows.append({"Strain": f"S{s}", "Hour": t, "E": rng.uniform(1, 2), "x": rng.uniform(0, 1)
+                         if rng.uniform() > 0.2 else np.nan})
+    frame = pd.DataFrame(rows)
+    frame.loc[frame.groupby("Strain").head(1).index, "x"] = 0.5  # every strain has values
+    dataset = data.from_frame(frame, states=["x"], controls=["E"])
+    grid = data.resample(dataset, n_points=30)
+    for s in ("S0", "S17", "S39"):
+        t, v = dataset.measurements(s, "x")
+        table = dataset.strain_table(s)
+        expected = np.interp(grid.times, table["time"], np.interp(table["time"], t, v))
+        np.testing.assert_allclose(grid.x[grid.index(s), :, 0], expected)

@@ -153,3 +153,14 @@ def test_random_designs_are_seeded_and_in_range():
     factors = np.array([[d.factor(p) for p in "ABC"] for d in designs])
     assert factors.min() >= 0.5 and factors.max() <= 2.0
     assert [str(d) for d in designs] == [str(d) for d in iv.random_designs(["A", "B", "C"], 50, low=0.5, high=2.0, seed=4)]
+
+
+def test_a_window_outside_the_experiment_is_an_error(intervention_ensemble, intervention_prepared):
+    with pytest.raises(ValueError, match="HMGR x2 \\(100-200 h\\).*outside the experiment \\(0-72 h\\)"):
+        iv.simulate_interventions(intervention_ensemble, intervention_prepared.test,
+                                  [iv.scale("HMGR", 2, start=100, end=200)])
+
+
+def test_file_names_of_strains_are_safe():
+    assert iv.safe_file_name("../../../x") == "_.._.._x"
+    assert iv.safe_file_name("L2") == "L2"

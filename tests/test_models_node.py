@@ -63,7 +63,7 @@ def test_checkpoint_against_other_features_is_an_error(node_prepared, tmp_path, 
 def test_not_a_checkpoint(tmp_path):
     bad = tmp_path / "model.pt"
     bad.write_text("not a checkpoint")
-    with pytest.raises(CheckpointMismatchError, match="not a readable nodebio checkpoint"):
+    with pytest.raises(CheckpointMismatchError, match="is not a nodebio checkpoint"):
         NeuralODEModel.load(bad)
     with pytest.raises(FileNotFoundError):
         NeuralODEModel.load(tmp_path / "missing.pt")

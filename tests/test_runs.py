@@ -4,6 +4,7 @@ foreign folder is refused with a clear error."""
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -79,3 +80,97 @@ def test_synthetic_and_baseline_runs_record_how_to_rebuild_their_data(tmp_path, 
     [model] = run.members()
     held_out = data.prepare(run.dataset(), run.record["train_strains"], run.record["test_strains"]).test
     assert model.simulate(held_out).shape[:2] == (2, len(held_out.times))
+
+
+# -- a run folder is written whole or not at all --------------------------------------------------
+
+TRAIN = ["train", "--dataset", "synthetic", "--synthetic-strains", "4", "--epochs", "4", "--device", "cpu",
+         "--no-progress"]
+
+
+def _files(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_an_existing_run_is_kept_unless_overwrite(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(TRAIN + ["--out", str(out)]) == 0
+    before = _files(out)
+    assert cli.main(TRAIN + ["--out", str(out), "--seed", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "already holds a run" in err and "--overwrite" in err
+    assert _files(out) == before
+    assert cli.main(TRAIN + ["--out", str(out), "--seed", "1", "--overwrite"]) == 0
+    assert json.loads((out / "run.json").read_text())["seed"] == 1
+    assert not list(tmp_path.glob(".run.*"))  # no staging folder or lock left behind
+
+
+def test_an_interrupted_run_leaves_the_old_run_and_resumes(tmp_path, monkeypatch, capsys):
+    from nodebio.models.node import NeuralODEModel
+
+    out = tmp_path / "run"
+    assert cli.main(TRAIN + ["--out", str(out)]) == 0
+    before = _files(out)
+    original = NeuralODEModel._step
+
+    def interrupted(self, objective, optimizer, scheduler, generator, iteration):
+        if iteration == 2:
+            raise KeyboardInterrupt
+        return original(self, objective, optimizer, scheduler, generator, iteration)
+
+    monkeypatch.setattr(NeuralODEModel, "_step", interrupted)
+    capsys.readouterr()
+    assert cli.main(TRAIN + ["--out", str(out), "--epochs", "8", "--overwrite"]) == 130
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "interrupted" in err and "--resume" in err
+    assert _files(out) == before  # the old run is untouched
+    staging = runs.staging_folder(out)
+    assert (staging / "model.pt").is_file()
+    monkeypatch.setattr(NeuralODEModel, "_step", original)
+    assert cli.main(TRAIN + ["--out", str(out), "--epochs", "8", "--resume"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["iterations_run"] == 8
+    assert not staging.exists()
+
+
+def test_a_second_writer_is_refused(tmp_path):
+    out = tmp_path / "run"
+    with runs.lock(out):
+        with pytest.raises(runs.RunLockedError, match="another `nodebio train` is writing"):
+            with runs.lock(out):
+                pass
+    with runs.lock(out):  # released
+        pass
+
+
+def test_output_paths_are_checked_before_any_work(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert cli.main(TRAIN + ["--out", str(afile)]) == 2
+    assert "is a file" in capsys.readouterr().err
+    locked = tmp_path / "ro"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if not os.access(locked, os.W_OK):  # root may write anyway
+            assert cli.main(TRAIN + ["--out", str(locked / "run")]) == 2
+            assert "cannot write" in capsys.readouterr().err
+            assert cli.main(["reproduce", "--quick", "--out", str(locked / "r"), "--no-progress"]) == 2
+            assert "cannot write" in capsys.readouterr().err
+    finally:
+        locked.chmod(0o700)
+
+
+def test_simulate_never_writes_over_a_file_of_a_run(synthetic_run, capsys):
+    before = (synthetic_run / "metrics.json").read_bytes()
+    assert cli.main(["simulate", str(synthetic_run), "--strain", "S4", "--scale", "HMGR=2",
+                     "--out", str(synthetic_run / "metrics.json")]) == 2
+    assert "would overwrite" in capsys.readouterr().err
+    assert (synthetic_run / "metrics.json").read_bytes() == before
+
+
+def test_members_of_another_split_are_refused(tmp_path, capsys):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert cli.main(TRAIN + ["--out", str(a), "--train", "S1,S2", "--test", "S3,S4"]) == 0
+    assert cli.main(TRAIN + ["--out", str(b), "--train", "S1,S3", "--test", "S2,S4"]) == 0
+    assert cli.main(["simulate", str(a), str(b), "--strain", "S4", "--scale", "HMGR=2"]) == 2
+    assert "held out other strains" in capsys.readouterr().err
