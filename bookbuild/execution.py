@@ -27,7 +27,13 @@ def _kernel_path(build_dir: Path) -> None:
     only imported from the repository. The kernelspec's ``env`` puts the repository first on the
     kernel's PYTHONPATH (and keeps what PYTHONPATH held already); jupyter_client merges it into
     the environment the kernel inherits.
+
+    The folder goes into JUPYTER_PATH as an absolute path: papermill looks the kernelspec up
+    from inside the chapter's folder (it changes the cwd to ``cwd`` while it executes), where a
+    relative one (``--out _build/src`` in the Makefile) would name nothing and jupyter_client
+    would fall back to ipykernel's own ``python3`` spec, without this ``env``.
     """
+    build_dir = Path(build_dir).resolve()
     spec_dir = build_dir / ".jupyter" / "kernels" / "python3"
     spec_dir.mkdir(parents=True, exist_ok=True)
     (spec_dir / "kernel.json").write_text(json.dumps({

@@ -138,7 +138,8 @@ def test_recorded_timings_of_the_repository_are_complete():
 
 def test_the_kernels_import_bookbuild_from_the_repository(tmp_path, monkeypatch):
     """bookbuild is not installed: the kernels (started in the chapter's build folder) find it
-    through the kernelspec that execute writes, whatever PYTHONPATH and the cwd were."""
+    through the kernelspec that execute writes, whatever PYTHONPATH and the cwd were, with the
+    build tree given as a relative path like the Makefile's ``--out _build/src``."""
     (tmp_path / "book").mkdir()
     chapter = CHAPTER.replace('print(os.environ["NODEBIO_BUILD_DIR"])',
                               'import bookbuild\nprint("BOOKBUILD", bookbuild.__file__)')
@@ -146,8 +147,8 @@ def test_the_kernels_import_bookbuild_from_the_repository(tmp_path, monkeypatch)
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/imports\n")
     monkeypatch.delenv("PYTHONPATH", raising=False)
     monkeypatch.chdir(tmp_path)
+    book.execute("quick", Path("_build") / "src", toc=tmp_path / "_toc.yml")
     out = tmp_path / "_build" / "src"
-    book.execute("quick", out, toc=tmp_path / "_toc.yml")
     spec = json.loads((tmp_path / "_build" / ".jupyter" / "kernels" / "python3" / "kernel.json").read_text())
     assert spec["env"]["PYTHONPATH"].split(os.pathsep)[0] == str(ROOT)
     import nbformat
