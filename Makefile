@@ -2,13 +2,17 @@
 #   make book   execute every chapter (MODE=full by default) and build the HTML into _build/html
 #   make test   unit tests of nodebio, nbval over every chapter in quick mode, and the site built
 #               from the quick chapters: internal links, published notebooks, headless Chromium
+# and, for quick local iterations:
+#   make unit   the unit tests only: no chapter under nbval, no built site (tests marked `book`)
+# The build is the package bookbuild/ at the repository root (not installed): `python -m bookbuild`
+# finds it because the commands run from the repository root.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 MODE   ?= full
 STAMP  := $(VENV)/.nodebio-installed
 
-.PHONY: book test env execute html clean env-file time
+.PHONY: book test unit env execute html clean env-file time
 
 env: $(STAMP)
 
@@ -20,10 +24,10 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 execute: $(STAMP)
-	$(BIN)/python -m nodebio.book execute --mode $(MODE) --out _build/src
+	$(BIN)/python -m bookbuild execute --mode $(MODE) --out _build/src
 
 html: $(STAMP)
-	$(BIN)/python -m nodebio.book html --src _build/src
+	$(BIN)/python -m bookbuild html --src _build/src
 
 book: execute html
 	@echo "Book written to _build/html/index.html"
@@ -31,18 +35,22 @@ book: execute html
 # NODEBIO_SITE makes the tests of the built site fail, rather than skip, when it is missing;
 # the browser test still skips, with its reason in the summary, where Chromium is not installed.
 test: $(STAMP)
-	$(BIN)/python -m nodebio.book prepare --mode quick --out _build/nbval
-	$(BIN)/python -m nodebio.book execute --mode quick --out _build/src
-	$(BIN)/python -m nodebio.book html --src _build/src
+	$(BIN)/python -m bookbuild prepare --mode quick --out _build/nbval
+	$(BIN)/python -m bookbuild execute --mode quick --out _build/src
+	$(BIN)/python -m bookbuild html --src _build/src
 	NODEBIO_SITE=_build/html $(BIN)/python -m pytest tests --nbval-lax --nbval-current-env _build/nbval
+
+# The tests marked `book` (the built site, the browser) are deselected; no nbval over the chapters.
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -m "not book"
 
 # Record the seconds of every chapter on this machine into book/_timings/ (the instructors' page).
 time: $(STAMP)
-	$(BIN)/python -m nodebio.book time --mode $(MODE)
+	$(BIN)/python -m bookbuild time --mode $(MODE)
 
 # environment.yml lists the same pins as requirements.lock (a test checks it).
 env-file: $(STAMP)
-	$(BIN)/python -m nodebio.book environment-file
+	$(BIN)/python -m bookbuild environment-file
 
 clean:
 	rm -rf _build

@@ -1,5 +1,9 @@
 """Shared fixtures. The real data come from $NODEBIO_DATA_DIR when set (CI points it at a
-read-only copy), else from the per-user cache, downloading once."""
+read-only copy), else from the per-user cache, downloading once.
+
+Tests marked ``book`` need the built site or a browser (every test that uses the ``site``
+fixture is marked automatically); ``make unit`` deselects them with ``-m "not book"``.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,25 @@ import pytest
 from nodebio import data, synthetic
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config):
+    # Registered here rather than in pyproject.toml: the build tooling keeps to its own files.
+    config.addinivalue_line("markers", "book: needs the built site (_build/html) or a browser; "
+                                       "`make unit` (-m 'not book') leaves these out")
+    # The chapters under nbval (`make test`) run in kernels started in their own folders;
+    # the instructors' and reproducibility pages import bookbuild, which is not installed but
+    # imported from the repository root: the kernels inherit this PYTHONPATH.
+    from bookbuild.sources import python_path
+
+    os.environ["PYTHONPATH"] = python_path()
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        # the tests of the built site, and the chapters' cells under nbval
+        if "site" in getattr(item, "fixturenames", ()) or type(item).__module__.startswith("nbval"):
+            item.add_marker(pytest.mark.book)
 
 
 def has_data(name: str) -> bool:

@@ -26,18 +26,18 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from nodebio import book
+import bookbuild as book
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 DRIVER = shutil.which("chromedriver")
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.book, pytest.mark.skipif(
     not (CHROMIUM and DRIVER),
     reason="headless Chromium not available: install Debian's `chromium` and `chromium-driver` "
            "(apt-get install chromium chromium-driver) to run the browser test of the site",
-)
+)]
 
 
 def pages() -> list[str]:

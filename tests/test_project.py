@@ -1,8 +1,9 @@
-"""The project's own contracts: pins, environment file, chapters and their parameters."""
+"""The project's own contracts: pins, environment file, packaging, the CI files."""
 
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nodebio import book
+import bookbuild as book
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,83 +50,8 @@ def test_pyproject_extra_reads_the_lock():
     assert extras["lock"]["file"] == ["requirements.lock"]
 
 
-def test_every_chapter_has_the_parameters_cell():
-    chapters = [c for c in book.chapters() if book.is_notebook(c)]
-    assert {c.stem for c in chapters} >= {"intro", "data"}
-    for chapter in chapters:
-        params = book.parameters_of(chapter)
-        assert set(book.PARAMETER_NAMES) <= set(params), chapter
-        assert params["MODE"] in book.MODES
-
-
 def test_no_executed_notebook_in_the_sources():
     assert not list((ROOT / "book").glob("*.ipynb"))
-
-
-FAILING = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
-# Broken
-
-```{code-cell} ipython3
-:tags: [parameters]
-MODE = "full"
-SEED = 0
-DEVICE = "auto"
-PATHWAY = "limonene"
-```
-
-```{code-cell} ipython3
-x = 1
-```
-
-```{code-cell} ipython3
-raise ValueError("this chapter is broken on purpose")
-```
-"""
-
-
-def test_a_failing_cell_names_the_chapter_and_the_cell(tmp_path):
-    (tmp_path / "book").mkdir()
-    (tmp_path / "book" / "broken.md").write_text(FAILING)
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/broken\n")
-    with pytest.raises(book.ChapterError) as info:
-        book.execute("quick", tmp_path / "_build" / "src", toc=tmp_path / "_toc.yml")
-    message = str(info.value)
-    assert "book/broken.md" in message
-    # cells: 0 install, 1 title, 2 parameters, 3 injected parameters, 4 x = 1, 5 the raise
-    assert "cell 5 of the notebook" in message
-    assert "starting `raise ValueError(" in message
-    assert "this chapter is broken on purpose" in message
-
-
-def test_parameters_are_injected(tmp_path):
-    import nbformat
-
-    (tmp_path / "book").mkdir()
-    (tmp_path / "book" / "ok.md").write_text(FAILING.split("```{code-cell} ipython3\nraise")[0])
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/ok\n")
-    out = tmp_path / "nb"
-    [path] = book.prepare("quick", out, {"SEED": 7, "OTHER": 1}, toc=tmp_path / "_toc.yml")
-    notebook = nbformat.read(path, as_version=4)
-    injected = [c for c in notebook.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert len(injected) == 1
-    assert 'MODE = "quick"' in injected[0].source and "SEED = 7" in injected[0].source
-    assert "OTHER" not in injected[0].source  # only the chapter's own parameters
-
-
-def test_missing_toc_entry_is_an_error(tmp_path):
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/none\n")
-    with pytest.raises(FileNotFoundError, match="book/none"):
-        book.chapters(tmp_path / "_toc.yml")
 
 
 def test_python_version():
@@ -140,3 +66,89 @@ def test_median_seconds():
     assert len(calls) == 4  # one warm-up call, then the timed ones
     with pytest.raises(ValueError, match="at least 1"):
         median_seconds(lambda: None, 0)
+
+
+# --- packaging: nodebio is the science, bookbuild the build ---------------------------------
+
+
+def test_import_nodebio_imports_no_build_tooling():
+    code = ("import nodebio, sys; "
+            "assert not any(m.split('.')[0] in ('sphinx', 'papermill', 'jupyter_book', 'bookbuild') "
+            "for m in sys.modules), sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('sphinx', 'papermill', 'jupyter_book', 'bookbuild'))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_distribution_leaves_bookbuild_out():
+    from fnmatch import fnmatch
+
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    if isinstance(packages, dict):  # [tool.setuptools.packages.find]
+        find = packages.get("find", {})
+        assert any(fnmatch("bookbuild", pattern) for pattern in find.get("exclude", [])) or (
+            "include" in find and not any(fnmatch("bookbuild", pattern) for pattern in find["include"]))
+    else:
+        assert not any(name.split(".")[0] == "bookbuild" for name in packages)
+    assert not (ROOT / "nodebio" / "book.py").exists() and not (ROOT / "nodebio" / "sphinxext.py").exists()
+
+
+# --- the CI files ------------------------------------------------------------------------------
+
+
+def test_ci_builds_the_quick_book_once():
+    script = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
+              if line.strip() and not line.strip().startswith("#")]
+    assert [line for line in script if line.startswith("make ")] == ["make test"]
+    assert script[-1] == "test -f _build/html/index.html"
+
+
+def test_make_test_builds_the_site_with_bookbuild_and_make_unit_leaves_the_book_out():
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = lambda target: re.search(rf"(?m)^{target}:.*\n((?:\t.*\n)+)", makefile).group(1)
+    assert "-m bookbuild execute --mode quick" in recipe("test") and "-m bookbuild html" in recipe("test")
+    assert "--nbval" in recipe("test")
+    assert '-m "not book"' in recipe("unit") and "nbval" not in recipe("unit")
+    assert "nodebio.book" not in makefile
+
+
+WORKFLOW = ROOT / ".github" / "workflows" / "book.yml"
+
+
+def test_workflow_is_valid_against_the_github_schema():
+    result = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
+                             str(WORKFLOW)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_schema_check_rejects_a_broken_workflow(tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: push\njobs:\n  build:\n    steps:\n      - run: echo no runs-on\n")
+    result = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
+                             str(broken)], capture_output=True, text=True)
+    assert result.returncode != 0
+
+
+def test_workflow_builds_tests_and_deploys_main_only():
+    spec = yaml.safe_load(WORKFLOW.read_text())
+    triggers = spec[True] if True in spec else spec["on"]  # YAML 1.1 reads `on` as true
+    assert triggers["push"]["branches"] == ["main"] and "pull_request" in triggers
+    publish, pr = spec["jobs"]["publish"], spec["jobs"]["pull-request"]
+    assert "pull_request" in publish["if"] and "pull_request" in pr["if"]
+    runs = lambda job: "\n".join(step.get("run", "") for step in job["steps"])
+    uses = lambda job: [step.get("uses", "") for step in job["steps"]]
+    assert "make test" in runs(publish) and "make execute MODE=full" in runs(publish)
+    assert "make html" in runs(publish) and "linkcheck" in runs(publish)
+    # make test builds the quick book (warnings as errors): the pull requests build it once
+    assert "make test" in runs(pr) and "_build/html/index.html" in runs(pr)
+    assert "make book" not in runs(pr) and not any("gh-pages" in u for u in uses(pr))
+    # jupyter-book run by hand (the link check) finds the Sphinx extension of bookbuild
+    linkcheck = next(line for line in runs(publish).splitlines() if "linkcheck" in line)
+    assert "PYTHONPATH=" in linkcheck
+    assert any(u.startswith("peaceiris/actions-gh-pages") for u in uses(publish))
+    for job in (publish, pr):
+        cache = next(step for step in job["steps"] if step.get("uses", "").startswith("actions/cache"))
+        assert "hashFiles('requirements.lock'" in cache["with"]["key"]
+        assert any(step.get("if") == "failure()" and "execution-reports" in str(step.get("with"))
+                   for step in job["steps"])
+        assert "chromium-driver" in runs(job)

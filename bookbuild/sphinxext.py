@@ -1,8 +1,8 @@
 """Sphinx extension of the book: launch, download and edit buttons that point at real files.
 
-The book is built from executed ``.ipynb`` files (``python -m nodebio.book execute``), while the
+The book is built from executed ``.ipynb`` files (``python -m bookbuild execute``), while the
 sources are MyST markdown (``book/*.md``) and the notebooks readers should open are the ones
-published with the site (``_notebooks/book/<chapter>.ipynb``, see :func:`nodebio.book.publish`).
+published with the site (``_notebooks/book/<chapter>.ipynb``, see :func:`bookbuild.publish`).
 sphinx-book-theme builds every button from one repository branch and the build's own file
 names, which would send Colab and Binder to notebooks that no branch holds, and the edit
 button to an ``.ipynb`` that is not in the repository. This extension rewrites, on every

@@ -1,0 +1,7 @@
+"""``python -m bookbuild execute|html|prepare|environment-file|time|check-site``."""
+
+import sys
+
+from bookbuild.cli import main
+
+sys.exit(main())

@@ -1,0 +1,95 @@
+"""The HTML of the book: ``jupyter-book build`` of an executed build tree, then the notebooks,
+the Binder environment and the favicon published next to the pages."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from bookbuild.environment import lock_requirements
+from bookbuild.sources import ROOT, ChapterError, chapters, is_notebook, python_path, repository, with_install_cell
+
+NOTEBOOKS_DIR = "_notebooks"      # published notebooks, relative to the HTML root
+
+
+def html(src: Path) -> Path:
+    """Build the HTML of an executed build tree with jupyter-book, warnings as errors.
+
+    The output goes to ``_build/html`` at the repository root.
+    """
+    if not (src / "_toc.yml").exists():
+        raise ChapterError(f"{src} is not an executed build tree: run `python -m bookbuild execute` first.")
+    command = [sys.executable, "-m", "jupyter_book", "build", str(src), "--path-output", str(ROOT),
+               "--warningiserror", "--nitpick", "--keep-going", "--all"]
+    jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
+    if jb:
+        command = [jb] + command[3:]
+    print("[bookbuild] " + " ".join(command), flush=True)
+    # Sphinx imports the book's extension, bookbuild.sphinxext (``extra_extensions`` of
+    # _config.yml), inside jupyter-book's process, and bookbuild is not installed. jupyter-book
+    # 1.x also offers ``sphinx: local_extensions: {name: path}``, but it resolves the path
+    # against the folder of the _config.yml it reads, which here is the copy in the build tree
+    # (``src``: _build/src, or any folder given with --src); a relative path would be right for
+    # one depth of build tree only, and an absolute one cannot be committed. PYTHONPATH with the
+    # folder bookbuild is imported from is right wherever the build tree and the cwd are.
+    result = subprocess.run(command, env={**os.environ, "PYTHONPATH": python_path()})
+    if result.returncode != 0:
+        raise ChapterError("jupyter-book build failed (see the warnings above; warnings count as errors).")
+    site = ROOT / "_build" / "html"
+    for path in publish(site):
+        print(f"[bookbuild] published {path.relative_to(site)}", flush=True)
+    return site
+
+
+def publish(site: Path, toc: Path = ROOT / "_toc.yml", config: Path = ROOT / "_config.yml") -> list[Path]:
+    """Publish every chapter as an unexecuted notebook under ``site/_notebooks`` (launch buttons).
+
+    The notebooks are the jupytext conversions of the sources with the install cell first, so
+    Colab and Binder can open them (neither opens MyST markdown). Next to them: ``binder/``
+    (the environment Binder builds when the site is served from a branch of the repository)
+    and ``.nojekyll`` (GitHub Pages would hide folders whose names start with ``_``).
+    """
+    import jupytext
+    import nbformat
+
+    root = Path(toc).parent
+    written = []
+    for chapter in filter(is_notebook, chapters(toc)):
+        target = site / NOTEBOOKS_DIR / chapter.relative_to(root).with_suffix(".ipynb")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        notebook = with_install_cell(jupytext.read(chapter), config)
+        notebook.metadata.pop("jupytext", None)
+        nbformat.write(notebook, target)
+        written.append(target)
+    url, branch = repository(config)
+    binder = site / "binder"
+    binder.mkdir(parents=True, exist_ok=True)
+    (binder / "runtime.txt").write_text(f"python-{sys.version_info.major}.{sys.version_info.minor}\n")
+    pins = [line for line in lock_requirements() if not line.lower().startswith("torch==")]
+    torch = next(line for line in lock_requirements() if line.lower().startswith("torch=="))
+    (binder / "requirements.txt").write_text("\n".join([
+        "# The book's pinned environment with the CPU build of torch, and nodebio from the repository.",
+        "--extra-index-url https://download.pytorch.org/whl/cpu",
+        f"{torch}+cpu", *pins, f"nodebio @ git+{url}@{branch}", ""]))
+    written += [binder / "runtime.txt", binder / "requirements.txt"]
+    (site / ".nojekyll").touch()
+    # Browsers ask for /favicon.ico on pages without an icon link, such as the redirecting index.
+    _favicon(site / "favicon.ico")
+    return written + [site / "favicon.ico"]
+
+
+def _favicon(path: Path) -> None:
+    """A 32x32 icon after book/logo.svg: three pathway nodes on a curve."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (32, 32), (255, 255, 255, 0))
+    draw = ImageDraw.Draw(image)
+    nodes = [(6, 24), (16, 15), (26, 7)]
+    draw.line(nodes, fill=(31, 119, 180, 255), width=3)
+    for x, y in nodes:
+        draw.ellipse((x - 5, y - 5, x + 5, y + 5), fill=(255, 127, 14, 255), outline=(255, 255, 255, 255))
+    image.save(path, format="ICO", sizes=[(32, 32)])
+

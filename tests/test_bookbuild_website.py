@@ -1,0 +1,128 @@
+"""bookbuild.website, bookbuild.sitecheck and bookbuild.sphinxext: the HTML, the notebooks
+published with it, the launch buttons and the internal links.
+
+The tests of the built site read ``$NODEBIO_SITE`` (``make test`` builds it from the quick
+chapters and sets it; there a missing site is a failure) or ``_build/html`` when it exists; they
+are marked ``book`` (conftest.py) and left out by ``make unit``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import bookbuild as book
+from bookbuild import sphinxext
+
+ROOT = Path(__file__).resolve().parent.parent
+MAIN_PART = "The book"
+
+
+def test_launch_urls():
+    urls = sphinxext.launch_urls("https://github.com/nodebio/nodebio", "gh-pages", "book/data")
+    assert urls["Colab"] == "https://colab.research.google.com/github/nodebio/nodebio/blob/gh-pages/_notebooks/book/data.ipynb"
+    assert urls["Binder"] == "https://mybinder.org/v2/gh/nodebio/nodebio/gh-pages?urlpath=lab/tree/_notebooks/book/data.ipynb"
+
+
+def test_link_check_finds_a_broken_link_and_a_missing_anchor(tmp_path):
+    (tmp_path / "index.html").write_text('<a href="a.html#x">a</a><img src="missing.png"><a href="#top">t</a>'
+                                         '<a href="https://example.org/nowhere">ext</a><p id="top"></p>')
+    (tmp_path / "a.html").write_text('<p id="y"></p>')
+    problems = book.check_site(tmp_path)
+    assert len(problems) == 2
+    assert any("missing.png" in p for p in problems) and any("no id 'x'" in p for p in problems)
+
+
+def test_every_figure_of_a_chapter_has_its_image_in_the_site(site):
+    """A figure cell whose output is missing (e.g. a kernel with a non-interactive matplotlib
+    backend) builds without a warning; here it fails."""
+    missing = []
+    for chapter in book.chapters():
+        names = re.findall(r"^:\s+name:\s+(fig-[\w-]+)", chapter.read_text(), flags=re.M)
+        page = (site / chapter.relative_to(ROOT).with_suffix(".html")).read_text()
+        for name in names:
+            match = re.search(rf'<figure[^>]*id="{name}"(.*?)</figure>', page, flags=re.S)
+            if match is None or "<img" not in match.group(1):
+                missing.append(f"{chapter.stem}: {name}")
+    assert not missing, "figures without an image: " + ", ".join(missing)
+
+
+def test_internal_links_and_images_of_the_site(site):
+    problems = book.check_site(site)
+    assert not problems, "\n".join(problems[:30])
+
+
+def test_published_notebooks_and_buttons(site):
+    import nbformat
+
+    url, branch = book.repository()
+    org_repo = url.removeprefix("https://github.com/")
+    for chapter in filter(book.is_notebook, book.chapters()):
+        page = chapter.relative_to(ROOT).with_suffix("")
+        notebook = site / book.NOTEBOOKS_DIR / f"{page}.ipynb"
+        assert notebook.is_file(), f"{notebook} was not published"
+        cells = nbformat.read(notebook, as_version=4).cells
+        assert book.INSTALL_TAG in cells[0].metadata["tags"]
+        assert not any(c.get("outputs") for c in cells if c.cell_type == "code")
+        html = (site / f"{page}.html").read_text()
+        colab = f"https://colab.research.google.com/github/{org_repo}/blob/gh-pages/_notebooks/{page}.ipynb"
+        binder = f"https://mybinder.org/v2/gh/{org_repo}/gh-pages?urlpath=lab/tree/_notebooks/{page}.ipynb"
+        assert colab in html, f"no Colab link to the published notebook in {page}.html"
+        assert binder in html, f"no Binder link to the published notebook in {page}.html"
+        depth = "../" * (len(page.parts) - 1)
+        assert f'href="{depth}_notebooks/{page}.ipynb"' in html, f"no download link to the notebook in {page}.html"
+        edit = f"{url}/edit/{branch}/{page}.md"
+        assert edit in html and (ROOT / f"{page}.md").is_file()
+        assert "/blob/main/" not in html.split("launch-buttons")[-1].split("</ul>")[0]
+    assert (site / "binder" / "requirements.txt").is_file() and (site / ".nojekyll").is_file()
+    requirements = (site / "binder" / "requirements.txt").read_text()
+    assert f"nodebio @ git+{url}@{branch}" in requirements and "torch==" in requirements
+
+
+def test_solutions_are_hidden_in_the_html(site):
+    for chapter in filter(book.is_notebook, book.parts()[MAIN_PART]):
+        html = (site / chapter.relative_to(ROOT).with_suffix(".html")).read_text()
+        exercises = re.findall(r'class="[^"]*\bexercise\b[^"]*"', html)
+        solutions = re.findall(r'class="([^"]*\bsolution\b[^"]*)"', html)
+        solutions = [c for c in solutions if "admonition" in c]
+        assert len(exercises) >= 2 and len(solutions) >= 2, chapter.stem
+        assert all("dropdown" in c for c in solutions), chapter.stem
+        assert "nodebio-install" not in html and "%pip install" not in html
+
+
+def test_reproducibility_page_shows_the_build(site):
+    html = (site / "book" / "reproducibility.html").read_text()
+    record = book.build_record(ROOT / "_build" / "src")
+    if record is None:
+        pytest.skip("the site was not built from _build/src")
+    assert "This page was not executed as part of a build" not in html
+    for name in record["seconds"]:
+        assert Path(name).stem in html
+    assert "torch" in html and "locked packages" in html
+
+
+def test_html_finds_the_sphinx_extension_of_bookbuild_from_anywhere(tmp_path, monkeypatch):
+    """jupyter-book imports bookbuild.sphinxext (not installed) with no PYTHONPATH and another cwd:
+    a one-page build tree with the book's _config.yml, and the extension's download button."""
+    import nbformat
+
+    import bookbuild.website
+
+    src = tmp_path / "src"
+    for name in book.BOOK_FILES:
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_bytes((ROOT / name).read_bytes())
+    (src / "_toc.yml").write_text("format: jb-book\nroot: book/page\n")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A page"),
+                                               nbformat.v4.new_code_cell("1 + 1")])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, src / "book" / "page.ipynb")
+    monkeypatch.setattr(bookbuild.website, "ROOT", tmp_path)  # the HTML goes to tmp_path/_build/html
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    monkeypatch.chdir(tmp_path)
+    site = book.html(src)
+    assert site == tmp_path / "_build" / "html"
+    page = (site / "book" / "page.html").read_text()
+    assert 'href="../_notebooks/book/page.ipynb"' in page  # written by bookbuild.sphinxext
