@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -43,6 +44,10 @@ def _add_dataset_arguments(parser: argparse.ArgumentParser, positional: bool = T
     parser.add_argument("--controls", help="comma-separated control (protein) columns")
     parser.add_argument("--time-col", default="Hour", help="time column of --csv (default: Hour)")
     parser.add_argument("--strain-col", default="Strain", help="strain column of --csv (default: Strain)")
+    parser.add_argument("--time-unit", default="h", choices=list(data.TIME_UNITS),
+                        help="unit of the time column of --csv (default h; converted to hours)")
+    parser.add_argument("--product", help="the state of --csv that is the product (default: none named; "
+                                          "`simulate` then reports the last state)")
     parser.add_argument("--data-dir", type=Path, help=f"folder of the data files (default: ${data.DATA_DIR_ENV} or a cache)")
 
 
@@ -53,8 +58,11 @@ def load_dataset(args: argparse.Namespace) -> data.Dataset:
     if args.csv is not None:
         if not args.states:
             raise data.DataValidationError("--csv needs --states (comma-separated state columns).")
-        return data.load_csv(args.csv, states=_names(args.states), controls=_names(args.controls) or [],
-                             time_col=args.time_col, strain_col=args.strain_col)
+        if not args.controls:
+            raise data.DataValidationError("--csv needs --controls (comma-separated protein columns).")
+        return data.load_csv(args.csv, states=_names(args.states), controls=_names(args.controls),
+                             time_col=args.time_col, strain_col=args.strain_col,
+                             time_unit=getattr(args, "time_unit", "h"), product=getattr(args, "product", None))
     if args.dataset is None:
         raise data.DataValidationError(f"Name a pathway table ({', '.join(data.PATHWAYS)}) or give --csv FILE.")
     return data.load(args.dataset, states=_names(args.states), controls=_names(args.controls),
@@ -91,7 +99,8 @@ def train_command(args: argparse.Namespace) -> None:
     run, scores = runs.train_run(
         dataset, args.out, model=args.model, train=_names(args.train), test=_names(args.test), seed=args.seed,
         ensemble=args.ensemble, quick=args.quick, configuration=args.configuration, device=args.device,
-        options=options, resume=args.resume, progress=not args.no_progress, synthetic=synthetic_spec)
+        options=options, resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress,
+        synthetic=synthetic_spec)
     table = pd.DataFrame({"RMSE at measurements": scores["test"]["rmse_measured"],
                           "scaled": scores["test"]["rmse_scaled"],
                           "integral (Costello)": scores["test"]["rmse_integral"]})
@@ -129,6 +138,12 @@ def simulate_command(args: argparse.Namespace) -> None:
     from nodebio.models import Ensemble
 
     paths = [Path(r) for r in args.runs]
+    trajectories = args.trajectories
+    if trajectories is None and args.scan is None and args.strain is not None:
+        trajectories = paths[0] / f"interventions-{iv.safe_file_name(args.strain)}.csv"
+    for target in (args.out, trajectories):
+        if target is not None:
+            runs.check_output_file(target, paths)
     ensemble = Ensemble.load(paths, device=args.device)
     given = load_dataset(args) if args.csv is not None else None
     dataset = runs.run_dataset(paths, ensemble, data_dir=args.data_dir, dataset=given)
@@ -137,6 +152,9 @@ def simulate_command(args: argparse.Namespace) -> None:
     result = iv.simulate_strain(ensemble, dataset, args.strain, _scenarios(args, ensemble.controls), level=args.level)
     table = result.table()
     product = result.product
+    if dataset.product is None:
+        print(f"no product named: reporting {product}, the last state (give --product when training)",
+              file=sys.stderr)
     print(f"{product} at {result.times[-1]:g} h in strain {args.strain} ({dataset.units.get(product, '?')}); "
           f"{len(ensemble)} model(s), {100 * args.level:g}% interval of the ensemble:")
     shown = table[["rank", "intervention", "titer_mean", "titer_low", "titer_high", "fold_change", "extrapolation"]]
@@ -151,9 +169,6 @@ def simulate_command(args: argparse.Namespace) -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out, index=False)
         print(f"wrote the ranked table to {args.out}")
-    trajectories = args.trajectories
-    if trajectories is None and args.scan is None:
-        trajectories = paths[0] / f"interventions-{args.strain}.csv"
     if trajectories is not None:
         trajectories.parent.mkdir(parents=True, exist_ok=True)
         result.trajectory_frame().to_csv(trajectories, index=False)
@@ -161,8 +176,10 @@ def simulate_command(args: argparse.Namespace) -> None:
 
 
 def reproduce_command(args: argparse.Namespace) -> None:
+    from nodebio import runs
     from nodebio.experiments import compare
 
+    runs.check_output_folder(args.out)
     pathways = _names(args.pathways) or list(data.PATHWAYS)
     seeds = args.seeds if args.seeds is not None else (2 if args.quick else 5)
     output = compare.reproduce(pathways, seeds=seeds, first_seed=args.seed, quick=args.quick, loso=not args.no_loso,
@@ -206,7 +223,10 @@ def _add_train_parser(sub) -> None:
     p.add_argument("--epochs", type=int, help="training iterations (default 300)")
     p.add_argument("--solver", help="torchdiffeq solver (default rk4)")
     p.add_argument("--quick", action="store_true", help="a small, fast run (few iterations or trees)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/model.pt")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run (or the neural ODE of the run in OUT) from its checkpoint")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run in OUT (kept until the new one is complete)")
     p.add_argument("--synthetic-strains", type=int, default=10, help="strains of --dataset synthetic")
     p.add_argument("--ensemble", type=int, default=1,
                    help="train this many neural ODEs (seeds SEED, SEED+1, ...) for intervals in `simulate`")
@@ -265,33 +285,68 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "fetch":
-            print(data.LICENSE_NOTE)
-            for name, path in data.fetch_all(data_dir=args.data_dir, progress=True).items():
-                print(f"ok  {name}  {path}")
-        elif args.command == "info":
-            dataset = load_dataset(args)
-            print(dataset)
-            print()
-            print(dataset.summary().to_string())
-        elif args.command == "synthetic":
-            frame = synthetic.generate(args.strains, seed=args.seed, noise=args.noise, include_hidden=args.hidden)
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            frame.to_csv(args.out, index=False)
-            print(f"wrote {len(frame)} rows of {args.strains} strains to {args.out}")
-        elif args.command == "train":
-            if args.dataset is None and args.csv is None:
-                raise data.DataValidationError("Give --dataset NAME or --csv FILE.")
-            train_command(args)
-        elif args.command == "reproduce":
-            reproduce_command(args)
-        elif args.command == "simulate":
-            args.dataset = None
-            simulate_command(args)
-    except (data.DataError, ValueError, RuntimeError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        return _run(args)
+    except KeyboardInterrupt:
+        print(_interrupted(args, argv if argv is not None else sys.argv[1:]), file=sys.stderr)
+        return 130
+    except (data.DataError, ValueError, RuntimeError, OSError) as error:
+        print(f"error: {cli_words(str(error))}", file=sys.stderr)
         return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Dispatch the parsed command to its one library call."""
+    if args.command == "fetch":
+        print(data.LICENSE_NOTE)
+        for name, path in data.fetch_all(data_dir=args.data_dir, progress=True).items():
+            print(f"ok  {name}  {path}")
+    elif args.command == "info":
+        dataset = load_dataset(args)
+        print(dataset)
+        print()
+        print(dataset.summary().to_string())
+    elif args.command == "synthetic":
+        frame = synthetic.generate(args.strains, seed=args.seed, noise=args.noise, include_hidden=args.hidden)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(args.out, index=False)
+        print(f"wrote {len(frame)} rows of {args.strains} strains to {args.out}")
+    elif args.command == "train":
+        if args.dataset is None and args.csv is None:
+            raise data.DataValidationError("Give --dataset NAME or --csv FILE.")
+        train_command(args)
+    elif args.command == "reproduce":
+        reproduce_command(args)
+    elif args.command == "simulate":
+        args.dataset = None
+        simulate_command(args)
     return 0
+
+
+#: Python argument names in the library's messages, and the flags that stand for them here.
+_FLAGS = {"time_col=": "--time-col", "strain_col=": "--strain-col", "time_unit=": "--time-unit",
+          "(train= and test= in Python)": "", "train= and test= strain lists": "--train and --test",
+          "overwrite=True": "--overwrite", "states=": "--states", "controls=": "--controls"}
+
+
+def cli_words(message: str) -> str:
+    """A library message in the words of the command line: flags for argument names, one line."""
+    for python, flag in _FLAGS.items():
+        message = message.replace(f" ({python})", "").replace(python, flag)
+    return " ".join(message.split())
+
+
+def _interrupted(args: argparse.Namespace, argv: list[str]) -> str:
+    """The one line printed on Ctrl-C: where the checkpoint is and the command that resumes it."""
+    if args.command == "train":
+        from nodebio import runs
+
+        checkpoint = runs.staging_folder(args.out) / "model.pt"
+        if checkpoint.is_file():
+            again = [a for a in argv if a not in ("--overwrite", "--resume")] + ["--resume"]
+            return (f"interrupted: the checkpoint is {checkpoint} and {args.out} is unchanged; resume with: "
+                    f"nodebio {shlex.join(again)}")
+        return f"interrupted before the first checkpoint: {args.out} is unchanged."
+    return f"interrupted: nodebio {args.command} stopped; nothing was written after the interruption."
 
 
 if __name__ == "__main__":

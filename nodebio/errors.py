@@ -10,6 +10,9 @@ caller would expect (``ValueError`` for bad input, ``RuntimeError`` for a failed
 * :class:`TrainingDivergedError`: training stopped on a failed solve or a non-finite loss.
 * :class:`CheckpointMismatchError`: a checkpoint or run folder does not fit the data it is used with.
 * :class:`DeviceError`: the requested device is not available.
+* :class:`DataWarning`: data that load but look wrong.
+* :class:`OutputPathError`, :class:`RunExistsError`, :class:`RunLockedError`: an output path that
+  cannot be written, or would replace a run without being asked to, or that another process writes.
 
 :func:`unknown_message` words "unknown name, did you mean ..." for any kind of name;
 :func:`check_names` compares two lists of feature names.
@@ -29,6 +32,10 @@ __all__ = [
     "TrainingDivergedError",
     "CheckpointMismatchError",
     "DeviceError",
+    "DataWarning",
+    "OutputPathError",
+    "RunExistsError",
+    "RunLockedError",
     "unknown_message",
     "check_names",
 ]
@@ -50,6 +57,11 @@ class DataValidationError(DataError, ValueError):
     """A table is malformed; the message names the column or row and how to fix it."""
 
 
+class DataWarning(UserWarning):
+    """Data that load but look wrong (a time span far from the experiment's, a value orders of
+    magnitude above the rest of its column); the message says what to check."""
+
+
 class SolverError(RuntimeError):
     """The ODE solver failed (step size underflow, too many steps) or produced NaN/inf."""
 
@@ -64,6 +76,19 @@ class CheckpointMismatchError(ValueError):
 
 class DeviceError(RuntimeError):
     """The requested device is not available."""
+
+
+class OutputPathError(ValueError):
+    """An output path is not usable (a file where a folder is needed, a folder that cannot be
+    written, a file of a run that would be overwritten); checked before any work."""
+
+
+class RunExistsError(FileExistsError):
+    """The output folder already holds a run (or the staging folder an interrupted one)."""
+
+
+class RunLockedError(RuntimeError):
+    """Another process is writing the same run folder."""
 
 
 def unknown_message(what: str, unknown: Sequence[str], known: Sequence[str]) -> str:

@@ -51,6 +51,7 @@ __all__ = [
     "strain_trajectories",
     "trajectories_on_grid",
     "simulate_strain",
+    "safe_file_name",
 ]
 
 
@@ -140,6 +141,13 @@ class Intervention:
         if unknown:
             raise ValueError(unknown_message("protein", unknown, controls)
                              + " (the controls of the model)")
+
+    def check_window(self, times: np.ndarray) -> None:
+        """Raise ValueError if a change's window misses the experiment's times altogether."""
+        for c in self.changes:
+            if not c.mask(times).any():
+                raise ValueError(f"The window of {c} lies outside the experiment ({times[0]:g}-{times[-1]:g} h): "
+                                 "it would change nothing. Give a window within the experiment.")
 
     def apply(self, controls: np.ndarray, times: np.ndarray, names: Sequence[str]) -> np.ndarray:
         """The changed controls: a copy of ``controls`` (..., T, C), original units, ``times`` (T,) h,
@@ -423,6 +431,7 @@ def simulate_interventions(ensemble, trajectories: _data.Trajectories, intervent
         interventions = [UNMODIFIED] + [iv for iv in interventions if iv != UNMODIFIED]
     for iv in interventions:
         iv.check(trajectories.controls)
+        iv.check_window(trajectories.times)
     base_u = trajectories.u[i]
     controls = np.stack([iv.apply(base_u, trajectories.times, trajectories.controls) for iv in interventions])
     x0 = np.repeat(trajectories.x[i:i + 1, 0], len(interventions), axis=0)
@@ -467,3 +476,12 @@ def simulate_strain(ensemble, dataset: _data.Dataset, strain: str, interventions
     return simulate_interventions(ensemble, trajectories, interventions, strain=strain,
                                   product=product or dataset.product or dataset.states[-1], control_range=ranges,
                                   level=level)
+
+
+def safe_file_name(name: str) -> str:
+    """A strain (or scenario) name as a file-name part: letters, digits, ``.``, ``_`` and ``-``
+    only, every other run of characters replaced by ``_``, no leading dots (``../x`` -> ``_.._x``)."""
+    import re
+
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).lstrip(".")
+    return safe or "_"

@@ -15,22 +15,34 @@ A run folder holds
   ``predictions.csv`` and ``trajectories.csv``.
 
 A model checkpoint records the sha256 of its data; :func:`run_dataset` refuses data with another.
+
+Nothing is lost: :func:`train_run` writes into a staging folder beside the output
+(:func:`staging_folder`, ``.NAME.partial``) and renames it into place only when the run is complete,
+so an interrupted or failed training leaves an existing run untouched and its checkpoint in the
+staging folder for ``resume``. A folder that holds a run is replaced only with ``overwrite``; a lock
+file (:func:`lock`) refuses a second writer; output paths are checked before any work
+(:func:`check_output_folder`, :func:`check_output_file`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import pickle
+import shutil
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import nodebio
 from nodebio import data as _data
-from nodebio.errors import CheckpointMismatchError, DataValidationError
+from nodebio.errors import (CheckpointMismatchError, DataValidationError, OutputPathError, RunExistsError,
+                            RunLockedError)
 
 __all__ = ["RUN_FORMAT", "RUN_FILE", "METRICS_FILE", "DATA_COPY", "Run", "dataset_source", "train_run", "read_run",
-           "run_dataset", "save_members", "load_members"]
+           "run_dataset", "save_members", "load_members", "staging_folder", "lock", "check_output_folder",
+           "check_output_file", "RunLockedError"]
 
 RUN_FORMAT = "nodebio-run-1"
 RUN_FILE = "run.json"
@@ -84,69 +96,202 @@ def dataset_source(dataset: _data.Dataset, synthetic: dict | None = None) -> dic
 def train_run(dataset: _data.Dataset, out: str | Path, *, model: str = "node", train: Sequence[str] | None = None,
               test: Sequence[str] | None = None, seed: int = 0, ensemble: int = 1, quick: bool = False,
               configuration: str = "careful", device: str = "auto", options: dict | None = None,
-              resume: bool = False, progress: bool = True, synthetic: dict | None = None) -> tuple[Run, dict]:
+              resume: bool = False, overwrite: bool = False, progress: bool = True,
+              synthetic: dict | None = None) -> tuple[Run, dict]:
     """Train ``model`` on ``dataset`` and write a run folder ``out``; returns the run and the scores.
 
     train, test : strain lists (default :func:`nodebio.data.default_split`). ensemble : number of
     neural ODEs (seeds by :func:`nodebio.seeds.member_seed`). options : the model's options
-    (e.g. ``{"iterations": 100}``). resume : continue the neural ODE of ``out/model.pt``.
-    synthetic : the generator settings of a synthetic dataset (``strains, seed, noise``).
+    (e.g. ``{"iterations": 100}``). synthetic : the generator settings of a synthetic dataset
+    (``strains, seed, noise``). A folder ``out`` that already holds a run is replaced only with
+    ``overwrite``; ``resume`` continues the neural ODE of an interrupted run (its staging folder)
+    or of the run in ``out``. The run is written into :func:`staging_folder` and moved into place
+    when complete.
     """
-    from nodebio import metrics
-    from nodebio.models.registry import is_neural, make_model, prepare_for
-    from nodebio.seeds import member_seed
+    from nodebio.models.registry import is_neural
 
     neural = is_neural(model)
     if ensemble < 1:
         raise DataValidationError(f"The ensemble size must be at least 1, got {ensemble}.")
     if (ensemble > 1 or resume) and not neural:
         raise DataValidationError(f"Ensembles and resuming apply to the neural ODEs only, not to {model!r}.")
-    train, test = _split(dataset, train, test)
-    fitted = make_model(model, seed=seed, quick=quick, configuration=configuration, device=device,
-                        **(options or {}))
-    prepared = prepare_for(fitted, dataset, train, test)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_output_folder(out)
+    train, test = _split(dataset, train, test)
+    staging = staging_folder(out)
+    with lock(out):
+        _prepare_staging(out, staging, resume=resume, overwrite=overwrite)
+        try:
+            record, result = _fit_into(staging, dataset, model=model, train=train, test=test, seed=seed,
+                                       ensemble=ensemble, quick=quick, configuration=configuration, device=device,
+                                       options=options or {}, resume=resume, progress=progress,
+                                       synthetic=synthetic)
+        except BaseException:
+            if not (staging / "model.pt").is_file():  # nothing to resume: leave no trace
+                shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _move_into_place(staging, out)
+    return Run(out, record, result), {split: result[split] for split in ("train", "test")}
+
+
+def staging_folder(out: str | Path) -> Path:
+    """Where :func:`train_run` writes the run ``out`` until it is complete: ``.NAME.partial`` beside it."""
+    out = Path(out)
+    return out.parent / f".{out.name}.partial"
+
+
+@contextmanager
+def lock(out: str | Path) -> Iterator[Path]:
+    """Hold the lock of the run folder ``out`` (``.NAME.lock`` beside it, holding the process id);
+    :class:`RunLockedError` while another live process holds it. A lock left by a process that
+    is gone is taken over."""
+    out = Path(out)
+    path = out.parent / f".{out.name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        try:
+            descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            break
+        except FileExistsError:
+            try:
+                holder = int(path.read_text().strip() or 0)
+            except (OSError, ValueError):
+                holder = 0
+            if _alive(holder):
+                raise RunLockedError(
+                    f"another `nodebio train` is writing {out} (process {holder}, lock file {path}); wait for it "
+                    "to finish, or give another --out.") from None
+            path.unlink(missing_ok=True)  # its process is gone
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(str(os.getpid()))
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def check_output_folder(out: str | Path) -> None:
+    """Raise :class:`OutputPathError` unless a run folder can be written at ``out``: not a file, and
+    its nearest existing folder writable."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputPathError(f"{out} is a file: the output of a run is a folder; give a folder path.")
+    existing = next(p for p in [out, *out.parents] if p.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputPathError(f"cannot write {out}: {existing} is not writable. Give an output folder you can write.")
+
+
+def check_output_file(path: str | Path, runs: Sequence[str | Path] = ()) -> None:
+    """Raise :class:`OutputPathError` unless a file can be written at ``path``: not a folder, its
+    folder writable, and not a file of one of the run folders ``runs`` (which it would overwrite)."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputPathError(f"{path} is a folder: give the path of a file.")
+    for run in map(Path, runs):
+        if run.is_dir() and path.resolve().parent == run.resolve() and _is_run_file(path.name):
+            raise OutputPathError(f"{path} would overwrite {path.name}, a file of the run {run}; "
+                                  "write it somewhere else.")
+    check_output_folder(path.parent)
+
+
+def _is_run_file(name: str) -> bool:
+    return (name in (RUN_FILE, METRICS_FILE, DATA_COPY, "predictions.csv", "trajectories.csv", "model.pkl")
+            or (name.startswith("model") and name.endswith(".pt")))
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _prepare_staging(out: Path, staging: Path, *, resume: bool, overwrite: bool) -> None:
+    """Check what ``out`` and ``staging`` hold, and make the staging folder to write into."""
+    if out.is_dir() and any(out.iterdir()) and not (overwrite or resume):
+        raise RunExistsError(
+            f"{out} already holds a run; give --overwrite (overwrite=True) to replace it (the old run stays "
+            "until the new one is complete), --resume to continue it, or another --out.")
+    if staging.exists() and not resume:
+        if not overwrite:
+            raise RunExistsError(
+                f"{staging} holds an interrupted run of {out}: continue it with --resume, or start anew with "
+                "--overwrite.")
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True, exist_ok=True)
+    if resume and not (staging / "model.pt").exists():
+        if not (out / "model.pt").is_file():
+            raise FileNotFoundError(f"Cannot resume: no checkpoint in {staging} or {out}.")
+        shutil.copy2(out / "model.pt", staging / "model.pt")
+
+
+def _move_into_place(staging: Path, out: Path) -> None:
+    """Replace ``out`` by the complete run in ``staging``."""
+    old = out.parent / f".{out.name}.old"
+    if old.exists():
+        shutil.rmtree(old)
+    if out.exists():
+        out.rename(old)
+    staging.rename(out)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def _fit_into(folder: Path, dataset: _data.Dataset, *, model: str, train: list[str], test: list[str], seed: int,
+              ensemble: int, quick: bool, configuration: str, device: str, options: dict, resume: bool,
+              progress: bool, synthetic: dict | None) -> tuple[dict, dict]:
+    """Fit the model (and the ensemble's further members) and write every file of the run."""
+    from nodebio import metrics
+    from nodebio.models.registry import is_neural, make_model, prepare_for
+    from nodebio.seeds import member_seed
+
+    fitted = make_model(model, seed=seed, quick=quick, configuration=configuration, device=device, **options)
+    prepared = prepare_for(fitted, dataset, train, test)
     if progress:
         print(f"training {model} on {dataset.name} strains {', '.join(train)}; held out: {', '.join(test)}",
               flush=True)
-    if neural:
-        fitted.fit(prepared, checkpoint=out / "model.pt", resume=resume, progress=progress)
+    if is_neural(model):
+        fitted.fit(prepared, checkpoint=folder / "model.pt", resume=resume, progress=progress)
         members = ["model.pt"]
         for k in range(1, ensemble):
             member = make_model(model, seed=member_seed(seed, k), quick=quick, configuration=configuration,
-                                device=device, **(options or {}))
+                                device=device, **options)
             if progress:
                 print(f"ensemble member {k + 1} of {ensemble} (seed {member.config.seed})", flush=True)
             member.fit(prepared, progress=progress)
-            members += [p.name for p in save_members(out, [member])]
+            members += [p.name for p in save_members(folder, [member])]
     else:
         fitted.fit(prepared, progress=progress)
-        with open(out / "model.pkl", "wb") as handle:
+        with open(folder / "model.pkl", "wb") as handle:
             pickle.dump(fitted, handle)
         members = ["model.pkl"]
     predictions, trajectories, scores = metrics.evaluate(fitted, prepared)
-    predictions.to_csv(out / "predictions.csv", index=False)
-    trajectories.to_csv(out / "trajectories.csv", index=False)
+    predictions.to_csv(folder / "predictions.csv", index=False)
+    trajectories.to_csv(folder / "trajectories.csv", index=False)
     source = dataset_source(dataset, synthetic)
     record = {"format": RUN_FORMAT, "model": model, "configuration": configuration if model.startswith("baseline")
               else None, "dataset": source, "data_sha256": dataset.sha256, "train_strains": list(train),
               "test_strains": list(test), "seed": seed, "members": members,
               "nodebio_version": nodebio.__version__}
     if source["kind"] == "table":
-        record["data_copy_sha256"] = _write_copy(out / DATA_COPY, dataset)
+        record["data_copy_sha256"] = _write_copy(folder / DATA_COPY, dataset)
     result = {key: record[key] for key in ("model", "configuration", "data_sha256", "nodebio_version",
                                            "train_strains", "test_strains", "seed")}
     result.update(dataset=dataset.name, fit_seconds=fitted.fit_seconds,
                   units={k: v for k, v in dataset.units.items() if k in dataset.states}, **scores)
-    if neural:
+    if is_neural(model):
         result.update(device=str(fitted.device), iterations_run=len(fitted.history), config=asdict(fitted.config),
                       ensemble_seeds=[member_seed(seed, k) for k in range(ensemble)])
     elif hasattr(fitted, "config"):
         result["config"] = asdict(fitted.config)
-    (out / METRICS_FILE).write_text(json.dumps(result, indent=2, default=float))
-    (out / RUN_FILE).write_text(json.dumps(record, indent=2))
-    return Run(out, record, result), scores
+    (folder / METRICS_FILE).write_text(json.dumps(result, indent=2, default=float))
+    (folder / RUN_FILE).write_text(json.dumps(record, indent=2))
+    return record, result
 
 
 def read_run(folder: str | Path) -> Run:
@@ -204,14 +349,17 @@ def save_members(folder: str | Path, members: Sequence) -> list[Path]:
 
 
 def load_members(paths: str | Path | Sequence[str | Path], *, device: str = "cpu") -> list:
-    """The neural ODEs of checkpoint files, or of every ``model*.pt`` of run folders."""
+    """The neural ODEs of checkpoint files, of the members a run folder's ``run.json`` lists, or of
+    every ``model*.pt`` of a folder without one."""
     from nodebio.models.node import NeuralODEModel
 
     if isinstance(paths, (str, Path)):
         paths = [paths]
     files: list[Path] = []
     for p in map(Path, paths):
-        if p.is_dir():
+        if p.is_dir() and (p / RUN_FILE).is_file():
+            files.extend(p / name for name in read_run(p).record["members"] if name.endswith(".pt"))
+        elif p.is_dir():
             found = sorted(p.glob("model*.pt"))
             if not found:
                 raise FileNotFoundError(

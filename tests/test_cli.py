@@ -27,7 +27,7 @@ def test_info_on_a_user_csv(tidy_csv, capsys):
 def test_info_bad_inputs(tidy_csv, capsys):
     assert cli.main(["info", "limonen"]) == 2
     assert "did you mean 'limonene'" in capsys.readouterr().err
-    assert cli.main(["info", "--csv", str(tidy_csv), "--states", "m1,zz"]) == 2
+    assert cli.main(["info", "--csv", str(tidy_csv), "--states", "m1,zz", "--controls", "E1"]) == 2
     assert "Unknown column: 'zz'" in capsys.readouterr().err
     assert cli.main(["info", "--csv", str(tidy_csv)]) == 2
     assert "--csv needs --states" in capsys.readouterr().err

@@ -206,7 +206,7 @@ def test_time_units_are_converted_to_hours_once(tmp_path, tidy_frame, unit, fact
 
 
 def test_unknown_time_unit_and_far_spans(tmp_path, tidy_frame):
-    with pytest.raises(DataValidationError, match="Unknown time unit 'hours'.*h, min, s, d"):
+    with pytest.raises(DataValidationError, match="Unknown time unit: 'hours'.*h, min, s, d"):
         load(write(tmp_path, tidy_frame), time_unit="hours")
     minutes = tidy_frame.assign(Hour=tidy_frame["Hour"] * 432)  # 0-4320: minutes read as hours
     with pytest.warns(data.DataWarning, match="span 0-4320 h.*--time-unit"):

@@ -4,7 +4,7 @@ foreign folder is refused with a clear error."""
 from __future__ import annotations
 
 import json
-import os
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -142,22 +142,21 @@ def test_a_second_writer_is_refused(tmp_path):
         pass
 
 
-def test_output_paths_are_checked_before_any_work(tmp_path, capsys):
+def test_output_paths_are_checked_before_any_work(tmp_path, capsys, monkeypatch):
     afile = tmp_path / "afile"
     afile.write_text("x")
     assert cli.main(TRAIN + ["--out", str(afile)]) == 2
     assert "is a file" in capsys.readouterr().err
+    # a folder this process cannot write (root writes anywhere, so the check is made to say no)
     locked = tmp_path / "ro"
     locked.mkdir()
-    locked.chmod(0o500)
-    try:
-        if not os.access(locked, os.W_OK):  # root may write anyway
-            assert cli.main(TRAIN + ["--out", str(locked / "run")]) == 2
-            assert "cannot write" in capsys.readouterr().err
-            assert cli.main(["reproduce", "--quick", "--out", str(locked / "r"), "--no-progress"]) == 2
-            assert "cannot write" in capsys.readouterr().err
-    finally:
-        locked.chmod(0o700)
+    monkeypatch.setattr(runs.os, "access", lambda path, mode: Path(path) != locked)
+    fitted = []
+    monkeypatch.setattr(runs, "_fit_into", lambda *a, **k: fitted.append(1))
+    assert cli.main(TRAIN + ["--out", str(locked / "run")]) == 2
+    assert "cannot write" in capsys.readouterr().err and not fitted
+    assert cli.main(["reproduce", "--quick", "--out", str(locked / "r"), "--no-progress"]) == 2
+    assert "cannot write" in capsys.readouterr().err
 
 
 def test_simulate_never_writes_over_a_file_of_a_run(synthetic_run, capsys):

@@ -16,17 +16,18 @@ Every public name is importable from ``nodebio.data`` itself (``data.load``, ``d
 from nodebio.data.dataset import PATHWAYS, PROTEIN_UNIT, UNITS, Dataset, PathwaySpec, identical_series
 from nodebio.data.files import (BASE_URL, DATA_DIR_ENV, LICENSE_NOTE, REGISTRY, SOURCE_COMMIT, SOURCE_REPOSITORY,
                                 DataFile, default_data_dir, fetch, fetch_all, file_sha256, read_raw)
-from nodebio.data.loading import from_frame, load, load_csv
+from nodebio.data.loading import TIME_UNITS, from_frame, load, load_csv
 from nodebio.data.pathways import (LIMONENE_STEP, REACTIONS, Reaction, mevalonate_pathway, pathway_chain,
                                    reactions_for, register_reactions, stoichiometry)
 from nodebio.data.preprocess import (CONTROL_SCALING, STATE_SCALING, PreparedData, Scaler, Trajectories,
                                      default_split, impute, prepare, resample, split)
-from nodebio.errors import DataDownloadError, DataError, DataIntegrityError, DataValidationError
+from nodebio.errors import DataDownloadError, DataError, DataIntegrityError, DataValidationError, DataWarning
 
 __all__ = [
     "SOURCE_REPOSITORY", "SOURCE_COMMIT", "BASE_URL", "LICENSE_NOTE", "DATA_DIR_ENV", "REGISTRY", "PATHWAYS",
     "UNITS", "PROTEIN_UNIT", "DataFile", "PathwaySpec", "DataError", "DataIntegrityError", "DataDownloadError",
-    "DataValidationError", "default_data_dir", "file_sha256", "fetch", "fetch_all", "read_raw", "Dataset", "load",
+    "DataValidationError", "DataWarning", "TIME_UNITS", "default_data_dir", "file_sha256", "fetch", "fetch_all",
+    "read_raw", "Dataset", "load",
     "load_csv", "identical_series", "from_frame", "impute", "resample", "split", "Scaler", "Trajectories",
     "PreparedData", "default_split", "prepare", "STATE_SCALING", "CONTROL_SCALING", "Reaction", "REACTIONS",
     "LIMONENE_STEP", "mevalonate_pathway", "register_reactions", "reactions_for", "stoichiometry", "pathway_chain",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import difflib
 import os
+import warnings
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -21,9 +22,22 @@ import pandas as pd
 
 from nodebio.data.dataset import PATHWAYS, UNITS, Dataset
 from nodebio.data.files import REGISTRY, fetch, file_sha256
-from nodebio.errors import DataValidationError, unknown_message
+from nodebio.errors import DataValidationError, DataWarning, unknown_message
 
-__all__ = ["load", "load_csv", "from_frame"]
+__all__ = ["TIME_UNITS", "load", "load_csv", "from_frame"]
+
+#: pandas' missing-value markers, used for every column but the strain's.
+_NA_STRINGS = {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
+               "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
+
+#: Units a time column may be in, with their length in hours; every table is converted to hours
+#: once, at load.
+TIME_UNITS = {"h": 1.0, "min": 1.0 / 60.0, "s": 1.0 / 3600.0, "d": 24.0}
+#: The time span (h) the models' defaults were measured on (the pathway tables: 0-72 h); a table
+#: whose span is more than ten times longer or shorter gets a :class:`DataWarning`.
+REFERENCE_SPAN_HOURS = 72.0
+#: A value more than this many times the median of its column's positive values is flagged.
+OUTLIER_FACTOR = 1e6
 
 def load(
     pathway: str,
@@ -69,16 +83,27 @@ def load_csv(
     units: Mapping[str, str] | None = None,
     name: str | None = None,
     product: str | None = None,
+    time_unit: str = "h",
 ) -> Dataset:
     """Load and validate a tidy CSV: one row per (strain, time), one column per variable.
 
-    Error messages give the CSV line (the header is line 1) of the offending row.
+    Error messages give the CSV line (the header is line 1) of the offending row. The file must
+    be UTF-8 text. Strain names are read as they are written (``NA`` and ``None`` are names, not
+    missing values). ``time_unit`` is the unit of the time column (:data:`TIME_UNITS`).
     """
     path = Path(path)
     if not path.is_file():
         raise DataValidationError(f"{path} does not exist or is not a file.")
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        header = next(csv.reader(handle), None)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle), None)
+            handle.read()
+    except UnicodeDecodeError as error:
+        raise DataValidationError(
+            f"{path} is not UTF-8 text (byte {error.object[error.start:error.start + 1]!r} at position "
+            f"{error.start}): save it as UTF-8 (a spreadsheet's 'CSV UTF-8'), or convert it, e.g. "
+            f"`iconv -f latin1 -t utf-8 {path.name} > {path.stem}-utf8.csv`."
+        ) from None
     if not header:
         raise DataValidationError(
             f"{path} is empty: expected a header line with the columns {strain_col}, {time_col}, "
@@ -91,7 +116,10 @@ def load_csv(
             "appear more than once in the header. Rename or remove the duplicates."
         )
     try:
-        frame = pd.read_csv(path, encoding="utf-8-sig", dtype={strain_col: str})
+        # no missing-value markers in the strain column: a strain may be called NA or None
+        missing = {c: sorted(_NA_STRINGS) for c in header if c != strain_col}
+        frame = pd.read_csv(path, encoding="utf-8-sig", dtype={strain_col: str}, keep_default_na=False,
+                            na_values=missing)
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise DataValidationError(
             f"{path} is not a well-formed CSV ({error}). Every line must have as many "
@@ -109,6 +137,7 @@ def load_csv(
         product=product,
         row_name="line",
         source=str(path),
+        time_unit=time_unit,
     )
     dataset.sha256 = file_sha256(path)
     return dataset
@@ -127,8 +156,15 @@ def from_frame(
     min_times: int = 3,
     row_name: str = "row",
     source: str | None = None,
+    time_unit: str = "h",
 ) -> Dataset:
     """Validate a tidy DataFrame and build a :class:`Dataset`.
+
+    ``time_unit`` (``"h"``, ``"min"``, ``"s"`` or ``"d"``) is the unit of the time column; times
+    are converted to hours once, here. Date-time and duration columns are refused (with the
+    conversion to hours to apply); a time span ten times longer or shorter than the 72 h the
+    defaults were measured on, and a value a million times the median of its column, give a
+    :class:`~nodebio.errors.DataWarning`.
 
     Checks, each failing with a :class:`DataValidationError` that names the column or row:
     missing, duplicated or unknown columns; a column used both as state and control; missing or
@@ -140,11 +176,16 @@ def from_frame(
     states, controls = list(states), list(controls)
     where = f" in {source}" if source else ""
     rows = _RowLabels(frame.index, row_name)
+    if time_unit not in TIME_UNITS:
+        raise DataValidationError(unknown_message("time unit", [time_unit], list(TIME_UNITS)))
     _check_columns(frame, states, controls, time_col, strain_col, where)
     strain, time = _strain_and_time(frame, strain_col, time_col, rows, where)
+    time = time * TIME_UNITS[time_unit]
+    _warn_on_span(time, time_unit, where)
     variables = controls + states
     values = pd.DataFrame({column: _numeric_column(frame, column, rows, where) for column in variables},
                           index=frame.index)
+    _warn_on_outliers(values, rows, where)
     keys = pd.DataFrame({"strain": strain, "time": time}, index=frame.index)
     _check_keys(keys, rows, strain_col, time_col, where)
 
@@ -166,6 +207,7 @@ def from_frame(
         product=product,
         excluded_rows=excluded,
         ignored_columns=tuple(c for c in frame.columns if c not in {strain_col, time_col, *variables}),
+        input_time_unit=time_unit,
     )
 
 
@@ -192,6 +234,9 @@ def _check_columns(frame: pd.DataFrame, states: list[str], controls: list[str], 
         )
     if not states:
         raise DataValidationError("No state columns given: name at least one metabolite column.")
+    if not controls:
+        raise DataValidationError("No control columns given: name at least one protein (enzyme) column; the "
+                                  "models predict the states from the controls.")
     both = sorted(set(states) & set(controls))
     if both:
         raise DataValidationError(
@@ -225,20 +270,60 @@ def _strain_and_time(frame: pd.DataFrame, strain_col: str, time_col: str, rows: 
                      where: str) -> tuple[pd.Series, pd.Series]:
     """The strain names (stripped strings) and times (finite numbers) of every row."""
     strain = frame[strain_col]
-    if strain.isna().any():
+    missing = strain.isna() | (strain.astype(str).str.strip() == "")
+    if missing.any():
         raise DataValidationError(
-            f"Missing strain name in column {strain_col!r} at {rows(strain.isna())}{where}. "
+            f"Missing strain name in column {strain_col!r} at {rows(missing)}{where}. "
             "Every row needs a strain."
         )
-    time = pd.to_numeric(frame[time_col], errors="coerce")
+    raw = frame[time_col]
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        raise DataValidationError(
+            f"Time column {time_col!r} holds dates and times{where}; the models need numbers: hours since the "
+            f"start of the experiment, e.g. (t - t.min()) / pd.Timedelta(hours=1)."
+        )
+    if pd.api.types.is_timedelta64_dtype(raw):
+        raise DataValidationError(
+            f"Time column {time_col!r} holds durations{where}; the models need numbers of hours, e.g. "
+            "t / pd.Timedelta(hours=1)."
+        )
+    time = pd.to_numeric(raw, errors="coerce")
     bad_time = time.isna() | ~np.isfinite(time.fillna(0.0))
     if bad_time.any():
         first = frame.index[bad_time.to_numpy()][0]
+        example = frame.loc[first, time_col]
+        clock = ""
+        if isinstance(example, str) and not pd.isna(pd.to_datetime(example, errors="coerce")):
+            clock = (" It looks like a date or clock time: convert the column to hours since the start of the "
+                     "experiment first.")
         raise DataValidationError(
             f"Time column {time_col!r} has a missing or non-numeric value at {rows(bad_time)}{where} "
-            f"(e.g. {frame.loc[first, time_col]!r}). Times must be numbers (hours)."
+            f"(e.g. {example!r}). Times must be numbers (hours, or the unit given as time_unit).{clock}"
         )
     return strain.astype(str).str.strip(), time.astype(float)
+
+
+def _warn_on_span(time: pd.Series, unit: str, where: str) -> None:
+    span = float(time.max() - time.min())
+    if span > 10 * REFERENCE_SPAN_HOURS or 0 < span < REFERENCE_SPAN_HOURS / 10:
+        warnings.warn(
+            f"The times{where} span {time.min():g}-{time.max():g} h (read as {unit}), far from the "
+            f"{REFERENCE_SPAN_HOURS:g} h the models' defaults were measured on. If the time column is in "
+            "minutes, seconds or days, give its unit (--time-unit min|s|d, or time_unit=).",
+            DataWarning, stacklevel=3)
+
+
+def _warn_on_outliers(values: pd.DataFrame, rows: _RowLabels, where: str) -> None:
+    for column in values.columns:
+        positive = values[column][values[column] > 0]
+        if len(positive) < 3:
+            continue
+        far = values[column] > OUTLIER_FACTOR * positive.median()
+        if far.any():
+            warnings.warn(
+                f"Column {column!r}{where} has values more than {OUTLIER_FACTOR:g} times its median "
+                f"({values[column][far].iloc[0]:g} at {rows(far)}): a unit or typing error? Check them.",
+                DataWarning, stacklevel=3)
 
 
 def _numeric_column(frame: pd.DataFrame, column: str, rows: _RowLabels, where: str) -> pd.Series:

@@ -44,14 +44,22 @@ def impute(dataset: Dataset) -> Dataset:
     filled values stay distinguishable.
     """
     table = dataset.table.copy()
-    for strain in dataset.strains:
-        rows = table["strain"] == strain
-        t = table.loc[rows, "time"].to_numpy(dtype=float)
-        for column in dataset.variables:
-            known = dataset.measured.loc[rows, column].to_numpy()
-            v = table.loc[rows, column].to_numpy(dtype=float)
-            table.loc[rows, column] = np.interp(t, t[known], v[known])
+    columns = list(dataset.variables)
+    values = table[columns].to_numpy(dtype=float, copy=True)
+    known = dataset.measured[columns].to_numpy(dtype=bool)
+    times = table["time"].to_numpy(dtype=float)
+    for rows in _strain_rows(table).values():
+        t = times[rows]
+        for j in range(len(columns)):
+            k = known[rows, j]
+            values[rows, j] = np.interp(t, t[k], values[rows, j][k])
+    table[columns] = values
     return replace(dataset, table=table, filled=True)
+
+
+def _strain_rows(table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The row positions of each strain, in one pass over the table."""
+    return table.groupby("strain", sort=False).indices
 
 
 @dataclass
@@ -133,18 +141,21 @@ def resample(
             "pass t_start and t_end, or resample strains with overlapping times separately."
         )
     times = np.linspace(start, end, n_points)
-    xs, us = [], []
-    for strain in dataset.strains:
-        rows = dataset.strain_table(strain)
-        t = rows["time"].to_numpy(dtype=float)
-        us.append(np.stack([np.interp(times, t, rows[c].to_numpy(dtype=float)) for c in dataset.controls], -1)
-                  if dataset.controls else np.zeros((n_points, 0)))
-        xs.append(np.stack([np.interp(times, t, rows[c].to_numpy(dtype=float)) for c in dataset.states], -1))
+    table = dataset.table
+    values = table[list(dataset.controls + dataset.states)].to_numpy(dtype=float)
+    sampled = table["time"].to_numpy(dtype=float)
+    groups = _strain_rows(table)
+    grid = np.empty((len(dataset.strains), n_points, values.shape[1]))
+    for i, strain in enumerate(dataset.strains):
+        rows = groups[strain]
+        for j in range(values.shape[1]):
+            grid[i, :, j] = np.interp(times, sampled[rows], values[rows, j])
+    n_controls = len(dataset.controls)
     return Trajectories(
         strains=dataset.strains,
         times=times,
-        x=np.stack(xs),
-        u=np.stack(us),
+        x=grid[..., n_controls:],
+        u=grid[..., :n_controls],
         states=dataset.states,
         controls=dataset.controls,
         measured=dataset.to_long(measured_only=True),
@@ -157,11 +168,17 @@ def split(
 ) -> tuple[Dataset, Dataset]:
     """Split a dataset by strain into (train, test); the two must not share a strain."""
     train, test = list(train), list(test)
+    for role, names in (("training", train), ("test", test)):
+        repeated = sorted({s for s in names if names.count(s) > 1})
+        if repeated:
+            raise DataValidationError(f"{', '.join(map(repr, repeated))} is listed twice in the {role} strains; "
+                                      "name each strain once.")
     if not train:
         raise DataValidationError("The training split is empty: name at least one training strain.")
     if not test:
         raise DataValidationError("The test split is empty: name at least one test strain.")
-    unknown = [s for s in train + test if s not in dataset.strains]
+    known = set(dataset.strains)
+    unknown = [s for s in train + test if s not in known]
     if unknown:
         raise DataValidationError(unknown_message("strain", unknown, dataset.strains) + " (in the split)")
     shared = sorted(set(train) & set(test))

@@ -280,6 +280,7 @@ class DerivativeRegressionModel:
         self.states, self.controls = tuple(grid.states), tuple(grid.controls)
         self.units = dict(prepared.train.units)
         self.train_strains = tuple(grid.strains)
+        self.test_strains = tuple(prepared.test.strains)
         self.dataset_name = prepared.dataset.name
         self.upper_ = np.abs(grid.x).max(axis=(0, 1))
         if cfg.configuration == "published":

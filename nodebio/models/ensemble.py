@@ -24,6 +24,7 @@ import numpy as np
 
 from nodebio import data as _data
 from nodebio import seeds
+from nodebio.errors import CheckpointMismatchError
 from nodebio.models.registry import make_model
 
 __all__ = ["Ensemble"]
@@ -61,6 +62,13 @@ class Ensemble:
                     f"Member {i} of the ensemble was trained on different data than member 0 "
                     f"({m.dataset_name!r} vs {first.dataset_name!r}, or other states, controls or grid); "
                     "an ensemble combines models of the same data."
+                )
+            held_out = (getattr(m, "test_strains", ()), getattr(first, "test_strains", ()))
+            if all(held_out) and held_out[0] != held_out[1]:
+                raise CheckpointMismatchError(
+                    f"Member {i} of the ensemble held out other strains ({', '.join(held_out[0])}) than member 0 "
+                    f"({', '.join(held_out[1])}): its split is another. An ensemble combines models of one split; "
+                    "simulate the runs separately."
                 )
         ensemble = cls.__new__(cls)
         ensemble.name = getattr(first, "name", "node")

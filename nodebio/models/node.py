@@ -212,6 +212,7 @@ class NeuralODEModel:
         self.state_scaler, self.control_scaler = prepared.state_scaler, prepared.control_scaler
         self.times = np.asarray(prepared.train.times, dtype=float)
         self.train_strains = tuple(prepared.train.strains)
+        self.test_strains = tuple(prepared.test.strains)
         self.dataset_name = prepared.dataset.name
         self.data_sha256 = prepared.dataset.sha256
         self.units = {k: v for k, v in prepared.dataset.units.items() if k in self.states + self.controls}
@@ -258,10 +259,17 @@ class NeuralODEModel:
         bar = tqdm(range(track["iteration"], cfg.iterations), desc=f"training ({self.dataset_name})",
                    disable=not progress, initial=track["iteration"], total=cfg.iterations)
         for iteration in bar:
+            random_state = generator.get_state()
             try:
                 record = self._step(objective, optimizer, scheduler, generator, iteration)
             except SolverError as error:
                 self._diverged(error, iteration + 1, track["best_field"], checkpoint)
+            except KeyboardInterrupt:
+                # keep every completed iteration: the checkpoint resumes exactly where this one began
+                generator.set_state(random_state)
+                bar.close()
+                save_progress()
+                raise
             self.history.append(record)
             track["iteration"] = iteration + 1
             bar.set_postfix(loss=f"{record['loss']:.4f}",
@@ -413,6 +421,7 @@ class NeuralODEModel:
             "control_scaler": self.control_scaler.to_dict(),
             "times": [float(t) for t in self.times],
             "train_strains": list(self.train_strains),
+            "test_strains": list(self.test_strains),
             "dataset": self.dataset_name,
             "data_sha256": self.data_sha256,
             "history": self.history,
@@ -453,6 +462,7 @@ class NeuralODEModel:
         model.control_scaler = _data.Scaler.from_dict(state["control_scaler"])
         model.times = np.asarray(state["times"], dtype=float)
         model.train_strains = tuple(state["train_strains"])
+        model.test_strains = tuple(state.get("test_strains", ()))
         model.dataset_name, model.data_sha256 = state["dataset"], state["data_sha256"]
         model.history, model.fit_seconds = state["history"], state["fit_seconds"]
         model.field = make_field(state["field_config"]).to(model.device, DTYPES[model.config.dtype])
@@ -550,8 +560,10 @@ class _Objective:
 def _read_checkpoint(path: Path, device) -> dict:
     try:
         state = torch.load(path, map_location=device, weights_only=True)
-    except Exception as error:  # torch raises several types for unreadable files
-        raise CheckpointMismatchError(f"{path} is not a readable nodebio checkpoint: {error}") from error
+    except Exception:  # torch raises several types for unreadable files; its advice does not apply here
+        raise CheckpointMismatchError(
+            f"{path} is not a nodebio checkpoint: it cannot be read (truncated, or another kind of file). "
+            "Train the model again.") from None
     if not isinstance(state, dict) or state.get("format") != "nodebio-node-1":
-        raise CheckpointMismatchError(f"{path} is not a nodebio neural ODE checkpoint.")
+        raise CheckpointMismatchError(f"{path} is not a nodebio checkpoint of a neural ODE.")
     return state

@@ -24,6 +24,7 @@ class TrainingMeanModel:
         self.times = np.asarray(prepared.train.times, dtype=float)
         self.mean_ = prepared.train.x.mean(axis=0)
         self.train_strains = tuple(prepared.train.strains)
+        self.test_strains = tuple(prepared.test.strains)
         self.units = dict(prepared.train.units)
         self.dataset_name = prepared.dataset.name
         self.fit_seconds = 0.0
