@@ -174,10 +174,14 @@ def check_output_folder(out: str | Path) -> None:
     """Raise :class:`OutputPathError` unless a run folder can be written at ``out``: not a file, and
     its nearest existing folder writable."""
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise OutputPathError(f"{out} is a file: the output of a run is a folder; give a folder path.")
-    existing = next(p for p in [out, *out.parents] if p.exists())
-    if not os.access(existing, os.W_OK | os.X_OK):
+    try:
+        if out.exists() and not out.is_dir():
+            raise OutputPathError(f"{out} is a file: the output of a run is a folder; give a folder path.")
+        existing = next(p for p in [out, *out.parents] if p.exists())
+        writable = os.access(existing, os.W_OK | os.X_OK)
+    except PermissionError:  # a folder on the way cannot even be looked into
+        existing, writable = out.parent, False
+    if not writable:
         raise OutputPathError(f"cannot write {out}: {existing} is not writable. Give an output folder you can write.")
 
 
