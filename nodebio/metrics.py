@@ -34,7 +34,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["evaluate", "predictions_table", "rmse_at_measurements", "rmse_on_grid", "rmse_integral", "normalized",
+__all__ = ["evaluate", "titer_error", "predictions_table", "rmse_at_measurements", "rmse_on_grid", "rmse_integral", "normalized",
            "training_spread", "improvement", "mean_sd"]
 
 
@@ -104,6 +104,23 @@ def rmse_integral(times: np.ndarray, predicted: np.ndarray, truth: np.ndarray, s
     return pd.Series(np.sqrt(integral.mean(axis=0)), index=list(states))
 
 
+def titer_error(table: pd.DataFrame, product: str) -> dict:
+    """The error of the product's titer at the last time it was measured (the engineering target:
+    72 h in the pathway tables), over the strains of a :func:`predictions_table`.
+
+    Returns ``titer_error`` (mean absolute error, the product's units), ``titer_relative_error``
+    (mean of |predicted - measured| / measured) and ``titer_hours`` (the time of the titer).
+    """
+    rows = table[table["variable"] == product]
+    if rows.empty:
+        return {"titer_error": float("nan"), "titer_relative_error": float("nan"), "titer_hours": float("nan")}
+    last = rows.loc[rows.groupby("strain", sort=False)["time"].idxmax()]
+    error = (last["predicted"] - last["measured"]).abs()
+    relative = error / last["measured"].where(last["measured"] > 0)
+    return {"titer_error": float(error.mean(skipna=False)), "titer_relative_error": float(relative.mean(skipna=False)),
+            "titer_hours": float(last["time"].max())}
+
+
 def improvement(rmse_model: pd.Series | float, rmse_reference: pd.Series | float):
     """Improvement in percent of a model over a reference: (1 - RMSE_model / RMSE_reference) * 100.
 
@@ -126,12 +143,14 @@ def evaluate(model, prepared, splits: Sequence[str] = ("test", "train")):
     """Simulate and score the strains of ``prepared`` with a fitted model.
 
     Returns (predictions, trajectories, scores): predictions has one row per measured state value
-    (``strain, time, variable, measured, predicted, split``); trajectories the simulation on the
-    grid next to the preprocessed data (``strain, time, variable, predicted, data, split``);
-    scores, per split, the per-state and mean RMSE under every definition, the simulation time
-    and the solver status of each strain.
+    (``strain, time, variable, measured, predicted, spread, split``; ``spread`` is the variable's
+    training spread, which scales it); trajectories the simulation on the grid next to the
+    preprocessed data (``strain, time, variable, predicted, data, split``); scores, per split, the
+    per-state and mean RMSE under every definition, the error of the product's final titer
+    (:func:`titer_error`), the simulation time and the solver status of each strain.
     """
     spread = training_spread(prepared.train.x, prepared.train.states)
+    product = prepared.dataset.product or prepared.train.states[-1]
     predictions, trajectories, scores = [], [], {}
     for split in splits:
         grid = getattr(prepared, split)
@@ -139,6 +158,7 @@ def evaluate(model, prepared, splits: Sequence[str] = ("test", "train")):
         predicted = model.simulate(grid)
         seconds = time.perf_counter() - started
         table = predictions_table(grid.strains, grid.times, predicted, grid.states, grid.measured)
+        table["spread"] = table["variable"].map(spread)
         table["split"] = split
         predictions.append(table)
         for i, strain in enumerate(grid.strains):
@@ -162,5 +182,7 @@ def evaluate(model, prepared, splits: Sequence[str] = ("test", "train")):
             "mean_rmse_scaled": float(scaled.mean()),
             "mean_rmse_integral": float(integral.mean()),
             "mean_rmse_grid": float(on_grid.mean()),
+            "product": product,
+            **titer_error(table, product),
         }
     return pd.concat(predictions, ignore_index=True), pd.concat(trajectories, ignore_index=True), scores

@@ -14,15 +14,25 @@ def test_reproduce_quick_writes_the_tables(tmp_path, limonene_path):
     output = compare.reproduce(["limonene"], seeds=1, quick=True, loso=False, out=tmp_path / "res",
                                device="cpu", progress=False, data_dir=limonene_path.parent)
     files = {p.name for p in (tmp_path / "res").iterdir()}
-    assert {"results.csv", "summary.csv", "improvement.csv", "results.json", "results.md"} <= files
+    assert {"results.csv", "summary.csv", "improvement.csv", "predictions.csv", "per_metabolite.csv",
+            "strongest.csv", "tuning.csv", "results.json", "results.md"} <= files
     summary = output["summary"]
-    assert set(summary["model"]) == {"node", "node-structured", "baseline-gb", "baseline-rf", "mean"}
-    assert len(summary) == 7  # two neural ODEs, 2 x 2 baselines, mean
+    assert set(summary["model"]) == {"node", "node-structured", "baseline-gb", "baseline-rf", "mean", "persistence",
+                                     "nearest", "zero"}
+    assert len(summary) == 2 + 2 * 3 + 4  # two neural ODEs, 2 baselines x 3 configurations, 4 references
+    assert {"titer_error_mean", "rmse_integral_mean", "rmse_scaled_mean"} <= set(summary.columns)
     improvement = output["improvement"]
-    assert (improvement["paper_%"] == 94.38).all() and len(improvement) == 10  # 2 variants x 5 references
+    assert (improvement["paper_%"] == 94.38).all() and len(improvement) == 2 * 10  # 2 variants x 10 references
     assert set(improvement["model"]) == {"node", "node-structured"}
+    inside = improvement.dropna(subset=["integral_low"])
+    assert ((inside["integral_low"] <= inside["improvement_integral_%"] + 1e-9)
+            & (inside["improvement_integral_%"] <= inside["integral_high"] + 1e-9)).mean() > 0.8
+    assert set(output["strongest"]["metric"]) == {"rmse_integral", "rmse_scaled", "titer_error"}
+    assert set(output["tuning"]["model"]) == {"baseline-gb", "baseline-rf"}
     markdown = (tmp_path / "res" / "results.md").read_text()
-    assert "94.4" in markdown and "baseline-rf" in markdown
+    assert "94.4" in markdown and "baseline-rf" in markdown and "## Verdict" in markdown
+    assert output["verdict"]["limonene"].startswith("On limonene, the paper's margin")
+    assert "persistence" in set(output["per_metabolite"]["model"])
     document = json.loads((tmp_path / "res" / "results.json").read_text())
     assert document["settings"]["seeds"] == 1
     with pytest.raises(data.DataValidationError, match="Unknown pathway"):
@@ -30,10 +40,13 @@ def test_reproduce_quick_writes_the_tables(tmp_path, limonene_path):
 
 
 def test_leave_one_strain_out_quick(isopentenol_path):
-    table = compare.leave_one_strain_out(["isopentenol"], quick=True, device="cpu", progress=False,
+    table = compare.leave_one_strain_out(["isopentenol"], quick=True, seeds=2, device="cpu", progress=False,
                                          data_dir=isopentenol_path.parent)
     assert set(table["held_out"]) == {"I1", "I2", "I3"}
-    assert set(table["model"]) == {"node", "node-structured", "baseline-gb", "mean"}
+    assert set(table["model"]) == {"node", "node-structured", "baseline-gb", "mean", "persistence", "nearest", "zero"}
+    assert set(table.loc[table["model"] == "node", "seed"]) == {0, 1}
+    assert set(table.loc[table["model"] == "zero", "seed"]) == {0}
     summary = compare.loso_summary(table)
     assert len(summary) == 3 and summary["node beats mean"].dtype == bool
-    assert summary["node-structured beats mean"].dtype == bool
+    assert summary["node-structured beats best reference"].dtype == bool
+    assert set(summary["best reference"]) <= {"mean", "persistence", "nearest", "zero"}

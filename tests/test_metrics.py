@@ -62,3 +62,13 @@ def test_predictions_table_interpolates_at_measured_times():
     predicted = np.array([[[0.0], [2.0], [4.0]]])
     table = metrics.predictions_table(["S"], np.array([0.0, 1.0, 2.0]), predicted, ["a"], measured)
     assert table["predicted"].item() == pytest.approx(3.0) and table["measured"].item() == 7.0
+
+
+def test_titer_error_at_the_last_measured_time():
+    table = pd.DataFrame({"strain": ["A", "A", "A", "B", "B"], "time": [0.0, 24.0, 72.0, 0.0, 72.0],
+                          "variable": ["P", "P", "P", "P", "P"], "measured": [0.0, 1.0, 2.0, 0.0, 4.0],
+                          "predicted": [0.0, 5.0, 3.0, 0.0, 2.0]})
+    result = metrics.titer_error(table, "P")
+    assert result["titer_error"] == pytest.approx((1.0 + 2.0) / 2)
+    assert result["titer_relative_error"] == pytest.approx((0.5 + 0.5) / 2) and result["titer_hours"] == 72.0
+    assert np.isnan(metrics.titer_error(table, "Q")["titer_error"])

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from nodebio import models
 from nodebio.models import references
 
 
@@ -11,3 +13,23 @@ def test_training_mean(baseline_prepared):
     model = references.TrainingMeanModel().fit(baseline_prepared)
     predicted = model.simulate(baseline_prepared.test)
     assert np.allclose(predicted[0], baseline_prepared.train.x.mean(axis=0))
+
+
+def test_persistence_nearest_and_zero(baseline_prepared):
+    test, train = baseline_prepared.test, baseline_prepared.train
+    held = models.make_model("persistence").fit(baseline_prepared).simulate(test)
+    np.testing.assert_array_equal(held, np.repeat(test.x[:, :1], len(test.times), axis=1))
+    x0 = test.x[:, 0] * 2
+    np.testing.assert_array_equal(models.make_model("persistence").fit(baseline_prepared).simulate(test, x0=x0)[:, -1],
+                                  x0)
+    assert not models.make_model("zero").fit(baseline_prepared).simulate(test).any()
+    nearest = models.make_model("nearest").fit(baseline_prepared)
+    predicted = nearest.simulate(test)
+    distance = {s: np.abs(np.log1p(train.u[train.index(s)]) - np.log1p(test.u[0])).mean() for s in train.strains}
+    assert nearest.nearest_ == [min(distance, key=distance.get)]
+    np.testing.assert_array_equal(predicted[0], train.x[train.index(nearest.nearest_[0])])
+    # a training strain is its own nearest strain
+    assert nearest.simulate(train.subset([train.strains[1]])).shape == (1, len(train.times), len(train.states))
+    assert nearest.nearest_ == [train.strains[1]]
+    with pytest.raises(ValueError, match="takes no options"):
+        models.make_model("nearest", width=3)

@@ -5,6 +5,9 @@ within the training strains.
 default. :func:`ablation` scores them on :func:`inner_folds` (train on one training strain, predict
 the other: L1 <-> L3, I1 <-> I3) and, for the record only, on the paper's held-out strain;
 :func:`ablation_table` ranks them by the inner score, the only one used for choosing.
+
+:func:`tune` gives the baselines the same protocol: each chooses among :data:`BASELINE_GRID` by
+the inner folds, so that no model gets a selection the others do not.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from nodebio import metrics
 from nodebio.models.ensemble import Ensemble
 from nodebio.models.registry import make_model
 
-__all__ = ["ABLATION_EXPERIMENTS", "QUICK_ABLATION", "inner_folds", "ablation", "ablation_table"]
+__all__ = ["ABLATION_EXPERIMENTS", "QUICK_ABLATION", "BASELINE_GRID", "inner_folds", "ablation", "ablation_table",
+           "tune"]
 
 _STRUCTURED = {"model": "node-structured"}
 #: The experiments of the accuracy push: each one change to the plain or the structured default.
@@ -122,3 +126,38 @@ def ablation_table(results: pd.DataFrame) -> pd.DataFrame:
         table = table.join(test)
     table["seconds"] = results.groupby("experiment", sort=False)["seconds"].sum()
     return table.reset_index()
+
+
+#: The small grid the derivative-regression baselines choose from (careful configuration): the
+#: number of trees and the derivative estimate, the two choices the 2018 pipeline fixed by hand.
+BASELINE_GRID: dict[str, list] = {"n_estimators": [30, 100, 300], "derivative": ["savgol", "central"]}
+
+
+def tune(name: str, pathway: str, *, grid: dict[str, list] | None = None, seed: int = 0, quick: bool = False,
+         device: str = "cpu", data_dir=None) -> tuple[dict, pd.DataFrame]:
+    """Choose the options of model ``name`` among the combinations of ``grid`` by the inner folds
+    of ``pathway`` (train on one training strain, predict the other; the held-out strain is never
+    used): the combination with the lowest mean scaled RMSE. Returns (options, table of scores).
+
+    ``quick`` halves the grid (its first and last values of each option) and makes the models small.
+    """
+    import itertools
+
+    grid = dict(BASELINE_GRID if grid is None else grid)
+    if quick:
+        grid = {k: list(dict.fromkeys([v[0], v[-1]])) for k, v in grid.items()}
+    if quick and "n_estimators" in grid:
+        grid["n_estimators"] = [10]
+    folds = inner_folds(pathway, data_dir)
+    rows = []
+    for values in itertools.product(*grid.values()):
+        options = dict(zip(grid, values))
+        scores = []
+        for held, prepared in folds:
+            model = make_model(name, seed=seed, quick=quick, device=device, **options)
+            scores.append(_scaled_score(model, prepared, options)[0])
+        rows.append({**options, "inner mean": float(np.mean(scores))})
+    table = pd.DataFrame(rows)
+    best = table.loc[table["inner mean"].idxmin()] if table["inner mean"].notna().any() else table.iloc[0]
+    chosen = {k: (int(best[k]) if isinstance(grid[k][0], (int, np.integer)) else best[k]) for k in grid}
+    return chosen, table

@@ -32,7 +32,8 @@ import pandas as pd
 from nodebio import data as _data
 from nodebio import metrics
 from nodebio.errors import unknown_message
-from nodebio.models.registry import NEURAL_MODELS, make_model
+from nodebio.experiments import verdict as _verdict
+from nodebio.models.registry import NEURAL_MODELS, REFERENCE_MODELS, make_model
 
 __all__ = ["PAPER_IMPROVEMENT", "NODE_MODELS", "reproduce", "leave_one_strain_out", "fit_and_score", "score_rows",
            "summarize", "improvements", "loso_summary", "write_results", "markdown_table"]
@@ -45,16 +46,19 @@ PAPER_IMPROVEMENT = {"limonene": 94.38, "isopentenol": 97.65}
 
 
 def _variants(seeds: Iterable[int]):
-    """(model, configuration, seed) of the comparison; the mean is deterministic: one run."""
+    """(model, configuration, seed) of the comparison. Configuration ``"tuned"``: the careful
+    baseline with the options :func:`nodebio.experiments.ablation.tune` chose by the inner folds.
+    The model-free references are deterministic: one run each."""
     seeds = list(seeds)
-    for name in ("node", "node-structured"):
+    for name in NEURAL_MODELS:
         for seed in seeds:
             yield name, "-", seed
     for name in ("baseline-gb", "baseline-rf"):
-        for configuration in ("published", "careful"):
+        for configuration in ("published", "careful", "tuned"):
             for seed in seeds:
                 yield name, configuration, seed
-    yield "mean", "-", seeds[0]
+    for name in REFERENCE_MODELS:
+        yield name, "-", seeds[0]
 
 
 def fit_and_score(name: str, configuration: str, seed: int, prepared: _data.PreparedData, quick: bool = False,
@@ -65,8 +69,9 @@ def fit_and_score(name: str, configuration: str, seed: int, prepared: _data.Prep
     started = time.perf_counter()
     model.fit(prepared, progress=False)
     fit_seconds = time.perf_counter() - started
-    _, trajectories, scores = metrics.evaluate(model, prepared, splits=("test",))
-    return model, fit_seconds, scores["test"], trajectories
+    predictions, trajectories, scores = metrics.evaluate(model, prepared, splits=("test",))
+    score = {**scores["test"], "predictions": predictions}
+    return model, fit_seconds, score, trajectories
 
 
 def score_rows(pathway: str, name: str, configuration: str, seed: int, fit_seconds: float, score: dict,
@@ -80,18 +85,25 @@ def score_rows(pathway: str, name: str, configuration: str, seed: int, fit_secon
             "seed": seed, "state": state,
             "rmse_integral": score["rmse_integral"][state], "rmse_measured": score["rmse_measured"][state],
             "rmse_scaled": score["rmse_scaled"][state],
+            "titer_error": score.get("titer_error", np.nan),
+            "titer_relative_error": score.get("titer_relative_error", np.nan),
             "status": "; ".join(score["status"]), "fit_seconds": fit_seconds,
             "simulate_seconds": score["simulate_seconds"],
         })
     return rows
 
 
+#: The models held out strain by strain: the neural ODEs, the careful baseline, every reference.
+LOSO_MODELS = (*((name, "-") for name in NEURAL_MODELS), ("baseline-gb", "careful"),
+               *((name, "-") for name in REFERENCE_MODELS))
+
+
 def leave_one_strain_out(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, quick: bool = False,
-                         seed: int = 0, device: str = "auto", progress: bool = True,
+                         seeds: int = 3, seed: int = 0, device: str = "auto", progress: bool = True,
                          data_dir=None) -> pd.DataFrame:
-    """Every strain held out in turn (trained on the other two): the neural ODE (both variants),
-    the careful gradient-boosting baseline and the training-strain mean. One row per (pathway, held-out
-    strain, model, state)."""
+    """Every strain held out in turn (trained on the other two): :data:`LOSO_MODELS`, with ``seeds``
+    seeds from ``seed`` (the references once). One row per (pathway, held-out strain, model,
+    seed, state)."""
     from tqdm import tqdm
 
     cases = [(p, s) for p in pathways for s in _data.PATHWAYS[p].strains]
@@ -100,19 +112,22 @@ def leave_one_strain_out(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, qui
         dataset = _data.load(pathway, data_dir=data_dir)
         train = [s for s in dataset.strains if s != held_out]
         prepared = _data.prepare(dataset, train, [held_out])
-        for name, configuration in (("node", "-"), ("node-structured", "-"), ("baseline-gb", "careful"), ("mean", "-")):
-            _, fit_seconds, score, _ = fit_and_score(name, configuration, seed, prepared, quick, device)
-            rows.extend(score_rows(pathway, name, configuration, seed, fit_seconds, score, held_out))
+        for name, configuration in LOSO_MODELS:
+            for run_seed in range(seed, seed + (1 if name in REFERENCE_MODELS else seeds)):
+                _, fit_seconds, score, _ = fit_and_score(name, configuration, run_seed, prepared, quick, device)
+                rows.extend(score_rows(pathway, name, configuration, run_seed, fit_seconds, score, held_out))
     return pd.DataFrame(rows)
 
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
     """Mean over metabolites of each score per run, then mean ± sd over seeds, per model."""
     keys = ["pathway", "held_out", "model", "configuration"]
-    per_run = (results.groupby(keys + ["seed"], sort=False)[["rmse_integral", "rmse_measured", "rmse_scaled"]]
+    columns = ["rmse_integral", "rmse_measured", "rmse_scaled", "titer_error", "titer_relative_error"]
+    per_run = (results.groupby(keys + ["seed"], sort=False)[[c for c in columns if c in results]]
                .agg(lambda v: v.mean(skipna=False)).reset_index())
     parts = []
-    for column in ("rmse_integral", "rmse_scaled"):
+    for column in [c for c in ("rmse_integral", "rmse_scaled", "titer_error", "titer_relative_error")
+                   if c in per_run]:
         stats = metrics.mean_sd(per_run, keys, column).rename(
             columns={"mean": f"{column}_mean", "sd": f"{column}_sd", "count": "seeds"})
         parts.append(stats.set_index(keys))
@@ -137,9 +152,11 @@ def improvements(summary: pd.DataFrame, models: Sequence[str] = NODE_MODELS) -> 
                 rows.append({
                     "model": variant,
                     "pathway": pathway,
-                    "reference": ref["model"] + ("" if ref["configuration"] == "-" else f" ({ref['configuration']})"),
+                    "reference": _verdict.label(ref["model"], ref["configuration"]),
                     "improvement_integral_%": metrics.improvement(node["rmse_integral_mean"], ref["rmse_integral_mean"]),
                     "improvement_scaled_%": metrics.improvement(node["rmse_scaled_mean"], ref["rmse_scaled_mean"]),
+                    "improvement_titer_%": metrics.improvement(node.get("titer_error_mean", np.nan),
+                                                               ref.get("titer_error_mean", np.nan)),
                     "paper_%": PAPER_IMPROVEMENT.get(pathway, np.nan),
                 })
     return pd.DataFrame(rows)
@@ -156,79 +173,124 @@ def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
 
 
 def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5, first_seed: int = 0,
-              quick: bool = False, loso: bool = True, out: str | Path | None = "results", device: str = "auto",
-              progress: bool = True, data_dir=None) -> dict:
+              quick: bool = False, loso: bool = True, loso_seeds: int | None = None,
+              out: str | Path | None = "results", device: str = "auto", progress: bool = True,
+              data_dir=None) -> dict:
     """Run the paper's comparison; returns and (with ``out``) writes the tables.
 
-    For each pathway, on the paper's split (train low + high producer, test the medium one):
-    the neural ODE (plain and pathway-structured) with ``seeds`` seeds (``first_seed``, ``first_seed + 1``, ...), both baselines in both configurations with the same
-    seeds, the training-strain mean; then (``loso``) :func:`leave_one_strain_out`.
-    Files in ``out``: ``results.csv`` (one row per run and metabolite), ``summary.csv``,
-    ``improvement.csv``, ``loso.csv``, ``results.json`` and ``results.md`` (the tables, with the
-    paper's numbers next to ours).
+    For each pathway, on the paper's split (train low + high producer, test the medium one): the
+    neural ODEs (plain and pathway-structured) with ``seeds`` seeds (``first_seed``,
+    ``first_seed + 1``, ...), both baselines as published, careful and tuned by the inner folds
+    (:func:`nodebio.experiments.ablation.tune`) with the same seeds, and every model-free reference
+    (training mean, persistence, nearest strain, zero); then (``loso``)
+    :func:`leave_one_strain_out` with ``loso_seeds`` seeds (default: ``min(seeds, 3)``).
+    Returned tables: ``results`` (one row per run and metabolite), ``predictions`` (every measured
+    point of every run), ``trajectories``, ``summary`` (mean and sd over seeds: both RMSE
+    definitions and the titer error), ``improvement`` (with bootstrap intervals),
+    ``per_metabolite``, ``strongest`` (the strongest reference per metric), ``verdict`` and
+    ``hypothesis`` (sentences), ``tuning`` and ``loso``. Files in ``out``: the tables as CSV,
+    ``results.json`` and ``results.md``.
     """
     from tqdm import tqdm
+
+    from nodebio.experiments.ablation import tune
 
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}.")
     unknown = [p for p in pathways if p not in _data.PATHWAYS]
     if unknown:
         raise _data.DataValidationError(unknown_message("pathway", unknown, list(_data.PATHWAYS)))
+    if out is not None:
+        from nodebio.runs import check_output_folder
+
+        check_output_folder(Path(out))
     started = time.perf_counter()
-    rows, trajectories = [], []
+    rows, predictions, trajectories, tuning = [], [], [], {}
     jobs = [(p, *v) for p in pathways for v in _variants(range(first_seed, first_seed + seeds))]
     prepared_by_pathway = {}
     for pathway, name, configuration, seed in tqdm(jobs, desc="reproduce", disable=not progress):
         if pathway not in prepared_by_pathway:
             prepared_by_pathway[pathway] = _data.prepare(_data.load(pathway, data_dir=data_dir))
         prepared = prepared_by_pathway[pathway]
-        _, fit_seconds, score, trajectory = fit_and_score(name, configuration, seed, prepared, quick, device)
+        options = {}
+        if configuration == "tuned":
+            if (pathway, name) not in tuning:
+                tuning[(pathway, name)] = tune(name, pathway, seed=first_seed, quick=quick, data_dir=data_dir)[0]
+            options = tuning[(pathway, name)]
+        _, fit_seconds, score, trajectory = fit_and_score(
+            name, "careful" if configuration == "tuned" else configuration, seed, prepared, quick, device, **options)
         held_out = ",".join(prepared.test.strains)
         rows.extend(score_rows(pathway, name, configuration, seed, fit_seconds, score, held_out))
-        trajectory = trajectory.assign(pathway=pathway, model=name, configuration=configuration, seed=seed)
-        trajectories.append(trajectory)
+        labels = dict(pathway=pathway, model=name, configuration=configuration, seed=seed)
+        predictions.append(score["predictions"].assign(**labels))
+        trajectories.append(trajectory.assign(**labels))
     results = pd.DataFrame(rows)
-    summary = summarize(results)
-    gains = improvements(summary)
-    loso_table = (leave_one_strain_out(pathways, quick=quick, seed=first_seed, device=device, progress=progress,
-                                       data_dir=data_dir) if loso else None)
-    output = {"results": results, "summary": summary, "improvement": gains,
-              "trajectories": pd.concat(trajectories, ignore_index=True), "loso": loso_table,
-              "seconds": time.perf_counter() - started,
-              "settings": {"pathways": list(pathways), "seeds": seeds, "first_seed": first_seed, "quick": quick,
-                           "device": device}}
+    output = {"results": results, "predictions": pd.concat(predictions, ignore_index=True),
+              "trajectories": pd.concat(trajectories, ignore_index=True),
+              "tuning": pd.DataFrame([{"pathway": p, "model": m, **o} for (p, m), o in tuning.items()])}
+    output.update(analyse(output["results"], output["predictions"], output["trajectories"]))
+    output["loso"] = (leave_one_strain_out(pathways, quick=quick, seeds=loso_seeds or min(seeds, 3),
+                                           seed=first_seed, device=device, progress=progress, data_dir=data_dir)
+                      if loso else None)
+    output["seconds"] = time.perf_counter() - started
+    output["settings"] = {"pathways": list(pathways), "seeds": seeds, "first_seed": first_seed, "quick": quick,
+                          "loso_seeds": (loso_seeds or min(seeds, 3)) if loso else 0, "device": device}
     if out is not None:
         write_results(output, Path(out))
     return output
 
 
+def analyse(results: pd.DataFrame, predictions: pd.DataFrame, trajectories: pd.DataFrame) -> dict:
+    """The tables computed from the runs: summary, improvement (with bootstrap intervals),
+    per-metabolite errors, the strongest references, the verdict and the hypothesis."""
+    summary = summarize(results)
+    gains = _verdict.bootstrap_improvements(predictions, trajectories, improvements(summary))
+    return {"summary": summary, "improvement": gains,
+            "per_metabolite": _verdict.per_metabolite(results),
+            "strongest": _verdict.strongest_references(summary, NODE_MODELS),
+            "verdict": _verdict.verdict(summary, gains, PAPER_IMPROVEMENT, NODE_MODELS),
+            "hypothesis": _verdict.hypothesis(summary, PAPER_IMPROVEMENT, NODE_MODELS)}
+
+
 def loso_summary(loso_table: pd.DataFrame) -> pd.DataFrame:
-    """Mean scaled RMSE per (pathway, held-out strain, model), and whether each neural ODE variant
-    beats the training-strain mean."""
+    """Mean scaled RMSE per (pathway, held-out strain, model) over seeds, the best model-free
+    reference, and whether each neural ODE variant beats the training-strain mean and the best
+    model-free reference."""
     table = loso_table.groupby(["pathway", "held_out", "model"], sort=False)["rmse_scaled"].mean().unstack("model")
+    present = [m for m in REFERENCE_MODELS if m in table]
+    if present:
+        table["best reference"] = table[present].idxmin(axis=1)
+        best = table[present].min(axis=1)
     for variant in NODE_MODELS:
         if variant in table:
             table[f"{variant} beats mean"] = table[variant] < table["mean"]
+            if present:
+                table[f"{variant} beats best reference"] = table[variant] < best
     return table.reset_index()
 
 
 def write_results(output: dict, out: Path) -> None:
+    """Write the tables of :func:`reproduce` as CSV files, ``results.json`` and ``results.md``."""
     out.mkdir(parents=True, exist_ok=True)
-    output["results"].to_csv(out / "results.csv", index=False)
-    output["summary"].to_csv(out / "summary.csv", index=False)
-    output["improvement"].to_csv(out / "improvement.csv", index=False)
-    output["trajectories"].to_csv(out / "trajectories.csv", index=False)
-    document = {"settings": output["settings"], "seconds": output["seconds"],
-                "summary": output["summary"].to_dict(orient="records"),
-                "improvement": output["improvement"].to_dict(orient="records"),
+    for name in ("results", "predictions", "trajectories", "summary", "improvement", "per_metabolite", "strongest",
+                 "tuning"):
+        output[name].to_csv(out / f"{name}.csv", index=False)
+    document = {"settings": output["settings"], "seconds": output["seconds"], "verdict": output["verdict"],
+                "hypothesis": output["hypothesis"],
+                **{name: output[name].to_dict(orient="records")
+                   for name in ("summary", "improvement", "strongest", "tuning")},
                 "paper_improvement_%": PAPER_IMPROVEMENT}
     sections = [
         "# Reproduction of the neural ODE vs 2018 pipeline comparison",
         f"Settings: {json.dumps(output['settings'])}; {output['seconds']:.0f} s.",
-        "## Held-out medium strain: mean RMSE over metabolites (mean and sd over seeds)",
+        "## Verdict", *output["verdict"].values(), *output["hypothesis"].values(),
+        "## Held-out medium strain: mean over metabolites (mean and sd over seeds), and the 72-h titer error",
         markdown_table(output["summary"]),
-        "## Improvement of the neural ODE over each reference (%), next to the paper's",
+        "## The strongest reference per pathway and metric", markdown_table(output["strongest"]),
+        "## Improvement of the neural ODE over each reference (%), 90% bootstrap intervals, next to the paper's",
         markdown_table(output["improvement"]),
+        "## Scaled RMSE per metabolite (mean over seeds)", markdown_table(output["per_metabolite"]),
+        "## Options the tuned baselines chose by the inner folds", markdown_table(output["tuning"]),
     ]
     if output.get("loso") is not None:
         output["loso"].to_csv(out / "loso.csv", index=False)

@@ -28,7 +28,8 @@ _NAMES = {
     "StructuredField": "structured", "STRUCTURED_OPTIONS": "structured", "structured_field": "structured",
     "integrate": "solve", "SOLVERS": "solve",
     "DerivativeRegressionModel": "baseline", "BaselineConfig": "baseline", "CompiledEnsemble": "baseline",
-    "TrainingMeanModel": "references",
+    "TrainingMeanModel": "references", "PersistenceModel": "references", "NearestStrainModel": "references",
+    "ZeroModel": "references", "REFERENCE_MODELS": "registry",
 }
 _SUBMODULES = ("fields", "structured", "solve", "node", "baseline", "references", "registry", "ensemble")
 

@@ -4,8 +4,9 @@ The names: ``node`` (the neural ODE, :class:`~nodebio.models.node.NeuralODEModel
 ``node-structured`` (the same with the pathway-structured field and
 :data:`~nodebio.models.structured.STRUCTURED_OPTIONS`), ``baseline-gb`` and ``baseline-rf`` (the
 2018 derivative-regression pipeline with gradient boosting or random forests,
-:class:`~nodebio.models.baseline.DerivativeRegressionModel`) and ``mean`` (the training-strain
-mean, :class:`~nodebio.models.references.TrainingMeanModel`).
+:class:`~nodebio.models.baseline.DerivativeRegressionModel`), and the model-free references
+``mean`` (the training-strain mean), ``persistence`` (initial values held), ``nearest`` (the
+training strain with the closest enzyme levels) and ``zero`` (:mod:`nodebio.models.references`).
 
 Every model, whatever its kind, is used the same way::
 
@@ -22,12 +23,14 @@ from typing import Sequence
 from nodebio import data as _data
 from nodebio.errors import unknown_message
 
-__all__ = ["MODEL_NAMES", "NEURAL_MODELS", "QUICK_NODE_ITERATIONS", "QUICK_TREES", "make_model", "is_neural",
+__all__ = ["MODEL_NAMES", "NEURAL_MODELS", "REFERENCE_MODELS", "QUICK_NODE_ITERATIONS", "QUICK_TREES", "make_model", "is_neural",
            "prepare_for"]
 
-MODEL_NAMES = ("node", "node-structured", "baseline-gb", "baseline-rf", "mean")
+MODEL_NAMES = ("node", "node-structured", "baseline-gb", "baseline-rf", "mean", "persistence", "nearest", "zero")
 #: The neural ODE variants among :data:`MODEL_NAMES`.
 NEURAL_MODELS = ("node", "node-structured")
+#: The model-free references among :data:`MODEL_NAMES` (:mod:`nodebio.models.references`).
+REFERENCE_MODELS = ("mean", "persistence", "nearest", "zero")
 #: The size of a quick model (tests, CI, the quick book): training iterations of a neural ODE...
 QUICK_NODE_ITERATIONS = 20
 #: ... and trees of a baseline ensemble.
@@ -64,12 +67,12 @@ def make_model(name: str, *, seed: int = 0, quick: bool = False, configuration: 
             options = {"n_estimators": QUICK_TREES, **options}
         return DerivativeRegressionModel(regressor=name.split("-")[1], configuration=configuration, seed=seed,
                                          **options)
-    if name == "mean":
-        from nodebio.models.references import TrainingMeanModel
+    if name in REFERENCE_MODELS:
+        from nodebio.models.references import REFERENCES
 
         if options:
-            raise ValueError(f"The model 'mean' takes no options, got {', '.join(sorted(options))}.")
-        return TrainingMeanModel()
+            raise ValueError(f"The model {name!r} takes no options, got {', '.join(sorted(options))}.")
+        return REFERENCES[name]()
     raise ValueError(unknown_message("model", [name], MODEL_NAMES))
 
 
