@@ -248,6 +248,7 @@ def analyse(results: pd.DataFrame, predictions: pd.DataFrame, trajectories: pd.D
     return {"summary": summary, "improvement": gains,
             "per_metabolite": _verdict.per_metabolite(results),
             "strongest": _verdict.strongest_references(summary, NODE_MODELS),
+            "assessment": _verdict.assessment(summary, gains, PAPER_IMPROVEMENT, NODE_MODELS),
             "verdict": _verdict.verdict(summary, gains, PAPER_IMPROVEMENT, NODE_MODELS),
             "hypothesis": _verdict.hypothesis(summary, PAPER_IMPROVEMENT, NODE_MODELS)}
 
@@ -273,12 +274,12 @@ def write_results(output: dict, out: Path) -> None:
     """Write the tables of :func:`reproduce` as CSV files, ``results.json`` and ``results.md``."""
     out.mkdir(parents=True, exist_ok=True)
     for name in ("results", "predictions", "trajectories", "summary", "improvement", "per_metabolite", "strongest",
-                 "tuning"):
+                 "assessment", "tuning"):
         output[name].to_csv(out / f"{name}.csv", index=False)
     document = {"settings": output["settings"], "seconds": output["seconds"], "verdict": output["verdict"],
                 "hypothesis": output["hypothesis"],
                 **{name: output[name].to_dict(orient="records")
-                   for name in ("summary", "improvement", "strongest", "tuning")},
+                   for name in ("summary", "improvement", "strongest", "assessment", "tuning")},
                 "paper_improvement_%": PAPER_IMPROVEMENT}
     sections = [
         "# Reproduction of the neural ODE vs 2018 pipeline comparison",
