@@ -382,7 +382,7 @@ class NeuralODEModel:
         cfg = self.config
         u = trajectories.u if controls is None else np.asarray(controls, dtype=float)
         start = trajectories.x[:, 0] if x0 is None else np.asarray(x0, dtype=float)
-        with torch.no_grad():
+        with torch.inference_mode():  # the result leaves torch at once: no autograd bookkeeping at all
             predicted = integrate(
                 self.field,
                 self._tensor(self.state_scaler.transform(start)),
@@ -541,7 +541,7 @@ class _Objective:
     def rollout_loss(self) -> float:
         """Mean squared error of the whole training trajectories simulated from their starts."""
         cfg = self.config
-        with torch.no_grad():
+        with torch.inference_mode():  # the result leaves torch at once: no autograd bookkeeping at all
             predicted = integrate(self.field, self.x[:, 0], self.times, self.u, solver=cfg.solver,
                                   step_size=cfg.step_size, rtol=cfg.rtol, atol=cfg.atol)
             return float(((predicted - self.x) ** 2).mean())
