@@ -76,9 +76,10 @@ def resolve_device(device: str = "auto") -> torch.device:
 class TrainConfig:
     """Everything that defines a training run (saved in checkpoints).
 
-    Network: ``width``, ``depth``, ``activation``, ``use_time``. Solver: ``solver`` (a
-    torchdiffeq method), ``step_size`` (h, fixed-step solvers), ``rtol``/``atol`` (adaptive
-    solvers), ``adjoint``. Optimisation: ``iterations``, ``learning_rate`` (cosine-decayed to
+    Network: ``width``, ``depth``, ``activation``, ``use_time``. Solver: ``solver`` (one of
+    :data:`nodebio.models.solve.SOLVERS`: the package's fused ``rk4`` by default, any torchdiffeq
+    method, or ``torchdiffeq-rk4``), ``step_size`` (h, fixed-step solvers), ``rtol``/``atol``
+    (adaptive solvers), ``adjoint``. Optimisation: ``iterations``, ``learning_rate`` (cosine-decayed to
     ``learning_rate * lr_final_fraction``), ``weight_decay``, ``grad_clip`` (max gradient norm),
     ``window_hours``/``windows_per_strain`` (sub-trajectories; None for whole trajectories),
     ``eval_every``/``patience`` (early stopping on the training strains). Penalties:
