@@ -31,6 +31,7 @@ import pandas as pd
 
 from nodebio import data as _data
 from nodebio import metrics
+from nodebio import store as _store
 from nodebio.errors import unknown_message
 from nodebio.models.registry import NEURAL_MODELS, make_model
 
@@ -58,13 +59,19 @@ def _variants(seeds: Iterable[int]):
 
 
 def fit_and_score(name: str, configuration: str, seed: int, prepared: _data.PreparedData, quick: bool = False,
-                  device: str = "auto", **options):
+                  device: str = "auto", store=None, **options):
     """Make, fit and score one model on the held-out strains of ``prepared``:
-    (model, fit seconds, the test scores of :func:`nodebio.metrics.evaluate`, trajectories)."""
+    (model, fit seconds, the test scores of :func:`nodebio.metrics.evaluate`, trajectories).
+
+    ``store``: a folder or :class:`nodebio.store.ModelStore` to take the fitted model from (and
+    save it to); None uses ``$NODEBIO_STORE`` when set, else fits afresh. A model from the store
+    has ``from_store_`` True and reports the seconds of its original fit.
+    """
     model = make_model(name, seed=seed, quick=quick, configuration=configuration, device=device, **options)
     started = time.perf_counter()
-    model.fit(prepared, progress=False)
-    fit_seconds = time.perf_counter() - started
+    model = _store.fit(model, prepared, store=store, device=device, progress=False)
+    fit_seconds = (model.fit_seconds if getattr(model, "from_store_", False) and model.fit_seconds is not None
+                   else time.perf_counter() - started)
     _, trajectories, scores = metrics.evaluate(model, prepared, splits=("test",))
     return model, fit_seconds, scores["test"], trajectories
 
@@ -88,7 +95,7 @@ def score_rows(pathway: str, name: str, configuration: str, seed: int, fit_secon
 
 def leave_one_strain_out(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, quick: bool = False,
                          seed: int = 0, device: str = "auto", progress: bool = True,
-                         data_dir=None) -> pd.DataFrame:
+                         data_dir=None, store=None) -> pd.DataFrame:
     """Every strain held out in turn (trained on the other two): the neural ODE (both variants),
     the careful gradient-boosting baseline and the training-strain mean. One row per (pathway, held-out
     strain, model, state)."""
@@ -101,7 +108,7 @@ def leave_one_strain_out(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, qui
         train = [s for s in dataset.strains if s != held_out]
         prepared = _data.prepare(dataset, train, [held_out])
         for name, configuration in (("node", "-"), ("node-structured", "-"), ("baseline-gb", "careful"), ("mean", "-")):
-            _, fit_seconds, score, _ = fit_and_score(name, configuration, seed, prepared, quick, device)
+            _, fit_seconds, score, _ = fit_and_score(name, configuration, seed, prepared, quick, device, store)
             rows.extend(score_rows(pathway, name, configuration, seed, fit_seconds, score, held_out))
     return pd.DataFrame(rows)
 
@@ -157,7 +164,7 @@ def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
 
 def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5, first_seed: int = 0,
               quick: bool = False, loso: bool = True, out: str | Path | None = "results", device: str = "auto",
-              progress: bool = True, data_dir=None) -> dict:
+              progress: bool = True, data_dir=None, store=None) -> dict:
     """Run the paper's comparison; returns and (with ``out``) writes the tables.
 
     For each pathway, on the paper's split (train low + high producer, test the medium one):
@@ -165,7 +172,8 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
     seeds, the training-strain mean; then (``loso``) :func:`leave_one_strain_out`.
     Files in ``out``: ``results.csv`` (one row per run and metabolite), ``summary.csv``,
     ``improvement.csv``, ``loso.csv``, ``results.json`` and ``results.md`` (the tables, with the
-    paper's numbers next to ours).
+    paper's numbers next to ours). ``store``: as for :func:`fit_and_score` (every fit of the
+    comparison goes through it; by default ``$NODEBIO_STORE`` when set).
     """
     from tqdm import tqdm
 
@@ -182,7 +190,7 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
         if pathway not in prepared_by_pathway:
             prepared_by_pathway[pathway] = _data.prepare(_data.load(pathway, data_dir=data_dir))
         prepared = prepared_by_pathway[pathway]
-        _, fit_seconds, score, trajectory = fit_and_score(name, configuration, seed, prepared, quick, device)
+        _, fit_seconds, score, trajectory = fit_and_score(name, configuration, seed, prepared, quick, device, store)
         held_out = ",".join(prepared.test.strains)
         rows.extend(score_rows(pathway, name, configuration, seed, fit_seconds, score, held_out))
         trajectory = trajectory.assign(pathway=pathway, model=name, configuration=configuration, seed=seed)
@@ -191,7 +199,7 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
     summary = summarize(results)
     gains = improvements(summary)
     loso_table = (leave_one_strain_out(pathways, quick=quick, seed=first_seed, device=device, progress=progress,
-                                       data_dir=data_dir) if loso else None)
+                                       data_dir=data_dir, store=store) if loso else None)
     output = {"results": results, "summary": summary, "improvement": gains,
               "trajectories": pd.concat(trajectories, ignore_index=True), "loso": loso_table,
               "seconds": time.perf_counter() - started,
