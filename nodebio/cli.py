@@ -221,7 +221,8 @@ def _add_train_parser(sub) -> None:
     p.add_argument("--data-seed", type=int, default=0, help="the seed of the strains of --dataset synthetic")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--epochs", type=int, help="training iterations (default 300)")
-    p.add_argument("--solver", help="torchdiffeq solver (default rk4)")
+    p.add_argument("--solver", help="rk4 (default), euler or midpoint (fused), a torchdiffeq method "
+                                    "such as dopri5, or torchdiffeq-rk4")
     p.add_argument("--quick", action="store_true", help="a small, fast run (few iterations or trees)")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run (or the neural ODE of the run in OUT) from its checkpoint")

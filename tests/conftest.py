@@ -49,6 +49,13 @@ def has_data(name: str) -> bool:
         return False
 
 
+@pytest.fixture(autouse=True)
+def _no_model_store(monkeypatch):
+    """The tests fit afresh: a model store only where a test asks for one (a build may set
+    $NODEBIO_STORE around them)."""
+    monkeypatch.delenv("NODEBIO_STORE", raising=False)
+
+
 @pytest.fixture(scope="session")
 def limonene_path() -> Path:
     return data.fetch("limonene_data.csv")

@@ -105,6 +105,33 @@ def test_compiled_and_scikit_learn_simulations_agree(baseline_prepared):
     assert np.allclose(fast.simulate(baseline_prepared.test), slow.simulate(baseline_prepared.test), atol=1e-10)
 
 
+@pytest.mark.parametrize("regressor", ["gb", "rf"])
+def test_batched_rk4_equals_one_strain_at_a_time(baseline_prepared, regressor):
+    model = baseline.DerivativeRegressionModel(regressor=regressor, n_estimators=10).fit(baseline_prepared)
+    grid = baseline_prepared.train  # three strains, and scenarios: their controls scaled
+    rng = np.random.default_rng(0)
+    u = np.concatenate([grid.u, grid.u * rng.lognormal(0.0, 0.3, (len(grid.strains), 1, grid.u.shape[-1]))])
+    x0 = np.concatenate([grid.x[:, 0], grid.x[:, 0]])
+    paths, status, evaluations = model._solve_careful_batch(grid.times, x0, u)
+    for i in range(len(x0)):
+        path, one_status, one_evaluations = model._solve_careful(grid.times, x0[i], u[i])
+        assert np.array_equal(paths[i], path, equal_nan=True), i
+        assert (status[i], evaluations[i]) == (one_status, one_evaluations)
+
+
+def test_batched_rk4_stops_only_the_diverging_trajectories(baseline_prepared):
+    model = baseline.DerivativeRegressionModel(n_estimators=5).fit(baseline_prepared)
+    test = baseline_prepared.test
+    x0 = np.concatenate([test.x[:, 0], 1e3 * model.upper_[None]])  # the second one starts out of range
+    u = np.concatenate([test.u, test.u])
+    paths, status, evaluations = model._solve_careful_batch(test.times, x0, u)
+    assert status[0] == "ok" and status[1].startswith("diverged at")
+    assert np.isfinite(paths[0]).all() and np.isnan(paths[1, 1:]).all()
+    assert evaluations == [4 * (len(test.times) - 1), 4]
+    one, _, _ = model._solve_careful(test.times, x0[0], u[0])
+    assert np.array_equal(paths[0], one)
+
+
 def test_diverging_baseline_is_reported_not_replaced(baseline_prepared):
     model = baseline.DerivativeRegressionModel(n_estimators=5, divergence_factor=1e-6).fit(baseline_prepared)
     predicted = model.simulate(baseline_prepared.test)

@@ -80,16 +80,21 @@ def test_an_interrupted_run_resumes_to_the_same_result(node_prepared, tmp_path):
     class Killed(NeuralODEModel):  # the process dies during iteration 10
         def _setup(self, prepared):
             super()._setup(prepared)
-            original, calls = self.field.forward, {"n": 0}
+            original, calls = self.field.fused_rates, {"n": 0}
 
-            def forward(t, x):
-                if torch.is_grad_enabled():
-                    calls["n"] += 1
-                if calls["n"] > 9 * per_iteration:
-                    raise _Interrupted()
-                return original(t, x)
+            def fused_rates():  # the evaluations of the field by the training solves
+                project, rates = original()
 
-            self.field.forward = forward
+                def counted(projected, x):
+                    if torch.is_grad_enabled():
+                        calls["n"] += 1
+                    if calls["n"] > 9 * per_iteration:
+                        raise _Interrupted()
+                    return rates(projected, x)
+
+                return project, counted
+
+            self.field.fused_rates = fused_rates
 
     window = int(round(24.0 / (node_prepared.train.times[1] - node_prepared.train.times[0]))) + 1
     per_iteration = 4 * len(solve._solver_steps(torch.tensor(node_prepared.train.times[:window] -
@@ -119,15 +124,20 @@ def test_divergence_stops_with_a_clear_error_and_keeps_the_last_good_weights(nod
     class Exploding(NeuralODEModel):
         def _setup(self, prepared):
             super()._setup(prepared)
-            original = self.field.forward
+            original = self.field.fused_rates
             calls = {"n": 0}
 
-            def forward(t, x):
-                calls["n"] += 1
-                out = original(t, x)
-                return out * float("nan") if calls["n"] > 1000 else out
+            def fused_rates():  # the evaluations of the field by the training solves
+                project, rates = original()
 
-            self.field.forward = forward
+                def exploding(projected, x):
+                    calls["n"] += 1
+                    out = rates(projected, x)
+                    return out * float("nan") if calls["n"] > 1000 else out
+
+                return project, exploding
+
+            self.field.fused_rates = fused_rates
 
     saved_best = []
 

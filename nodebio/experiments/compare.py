@@ -31,6 +31,7 @@ import pandas as pd
 
 from nodebio import data as _data
 from nodebio import metrics
+from nodebio import store as _store
 from nodebio.errors import unknown_message
 from nodebio.experiments import verdict as _verdict
 from nodebio.models.registry import NEURAL_MODELS, REFERENCE_MODELS, make_model
@@ -62,13 +63,19 @@ def _variants(seeds: Iterable[int]):
 
 
 def fit_and_score(name: str, configuration: str, seed: int, prepared: _data.PreparedData, quick: bool = False,
-                  device: str = "auto", **options):
+                  device: str = "auto", store=None, **options):
     """Make, fit and score one model on the held-out strains of ``prepared``:
-    (model, fit seconds, the test scores of :func:`nodebio.metrics.evaluate`, trajectories)."""
+    (model, fit seconds, the test scores of :func:`nodebio.metrics.evaluate`, trajectories).
+
+    ``store``: a folder or :class:`nodebio.store.ModelStore` to take the fitted model from (and
+    save it to); None uses ``$NODEBIO_STORE`` when set, else fits afresh. A model from the store
+    has ``from_store_`` True and reports the seconds of its original fit.
+    """
     model = make_model(name, seed=seed, quick=quick, configuration=configuration, device=device, **options)
     started = time.perf_counter()
-    model.fit(prepared, progress=False)
-    fit_seconds = time.perf_counter() - started
+    model = _store.fit(model, prepared, store=store, device=device, progress=False)
+    fit_seconds = (model.fit_seconds if getattr(model, "from_store_", False) and model.fit_seconds is not None
+                   else time.perf_counter() - started)
     predictions, trajectories, scores = metrics.evaluate(model, prepared, splits=("test",))
     score = {**scores["test"], "predictions": predictions}
     return model, fit_seconds, score, trajectories
@@ -100,10 +107,10 @@ LOSO_MODELS = (*((name, "-") for name in NEURAL_MODELS), ("baseline-gb", "carefu
 
 def leave_one_strain_out(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, quick: bool = False,
                          seeds: int = 3, seed: int = 0, device: str = "auto", progress: bool = True,
-                         data_dir=None) -> pd.DataFrame:
+                         data_dir=None, store=None) -> pd.DataFrame:
     """Every strain held out in turn (trained on the other two): :data:`LOSO_MODELS`, with ``seeds``
     seeds from ``seed`` (the references once). One row per (pathway, held-out strain, model,
-    seed, state)."""
+    seed, state). ``store`` as for :func:`fit_and_score`."""
     from tqdm import tqdm
 
     cases = [(p, s) for p in pathways for s in _data.PATHWAYS[p].strains]
@@ -114,7 +121,8 @@ def leave_one_strain_out(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, qui
         prepared = _data.prepare(dataset, train, [held_out])
         for name, configuration in LOSO_MODELS:
             for run_seed in range(seed, seed + (1 if name in REFERENCE_MODELS else seeds)):
-                _, fit_seconds, score, _ = fit_and_score(name, configuration, run_seed, prepared, quick, device)
+                _, fit_seconds, score, _ = fit_and_score(name, configuration, run_seed, prepared, quick, device,
+                                                         store)
                 rows.extend(score_rows(pathway, name, configuration, run_seed, fit_seconds, score, held_out))
     return pd.DataFrame(rows)
 
@@ -175,7 +183,7 @@ def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
 def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5, first_seed: int = 0,
               quick: bool = False, loso: bool = True, loso_seeds: int | None = None,
               out: str | Path | None = "results", device: str = "auto", progress: bool = True,
-              data_dir=None) -> dict:
+              data_dir=None, store=None) -> dict:
     """Run the paper's comparison; returns and (with ``out``) writes the tables.
 
     For each pathway, on the paper's split (train low + high producer, test the medium one): the
@@ -189,7 +197,8 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
     definitions and the titer error), ``improvement`` (with bootstrap intervals),
     ``per_metabolite``, ``strongest`` (the strongest reference per metric), ``verdict`` and
     ``hypothesis`` (sentences), ``tuning`` and ``loso``. Files in ``out``: the tables as CSV,
-    ``results.json`` and ``results.md``.
+    ``results.json`` and ``results.md``. ``store``: as for :func:`fit_and_score` (every fit of the
+    comparison goes through it; by default ``$NODEBIO_STORE`` when set).
     """
     from tqdm import tqdm
 
@@ -218,7 +227,8 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
                 tuning[(pathway, name)] = tune(name, pathway, seed=first_seed, quick=quick, data_dir=data_dir)[0]
             options = tuning[(pathway, name)]
         _, fit_seconds, score, trajectory = fit_and_score(
-            name, "careful" if configuration == "tuned" else configuration, seed, prepared, quick, device, **options)
+            name, "careful" if configuration == "tuned" else configuration, seed, prepared, quick, device, store,
+            **options)
         held_out = ",".join(prepared.test.strains)
         rows.extend(score_rows(pathway, name, configuration, seed, fit_seconds, score, held_out))
         labels = dict(pathway=pathway, model=name, configuration=configuration, seed=seed)
@@ -230,7 +240,8 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
               "tuning": pd.DataFrame([{"pathway": p, "model": m, **o} for (p, m), o in tuning.items()])}
     output.update(analyse(output["results"], output["predictions"], output["trajectories"]))
     output["loso"] = (leave_one_strain_out(pathways, quick=quick, seeds=loso_seeds or min(seeds, 3),
-                                           seed=first_seed, device=device, progress=progress, data_dir=data_dir)
+                                           seed=first_seed, device=device, progress=progress, data_dir=data_dir,
+                                           store=store)
                       if loso else None)
     output["seconds"] = time.perf_counter() - started
     output["settings"] = {"pathways": list(pathways), "seeds": seeds, "first_seed": first_seed, "quick": quick,

@@ -3,7 +3,8 @@
 
 - :mod:`nodebio.models.fields`: the plain vector field (an MLP over states and controls) and its
   penalties; :mod:`nodebio.models.structured`: the pathway-structured field.
-- :mod:`nodebio.models.solve`: :func:`integrate`, the batched solve with any torchdiffeq solver.
+- :mod:`nodebio.models.solve`: :func:`integrate`, the batched solve: the fused fixed-step integrator
+  (rk4, euler, midpoint) or any torchdiffeq solver.
 - :mod:`nodebio.models.node`: :class:`NeuralODEModel` and :class:`TrainConfig`: training,
   simulation and checkpoints of the neural ODE.
 - :mod:`nodebio.models.baseline`: the 2018 derivative-regression pipeline (scikit-learn, no torch).

@@ -313,6 +313,11 @@ class DerivativeRegressionModel:
                 u_all = np.stack([known.u[known.index(s)] if s in known.strains else u_all[i]
                                   for i, s in enumerate(trajectories.strains)])
         start = trajectories.x[:, 0] if x0 is None else np.asarray(x0, dtype=float)
+        if self.config.solver == "rk4":  # every strain and scenario at once
+            paths, self.status_, self.evaluations_ = self._solve_careful_batch(times, start, u_all)
+            if self.config.clip_at_zero:
+                paths = np.where(np.isnan(paths), np.nan, np.maximum(paths, 0.0))
+            return paths
         results, self.status_, self.evaluations_ = [], [], []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # scipy's ode warns on each failed call
@@ -331,7 +336,8 @@ class DerivativeRegressionModel:
         return bool(np.isfinite(values).all() and (np.abs(values) <= self.config.divergence_factor * self.upper_ + 1e-12).all())
 
     def _solve_careful(self, times, x0, u):
-        """Classical RK4 on the grid; controls at half steps by linear interpolation."""
+        """Classical RK4 on the grid, one strain; controls at half steps by linear interpolation.
+        ``simulate`` runs :meth:`_solve_careful_batch`, the same for all strains at once."""
         path = np.full((len(times), len(x0)), np.nan)
         path[0] = x0
         x = np.asarray(x0, dtype=float)
@@ -350,6 +356,41 @@ class DerivativeRegressionModel:
                 return path, f"diverged at {times[k + 1]:.1f} h", evaluations
             path[k + 1] = x
         return path, "ok", evaluations
+
+    def _solve_careful_batch(self, times, x0, u):
+        """:meth:`_solve_careful` for many strains at once: each RK4 stage evaluates the trees on
+        the rows of every trajectory still running (one call of the compiled ensemble instead of
+        one per strain), the same numbers as one strain at a time (tested).
+
+        x0 : (S, n_states), u : (S, T, n_controls). Returns (paths (S, T, n_states), statuses,
+        evaluations per strain); a trajectory that diverges stops there (NaN after), the others go on.
+        """
+        x = np.array(x0, dtype=float, ndmin=2)
+        u = np.asarray(u, dtype=float)
+        paths = np.full((len(x), len(times), x.shape[1]), np.nan)
+        paths[:, 0] = x
+        status, evaluations = ["ok"] * len(x), [0] * len(x)
+        running = np.arange(len(x))
+        limit = self.config.divergence_factor * self.upper_ + 1e-12
+        for k in range(len(times) - 1):
+            if not len(running):
+                break
+            h = times[k + 1] - times[k]
+            u0, u1 = u[running, k], u[running, k + 1]
+            um = 0.5 * (u0 + u1)
+            k1 = self._field(x, u0)
+            k2 = self._field(x + 0.5 * h * k1, um)
+            k3 = self._field(x + 0.5 * h * k2, um)
+            k4 = self._field(x + h * k3, u1)
+            x = x + h / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+            good = np.isfinite(x).all(axis=1) & (np.abs(x) <= limit).all(axis=1)
+            for i in running:
+                evaluations[i] += 4
+            for i in running[~good]:
+                status[i] = f"diverged at {times[k + 1]:.1f} h"
+            paths[running[good], k + 1] = x[good]
+            running, x = running[good], x[good]
+        return paths, status, evaluations
 
     def _solve_ivp(self, times, x0, u):
         """scipy.integrate.solve_ivp with the configured method and tolerances."""

@@ -76,9 +76,10 @@ def resolve_device(device: str = "auto") -> torch.device:
 class TrainConfig:
     """Everything that defines a training run (saved in checkpoints).
 
-    Network: ``width``, ``depth``, ``activation``, ``use_time``. Solver: ``solver`` (a
-    torchdiffeq method), ``step_size`` (h, fixed-step solvers), ``rtol``/``atol`` (adaptive
-    solvers), ``adjoint``. Optimisation: ``iterations``, ``learning_rate`` (cosine-decayed to
+    Network: ``width``, ``depth``, ``activation``, ``use_time``. Solver: ``solver`` (one of
+    :data:`nodebio.models.solve.SOLVERS`: the package's fused ``rk4`` by default, any torchdiffeq
+    method, or ``torchdiffeq-rk4``), ``step_size`` (h, fixed-step solvers), ``rtol``/``atol``
+    (adaptive solvers), ``adjoint``. Optimisation: ``iterations``, ``learning_rate`` (cosine-decayed to
     ``learning_rate * lr_final_fraction``), ``weight_decay``, ``grad_clip`` (max gradient norm),
     ``window_hours``/``windows_per_strain`` (sub-trajectories; None for whole trajectories),
     ``eval_every``/``patience`` (early stopping on the training strains). Penalties:
@@ -390,7 +391,7 @@ class NeuralODEModel:
         cfg = self.config
         u = trajectories.u if controls is None else np.asarray(controls, dtype=float)
         start = trajectories.x[:, 0] if x0 is None else np.asarray(x0, dtype=float)
-        with torch.no_grad():
+        with torch.inference_mode():  # the result leaves torch at once: no autograd bookkeeping at all
             predicted = integrate(
                 self.field,
                 self._tensor(self.state_scaler.transform(start)),
@@ -551,7 +552,7 @@ class _Objective:
     def rollout_loss(self) -> float:
         """Mean squared error of the whole training trajectories simulated from their starts."""
         cfg = self.config
-        with torch.no_grad():
+        with torch.inference_mode():  # the result leaves torch at once: no autograd bookkeeping at all
             predicted = integrate(self.field, self.x[:, 0], self.times, self.u, solver=cfg.solver,
                                   step_size=cfg.step_size, rtol=cfg.rtol, atol=cfg.atol)
             return float(((predicted - self.x) ** 2).mean())

@@ -126,8 +126,9 @@ class StructuredField(ControlledField):
         self.output_bias = nn.Parameter(torch.full((n_reactions,), -2.25))
         # softplus(-2.25) * 0.1 = 0.01 / h: slow losses to start with.
         self.loss_logit = nn.Parameter(torch.full((n_states,), -2.25))
-        self._projected: torch.Tensor | None = None
+        self._controls: torch.Tensor | None = None
         self._grid: tuple[float, float, int] | None = None
+        self._offsets: torch.Tensor | None = None
 
     # The masks are applied at every use, so a weight outside a reaction's inputs never matters
     # (its gradient is zero too).
@@ -144,41 +145,76 @@ class StructuredField(ControlledField):
 
     def set_controls(self, times: torch.Tensor, controls: torch.Tensor, offsets: torch.Tensor | None = None) -> None:
         """Controls of the batch on an even grid; as :meth:`VectorField.set_controls`."""
-        self._check_controls(times, controls)
+        self._set_controls(times, controls, offsets)
+
+    def _project(self, controls: torch.Tensor) -> torch.Tensor:
+        """(..., n_controls) -> (..., R*w): each reaction's enzymes through its first layer."""
         weight = (self._positive(self.input_controls) * self.control_mask.unsqueeze(1)).reshape(-1, self.n_controls)
-        self._set_projected(times, F.linear(controls, weight, self.input_bias.reshape(-1)))  # (B, T, R*w)
+        return F.linear(controls, weight, self.input_bias.reshape(-1))
 
     def concentrations(self, x: torch.Tensor) -> torch.Tensor:
         """Scaled states (..., n_states) -> concentrations in original units."""
         y = x * self.state_scale + self.state_mean
         return torch.expm1(y) if self.state_scaling == "log1p" else (x if self.state_scaling == "none" else y)
 
-    def _fluxes(self, pre: torch.Tensor, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    def _weights(self) -> dict:
+        """Every tensor the fluxes and rates take from the parameters (masks, signs, yields, losses):
+        computed once per evaluation, or once per solve by the fused integrator."""
+        weights = {
+            "state": self._state_weight().t(),
+            "hidden": [(self._positive(w), b) for w, b in zip(self.hidden_weights, self.hidden_biases)],
+            "output": self._positive(self.output_weight),
+            "stoichiometry": (self.production * torch.exp(self.log_yield * self.free_yield) - self.consumption).T,
+            "losses": 0.1 * F.softplus(self.loss_logit) if self.first_order_loss else None,
+        }
+        if self.flux_form == "saturating":
+            weights["substrates"] = (self.consumption > 0).to(self.output_weight.dtype)
+        return weights
+
+    def _fluxes(self, pre: torch.Tensor, x: torch.Tensor, c: torch.Tensor, weights: dict | None = None) -> torch.Tensor:
         """Fluxes (..., R) from the control part of the first layer (..., R*w) and the states."""
-        h = pre + F.linear(x, self._state_weight())
+        weights = weights if weights is not None else self._weights()
+        h = pre + x @ weights["state"]
         h = self.act(h.reshape(*h.shape[:-1], self.n_reactions, self.width))
-        for weight, bias in zip(self.hidden_weights, self.hidden_biases):
-            h = self.act(torch.einsum("...rw,rvw->...rv", h, self._positive(weight)) + bias)
-        v = self.rate_scale * F.softplus((h * self._positive(self.output_weight)).sum(-1) + self.output_bias)
+        for weight, bias in weights["hidden"]:
+            h = self.act(torch.einsum("...rw,rvw->...rv", h, weight) + bias)
+        v = self.rate_scale * F.softplus((h * weights["output"]).sum(-1) + self.output_bias)
         if self.flux_form == "saturating":
             positive = c.clamp(min=0)
             saturation = positive / (positive + self.substrate_scale)  # (..., n_states)
             # product over each reaction's substrates: exp(sum log) with the consumption pattern
-            v = v * torch.exp(torch.log(saturation.clamp(min=1e-12)) @ (self.consumption > 0).to(v.dtype))
+            v = v * torch.exp(torch.log(saturation.clamp(min=1e-12)) @ weights["substrates"])
         return v
 
-    def _rates(self, pre: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def _rates(self, pre: torch.Tensor, x: torch.Tensor, weights: dict | None = None) -> torch.Tensor:
+        weights = weights if weights is not None else self._weights()
         c = self.concentrations(x)
-        v = self._fluxes(pre, x, c)
-        stoich = self.production * torch.exp(self.log_yield * self.free_yield) - self.consumption
-        dc = v @ stoich.T
-        if self.first_order_loss:
-            dc = dc - 0.1 * F.softplus(self.loss_logit) * c.clamp(min=0)
+        v = self._fluxes(pre, x, c, weights)
+        dc = v @ weights["stoichiometry"]
+        if weights["losses"] is not None:
+            dc = dc - weights["losses"] * c.clamp(min=0)
         if self.state_scaling == "standardize":
             return dc / self.state_scale
         if self.state_scaling == "log1p":
             return dc / (self.state_scale * (1.0 + c))
         return dc
+
+    def fused_rates(self):
+        """``(project, rates)`` for the fused integrator (see
+        :meth:`~nodebio.models.fields.ControlledField.fused_rates`), the parameter-only tensors
+        computed once."""
+        weights = self._weights()
+        control_weight = (self._positive(self.input_controls) * self.control_mask.unsqueeze(1)).reshape(
+            -1, self.n_controls)
+        bias = self.input_bias.reshape(-1)
+
+        def project(inputs: torch.Tensor) -> torch.Tensor:
+            return F.linear(inputs, control_weight, bias)
+
+        def rates(projected: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+            return self._rates(projected, x, weights)
+
+        return project, rates
 
     def forward(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return self._rates(self._projected_at(t), x)
