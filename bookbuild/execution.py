@@ -134,6 +134,10 @@ def execute(mode: str, out: Path, extra: dict | None = None, only: list[str] | N
     out.mkdir(parents=True, exist_ok=True)
     _kernel_path(out.parent)
     os.environ["NODEBIO_BUILD_DIR"] = str(out.resolve())
+    # One model store per build and mode (nodebio.store): a model that two chapters fit with the
+    # same data, split, seed and options (the comparison, in the compare and the structure chapter)
+    # is trained once. An absolute path: the kernels run in the chapters' folders.
+    os.environ.setdefault("NODEBIO_STORE", str((out.parent / "store" / mode).resolve()))
     # The kernels inherit this environment: a non-interactive backend (MPLBACKEND=Agg, as in CI)
     # would make plt.show() draw nothing and leave every figure of the book empty.
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"

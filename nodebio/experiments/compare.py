@@ -214,7 +214,7 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
 
         check_output_folder(Path(out))
     started = time.perf_counter()
-    rows, predictions, trajectories, tuning = [], [], [], {}
+    rows, predictions, trajectories, tuning, from_store = [], [], [], {}, 0
     jobs = [(p, *v) for p in pathways for v in _variants(range(first_seed, first_seed + seeds))]
     prepared_by_pathway = {}
     for pathway, name, configuration, seed in tqdm(jobs, desc="reproduce", disable=not progress):
@@ -226,9 +226,10 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
             if (pathway, name) not in tuning:
                 tuning[(pathway, name)] = tune(name, pathway, seed=first_seed, quick=quick, data_dir=data_dir)[0]
             options = tuning[(pathway, name)]
-        _, fit_seconds, score, trajectory = fit_and_score(
+        model, fit_seconds, score, trajectory = fit_and_score(
             name, "careful" if configuration == "tuned" else configuration, seed, prepared, quick, device, store,
             **options)
+        from_store += bool(getattr(model, "from_store_", False))
         held_out = ",".join(prepared.test.strains)
         rows.extend(score_rows(pathway, name, configuration, seed, fit_seconds, score, held_out))
         labels = dict(pathway=pathway, model=name, configuration=configuration, seed=seed)
@@ -245,7 +246,8 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
                       if loso else None)
     output["seconds"] = time.perf_counter() - started
     output["settings"] = {"pathways": list(pathways), "seeds": seeds, "first_seed": first_seed, "quick": quick,
-                          "loso_seeds": (loso_seeds or min(seeds, 3)) if loso else 0, "device": device}
+                          "loso_seeds": (loso_seeds or min(seeds, 3)) if loso else 0, "device": device,
+                          "fits": len(jobs), "fits_from_store": from_store}
     if out is not None:
         write_results(output, Path(out))
     return output
