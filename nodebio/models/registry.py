@@ -4,8 +4,10 @@ The names: ``node`` (the neural ODE, :class:`~nodebio.models.node.NeuralODEModel
 ``node-structured`` (the same with the pathway-structured field and
 :data:`~nodebio.models.structured.STRUCTURED_OPTIONS`), ``baseline-gb`` and ``baseline-rf`` (the
 2018 derivative-regression pipeline with gradient boosting or random forests,
-:class:`~nodebio.models.baseline.DerivativeRegressionModel`) and ``mean`` (the training-strain
-mean, :class:`~nodebio.models.references.TrainingMeanModel`).
+:class:`~nodebio.models.baseline.DerivativeRegressionModel`), ``mean`` (the training-strain
+mean, :class:`~nodebio.models.references.TrainingMeanModel`) and ``kinetic`` (Costello & Garcia
+Martin's Michaelis-Menten model of the limonene pathway,
+:class:`~nodebio.models.kinetic.CostelloKineticModel`; limonene table only).
 
 Every model, whatever its kind, is used the same way::
 
@@ -25,7 +27,7 @@ from nodebio.errors import unknown_message
 __all__ = ["MODEL_NAMES", "NEURAL_MODELS", "QUICK_NODE_ITERATIONS", "QUICK_TREES", "make_model", "is_neural",
            "prepare_for"]
 
-MODEL_NAMES = ("node", "node-structured", "baseline-gb", "baseline-rf", "mean")
+MODEL_NAMES = ("node", "node-structured", "baseline-gb", "baseline-rf", "mean", "kinetic")
 #: The neural ODE variants among :data:`MODEL_NAMES`.
 NEURAL_MODELS = ("node", "node-structured")
 #: The size of a quick model (tests, CI, the quick book): training iterations of a neural ODE...
@@ -43,10 +45,11 @@ def make_model(name: str, *, seed: int = 0, quick: bool = False, configuration: 
                device: str = "auto", **options):
     """A fresh, unfitted model by name (one of :data:`MODEL_NAMES`).
 
-    ``quick`` makes it small (few iterations or trees) for tests and CI; ``configuration``
-    (``"published"`` or ``"careful"``) applies to the baselines; ``options`` go to the model's
-    configuration (:class:`~nodebio.models.node.TrainConfig` or
-    :class:`~nodebio.models.baseline.BaselineConfig`).
+    ``quick`` makes it small (few iterations, trees or generations) for tests and CI;
+    ``configuration`` (``"published"`` or ``"careful"``) applies to the baselines and the kinetic
+    model; ``options`` go to the model's configuration (:class:`~nodebio.models.node.TrainConfig`,
+    :class:`~nodebio.models.baseline.BaselineConfig` or
+    :class:`~nodebio.models.kinetic.KineticConfig`).
     """
     if is_neural(name):
         from nodebio.models.node import NeuralODEModel
@@ -70,6 +73,10 @@ def make_model(name: str, *, seed: int = 0, quick: bool = False, configuration: 
         if options:
             raise ValueError(f"The model 'mean' takes no options, got {', '.join(sorted(options))}.")
         return TrainingMeanModel()
+    if name == "kinetic":
+        from nodebio.models.kinetic import CostelloKineticModel
+
+        return CostelloKineticModel(configuration=configuration, seed=seed, quick=quick, **options)
     raise ValueError(unknown_message("model", [name], MODEL_NAMES))
 
 
