@@ -213,9 +213,10 @@ def _add_train_parser(sub) -> None:
     p.add_argument("--train", help="comma-separated training strains (default: the paper's split)")
     p.add_argument("--test", help="comma-separated held-out strains")
     p.add_argument("--model", default="node", choices=list(MODEL_NAMES),
-                   help="neural ODE (plain, or pathway-structured), the 2018 baseline (gradient boosting or random forest), or the training-strain mean")
+                   help="neural ODE (plain, or pathway-structured), the 2018 baseline (gradient boosting or random forest), "
+                        "the training-strain mean, or the 2018 kinetic model (limonene pathway)")
     p.add_argument("--configuration", default="careful", choices=["careful", "published"],
-                   help="configuration of the baselines (default careful)")
+                   help="configuration of the baselines and the kinetic model (default careful)")
     p.add_argument("--out", type=Path, required=True, help="folder for model.pt, predictions.csv, metrics.json")
     p.add_argument("--seed", type=int, default=0, help="the model seed (first member of an ensemble)")
     p.add_argument("--data-seed", type=int, default=0, help="the seed of the strains of --dataset synthetic")

@@ -278,8 +278,9 @@ def _fit_into(folder: Path, dataset: _data.Dataset, *, model: str, train: list[s
     predictions.to_csv(folder / "predictions.csv", index=False)
     trajectories.to_csv(folder / "trajectories.csv", index=False)
     source = dataset_source(dataset, synthetic)
-    record = {"format": RUN_FORMAT, "model": model, "configuration": configuration if model.startswith("baseline")
-              else None, "dataset": source, "data_sha256": dataset.sha256, "train_strains": list(train),
+    configured = model.startswith("baseline") or model == "kinetic"
+    record = {"format": RUN_FORMAT, "model": model, "configuration": configuration if configured else None,
+              "dataset": source, "data_sha256": dataset.sha256, "train_strains": list(train),
               "test_strains": list(test), "seed": seed, "members": members,
               "nodebio_version": nodebio.__version__}
     if source["kind"] == "table":

@@ -46,10 +46,15 @@ NODE_MODELS = NEURAL_MODELS
 PAPER_IMPROVEMENT = {"limonene": 94.38, "isopentenol": 97.65}
 
 
-def _variants(seeds: Iterable[int]):
-    """(model, configuration, seed) of the comparison. Configuration ``"tuned"``: the careful
-    baseline with the options :func:`nodebio.experiments.ablation.tune` chose by the inner folds.
-    The model-free references are deterministic: one run each."""
+#: Mechanistic references and the pathways they cover: Costello & Garcia Martin's kinetic model
+#: (:mod:`nodebio.models.kinetic`) exists for the limonene pathway only.
+MECHANISTIC = {"kinetic": ("limonene",)}
+
+
+def _variants(seeds: Iterable[int], pathway: str):
+    """(model, configuration, seed) of the comparison on ``pathway``. Configuration ``"tuned"``: the
+    careful baseline with the options :func:`nodebio.experiments.ablation.tune` chose by the inner
+    folds. The model-free references are deterministic: one run each."""
     seeds = list(seeds)
     for name in NEURAL_MODELS:
         for seed in seeds:
@@ -58,6 +63,11 @@ def _variants(seeds: Iterable[int]):
         for configuration in ("published", "careful", "tuned"):
             for seed in seeds:
                 yield name, configuration, seed
+    for name, pathways in MECHANISTIC.items():
+        if pathway in pathways:
+            for configuration in ("published", "careful"):
+                for seed in seeds:
+                    yield name, configuration, seed
     for name in REFERENCE_MODELS:
         yield name, "-", seeds[0]
 
@@ -189,8 +199,9 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
     For each pathway, on the paper's split (train low + high producer, test the medium one): the
     neural ODEs (plain and pathway-structured) with ``seeds`` seeds (``first_seed``,
     ``first_seed + 1``, ...), both baselines as published, careful and tuned by the inner folds
-    (:func:`nodebio.experiments.ablation.tune`) with the same seeds, and every model-free reference
-    (training mean, persistence, nearest strain, zero); then (``loso``)
+    (:func:`nodebio.experiments.ablation.tune`) with the same seeds, Costello & Garcia Martin's kinetic
+    model (limonene; both fits, :data:`MECHANISTIC`), and every model-free reference (training
+    mean, persistence, nearest strain, zero); then (``loso``)
     :func:`leave_one_strain_out` with ``loso_seeds`` seeds (default: ``min(seeds, 3)``).
     Returned tables: ``results`` (one row per run and metabolite), ``predictions`` (every measured
     point of every run), ``trajectories``, ``summary`` (mean and sd over seeds: both RMSE
@@ -215,7 +226,7 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
         check_output_folder(Path(out))
     started = time.perf_counter()
     rows, predictions, trajectories, tuning, from_store = [], [], [], {}, 0
-    jobs = [(p, *v) for p in pathways for v in _variants(range(first_seed, first_seed + seeds))]
+    jobs = [(p, *v) for p in pathways for v in _variants(range(first_seed, first_seed + seeds), p)]
     prepared_by_pathway = {}
     for pathway, name, configuration, seed in tqdm(jobs, desc="reproduce", disable=not progress):
         if pathway not in prepared_by_pathway:

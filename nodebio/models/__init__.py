@@ -9,6 +9,8 @@
   simulation and checkpoints of the neural ODE.
 - :mod:`nodebio.models.baseline`: the 2018 derivative-regression pipeline (scikit-learn, no torch).
 - :mod:`nodebio.models.references`: model-free references (the training-strain mean).
+- :mod:`nodebio.models.kinetic`: :class:`CostelloKineticModel`, the Michaelis-Menten model of
+  Costello & Garcia Martin (2018), with its SBML export.
 - :mod:`nodebio.models.registry`: the model names, :func:`make_model`, :func:`prepare_for`.
 - :mod:`nodebio.models.ensemble`: :class:`Ensemble`, the one ensemble of the package.
 
@@ -31,8 +33,9 @@ _NAMES = {
     "DerivativeRegressionModel": "baseline", "BaselineConfig": "baseline", "CompiledEnsemble": "baseline",
     "TrainingMeanModel": "references", "PersistenceModel": "references", "NearestStrainModel": "references",
     "ZeroModel": "references", "REFERENCE_MODELS": "registry",
+    "CostelloKineticModel": "kinetic", "KineticConfig": "kinetic",
 }
-_SUBMODULES = ("fields", "structured", "solve", "node", "baseline", "references", "registry", "ensemble")
+_SUBMODULES = ("fields", "structured", "solve", "node", "baseline", "references", "registry", "ensemble", "kinetic")
 
 __all__ = sorted(_NAMES) + list(_SUBMODULES)
 

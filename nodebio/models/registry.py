@@ -6,7 +6,9 @@ The names: ``node`` (the neural ODE, :class:`~nodebio.models.node.NeuralODEModel
 2018 derivative-regression pipeline with gradient boosting or random forests,
 :class:`~nodebio.models.baseline.DerivativeRegressionModel`), and the model-free references
 ``mean`` (the training-strain mean), ``persistence`` (initial values held), ``nearest`` (the
-training strain with the closest enzyme levels) and ``zero`` (:mod:`nodebio.models.references`).
+training strain with the closest enzyme levels) and ``zero`` (:mod:`nodebio.models.references`); and ``kinetic``
+(Costello & Garcia Martin's Michaelis-Menten model of the limonene pathway,
+:class:`~nodebio.models.kinetic.CostelloKineticModel`; limonene table only).
 
 Every model, whatever its kind, is used the same way::
 
@@ -26,7 +28,8 @@ from nodebio.errors import unknown_message
 __all__ = ["MODEL_NAMES", "NEURAL_MODELS", "REFERENCE_MODELS", "QUICK_NODE_ITERATIONS", "QUICK_TREES", "make_model", "is_neural",
            "prepare_for"]
 
-MODEL_NAMES = ("node", "node-structured", "baseline-gb", "baseline-rf", "mean", "persistence", "nearest", "zero")
+MODEL_NAMES = ("node", "node-structured", "baseline-gb", "baseline-rf", "mean", "persistence", "nearest", "zero",
+               "kinetic")
 #: The neural ODE variants among :data:`MODEL_NAMES`.
 NEURAL_MODELS = ("node", "node-structured")
 #: The model-free references among :data:`MODEL_NAMES` (:mod:`nodebio.models.references`).
@@ -46,10 +49,11 @@ def make_model(name: str, *, seed: int = 0, quick: bool = False, configuration: 
                device: str = "auto", **options):
     """A fresh, unfitted model by name (one of :data:`MODEL_NAMES`).
 
-    ``quick`` makes it small (few iterations or trees) for tests and CI; ``configuration``
-    (``"published"`` or ``"careful"``) applies to the baselines; ``options`` go to the model's
-    configuration (:class:`~nodebio.models.node.TrainConfig` or
-    :class:`~nodebio.models.baseline.BaselineConfig`).
+    ``quick`` makes it small (few iterations, trees or generations) for tests and CI;
+    ``configuration`` (``"published"`` or ``"careful"``) applies to the baselines and the kinetic
+    model; ``options`` go to the model's configuration (:class:`~nodebio.models.node.TrainConfig`,
+    :class:`~nodebio.models.baseline.BaselineConfig` or
+    :class:`~nodebio.models.kinetic.KineticConfig`).
     """
     if is_neural(name):
         from nodebio.models.node import NeuralODEModel
@@ -73,6 +77,10 @@ def make_model(name: str, *, seed: int = 0, quick: bool = False, configuration: 
         if options:
             raise ValueError(f"The model {name!r} takes no options, got {', '.join(sorted(options))}.")
         return REFERENCES[name]()
+    if name == "kinetic":
+        from nodebio.models.kinetic import CostelloKineticModel
+
+        return CostelloKineticModel(configuration=configuration, seed=seed, quick=quick, **options)
     raise ValueError(unknown_message("model", [name], MODEL_NAMES))
 
 
