@@ -54,10 +54,10 @@ env-file: $(STAMP)
 
 # The TPOT baseline in its own environment (never the main one): .venv-tpot from requirements-tpot.lock,
 # nodebio installed there without its dependencies (no torch), then the held-out predictions and their
-# provenance written into data/artifacts/ (about 20 minutes per pathway on one core).
+# provenance written into data/artifacts/ (about 15 minutes per pathway on one core).
 TPOT_VENV := .venv-tpot
 TPOT_STAMP := $(TPOT_VENV)/.nodebio-installed
-TPOT_ARGS ?= --pathways limonene,isopentenol --seeds 0,1,2 --max-time-mins 0.7
+TPOT_ARGS ?= --pathways limonene,isopentenol --seeds 0,1,2 --max-time-mins 0.5
 
 tpot-env: $(TPOT_STAMP)
 

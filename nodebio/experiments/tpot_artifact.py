@@ -5,7 +5,7 @@ main environment: ``make tpot`` builds ``.venv-tpot`` from ``requirements-tpot.l
 installed there without its dependencies: this module, :mod:`nodebio.data` and
 :mod:`nodebio.models.baseline` import no torch) and runs :func:`generate`:
 
-    python -m nodebio.experiments.tpot_artifact --pathways limonene,isopentenol --seeds 0,1,2 --max-time-mins 0.7
+    python -m nodebio.experiments.tpot_artifact --pathways limonene,isopentenol --seeds 0,1,2 --max-time-mins 0.5
 
 For each pathway and seed it fits the 2018 pipeline in its ``"published-features"``
 configuration (:class:`nodebio.models.baseline.DerivativeRegressionModel`; their hand-picked
@@ -348,8 +348,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nodebio.experiments.tpot_artifact", description=__doc__.split("\n")[0])
     parser.add_argument("--pathways", default="limonene,isopentenol")
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--max-time-mins", type=float, default=0.7,
-                        help="TPOT's bound per metabolite search (minutes); default 0.7")
+    parser.add_argument("--max-time-mins", type=float, default=0.5,
+                        help="TPOT's bound per metabolite search (minutes); default 0.5, as the committed artifact")
     parser.add_argument("--out", default=None, help=f"artifact folder (default {ARTIFACT_DIR})")
     args = parser.parse_args(argv)
     started = time.perf_counter()
