@@ -12,7 +12,7 @@ BIN    := $(VENV)/bin
 MODE   ?= full
 STAMP  := $(VENV)/.nodebio-installed
 
-.PHONY: book test unit env execute html clean env-file time
+.PHONY: book test unit env execute html clean env-file time tpot tpot-env
 
 env: $(STAMP)
 
@@ -51,6 +51,24 @@ time: $(STAMP)
 # environment.yml lists the same pins as requirements.lock (a test checks it).
 env-file: $(STAMP)
 	$(BIN)/python -m bookbuild environment-file
+
+# The TPOT baseline in its own environment (never the main one): .venv-tpot from requirements-tpot.lock,
+# nodebio installed there without its dependencies (no torch), then the held-out predictions and their
+# provenance written into data/artifacts/ (about 15 minutes per pathway on one core).
+TPOT_VENV := .venv-tpot
+TPOT_STAMP := $(TPOT_VENV)/.nodebio-installed
+TPOT_ARGS ?= --pathways limonene,isopentenol --seeds 0,1,2 --max-time-mins 0.5
+
+tpot-env: $(TPOT_STAMP)
+
+$(TPOT_STAMP): requirements-tpot.lock pyproject.toml
+	@test -x $(TPOT_VENV)/bin/python || $(PYTHON) -m venv $(TPOT_VENV)
+	$(TPOT_VENV)/bin/python -m pip install --quiet -r requirements-tpot.lock
+	$(TPOT_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	@touch $(TPOT_STAMP)
+
+tpot: $(TPOT_STAMP)
+	$(TPOT_VENV)/bin/python -m nodebio.experiments.tpot_artifact $(TPOT_ARGS)
 
 clean:
 	rm -rf _build

@@ -9,6 +9,8 @@ import pytest
 from nodebio import data
 from nodebio.models import baseline
 
+from conftest import has_data
+
 
 @pytest.mark.parametrize("method", ["savgol", "central"])
 def test_derivative_of_a_known_function(method):
@@ -152,7 +154,7 @@ def test_tpot_is_optional_with_a_clear_error(baseline_prepared):
     try:
         import tpot  # noqa: F401
     except ImportError:
-        with pytest.raises(ImportError, match=r"pip install 'nodebio\[tpot\]'"):
+        with pytest.raises(ImportError, match=r"make tpot"):
             baseline.DerivativeRegressionModel(regressor="tpot").fit(baseline_prepared)
     else:
         pytest.skip("TPOT is installed: the missing-package message cannot be checked here")
@@ -163,5 +165,112 @@ def test_baseline_bad_options():
         baseline.DerivativeRegressionModel(regressor="svm")
     with pytest.raises(ValueError, match="configuration must be"):
         baseline.DerivativeRegressionModel(configuration="exact")
+    assert baseline.BaselineConfig(configuration="published-features").solver == "dop853-stepped"
     with pytest.raises(RuntimeError, match="not fitted"):
         baseline.DerivativeRegressionModel().simulate(None)
+
+
+# --- "published-features": their hand-picked inputs, with measured series of the simulated strain ---
+
+def test_published_feature_lists_as_data():
+    for pathway, lists in baseline.PUBLISHED_FEATURES.items():
+        spec = data.PATHWAYS[pathway]
+        assert tuple(lists) == baseline.published_states(pathway)
+        for state, inputs in lists.items():
+            assert state in inputs  # every metabolite sees itself
+            for name in inputs:
+                assert name in lists or name in spec.controls or name in baseline.PUBLISHED_COVARIATES, name
+        # mevalonate's inputs leave out the enzymes that make it
+        assert not {"HMGS", "HMGR"} & set(lists["Mevalonate"])
+        assert {"OD600", "ATP", "Pyruvate", "citrate"} <= set(lists["Acetyl-CoA"])
+    assert "GPP" in baseline.PUBLISHED_FEATURES["limonene"]["Limonene"]
+    assert "Mev-P" in baseline.published_states("isopentenol")
+    assert "Mev-P" not in data.PATHWAYS["isopentenol"].states
+
+
+def _toy(covariate_rows=True):
+    """Three strains, two states (m, n), one control (E); covariate OD on extra rows."""
+    rows, cov = [], []
+    for k, strain in enumerate(["A", "B", "C"]):
+        for t in (0.0, 4.0, 8.0, 12.0, 16.0):
+            rows.append({"Strain": strain, "Hour": t, "E": 1.0 + k + 0.1 * t, "m": (1 + k) * (1 + 0.2 * t),
+                         "n": 0.5 + 0.05 * k * t})
+        for t in (0.0, 2.0, 4.0, 8.0, 12.0, 16.0):
+            cov.append({"strain": strain, "time": t, "OD": 1.0 + 2.0 * k + 0.3 * t})
+    dataset = data.from_frame(pd.DataFrame(rows), states=["m", "n"], controls=["E"], name="toy")
+    return dataset, pd.DataFrame(cov)
+
+
+TOY_FEATURES = {"m": ("m", "OD", "E"), "n": ("n", "m", "OD")}
+
+
+def test_published_feature_resample_keeps_covariate_rows_by_position():
+    rows = pd.DataFrame({"Strain": ["A"] * 2, "Hour": [0.0, 10.0], "E": [1.0, 1.0], "m": [0.0, 10.0]})
+    dataset = data.from_frame(rows, states=["m"], controls=["E"], min_times=2)
+    covariates = pd.DataFrame({"strain": ["A"] * 3, "time": [0.0, 2.0, 10.0], "OD": [1.0, 2.0, 3.0]})
+    grids, w = baseline.published_feature_resample(dataset, covariates, n_points=6)
+    at_2 = list(grids.times).index(2.0)
+    assert grids.x[0, at_2, 0] == pytest.approx(5.0)  # the covariate-only row at 2 h is a row: midpoint by position
+    assert w[0, at_2, 0] == pytest.approx(2.0)
+    assert w.shape == (1, 6, 1)
+
+
+def test_published_features_use_the_simulated_strains_own_covariates():
+    dataset, covariates = _toy()
+    prepared = data.prepare(dataset, ["A", "B"], ["C"], n_points=25)
+    model = baseline.DerivativeRegressionModel(regressor="gb", configuration="published-features",
+                                               n_estimators=20, features=TOY_FEATURES)
+    model.fit(prepared, covariates=covariates)
+    assert model.covariates == ("OD",)
+    assert model.inputs_ == [[0, 3, 2], [1, 0, 3]]  # order: states, controls, covariates
+    own = model.simulate(prepared.test)
+    _, w_c = baseline.published_feature_resample(dataset.subset(["C"]), covariates, n_points=25)
+    _, w_a = baseline.published_feature_resample(dataset.subset(["A"]), covariates, n_points=25)
+    assert np.allclose(model.simulate(prepared.test, covariates=w_c), own, equal_nan=True)
+    assert not np.allclose(model.simulate(prepared.test, covariates=w_a), own, equal_nan=True)
+    assert model.status_ == ["ok"]
+
+
+def test_published_features_missing_covariate_is_a_clear_error():
+    dataset, covariates = _toy()
+    prepared = data.prepare(dataset, ["A", "B"], ["C"], n_points=25)
+    model = baseline.DerivativeRegressionModel(regressor="gb", configuration="published-features",
+                                               n_estimators=5, features=TOY_FEATURES)
+    with pytest.raises(data.DataValidationError, match=r"Covariate column\(s\) 'OD' missing"):
+        model.fit(prepared, covariates=covariates.drop(columns="OD"))
+    with pytest.raises(data.DataValidationError, match="No covariate rows for strain 'C'"):
+        model.fit(prepared, covariates=covariates.query("strain != 'C'"))
+    with pytest.raises(data.DataValidationError, match="No feature list for state"):
+        baseline.DerivativeRegressionModel(configuration="published-features", features={"m": ("m",)}).fit(
+            prepared, covariates=covariates)
+
+
+@pytest.mark.skipif(not has_data("limonene_data.csv") or not has_data("time_series_metabolomics.csv"),
+                    reason="the pathway data are not at hand")
+def test_load_covariates_reads_atp_from_the_metabolomics_and_keeps_every_row():
+    covariates = baseline.load_covariates("limonene")
+    assert list(covariates.columns) == ["strain", "time", *baseline.PUBLISHED_COVARIATES]
+    l2 = covariates[covariates["strain"] == "L2"].set_index("time")
+    raw = data.read_raw("time_series_metabolomics.csv")
+    raw = raw[raw["Strain"] == "L2"].set_index("Hour")
+    assert l2.loc[0.0, "ATP"] == pytest.approx(raw.loc[0, "ATP (uM)"])
+    assert np.isnan(l2.loc[2.0, "ATP"]) and l2.loc[2.0, "Pyruvate"] > 0  # the 2 h row is kept
+    with pytest.raises(data.DataValidationError, match="'Glucose' is in neither"):
+        baseline.load_covariates("limonene", ["Glucose"])
+
+
+@pytest.mark.skipif(not has_data("isopentenol_data.csv") or not has_data("time_series_metabolomics.csv"),
+                    reason="the pathway data are not at hand")
+def test_published_features_on_the_pathway_data():
+    default = data.prepare(data.load("isopentenol"))
+    with pytest.raises(data.DataValidationError, match="published_states"):
+        baseline.DerivativeRegressionModel(configuration="published-features", n_estimators=5).fit(default)
+    dataset = data.load("isopentenol", states=baseline.published_states("isopentenol"))
+    prepared = data.prepare(dataset)
+    model = baseline.DerivativeRegressionModel(configuration="published-features", n_estimators=10).fit(prepared)
+    assert set(model.covariates) == {"OD600", "ATP", "NAD", "NADP", "Pyruvate", "citrate"}
+    predicted = model.simulate(prepared.test)
+    assert predicted.shape == (1, 200, 6)
+    # I2's covariates are I2's own measurements (OD600 at 0 h)
+    i2 = data.read_raw("isopentenol_data.csv").query("Strain == 'I2' and Hour == 0")
+    assert model._published_covariates["I2"][0, model.covariates.index("OD600")] == pytest.approx(i2["OD600"].iloc[0])

@@ -7,11 +7,12 @@
    :func:`estimate_derivatives`;
 2. fit one regressor per state mapping [states, controls] -> d(state)/dt on the training strains
    (gradient boosting or random forests, the families their AutoML search picked; or, with
-   ``regressor="tpot"`` and ``pip install nodebio[tpot]``, their TPOT search itself);
+   ``regressor="tpot"`` in the isolated TPOT environment that ``make tpot`` builds from
+   ``requirements-tpot.lock``, their TPOT search itself);
 3. simulate a strain by integrating the learned field from its initial state, its controls
    interpolated from its own measurements; predictions are clipped at 0 as in their code.
 
-Two configurations, both reported by the comparison:
+Three configurations; the first two are reported by the comparison:
 
 ``"published"``: the choices of their public code. Gaps are filled and the grid is built by
 pandas' default linear interpolation, which goes by row position and ignores the time between
@@ -23,6 +24,18 @@ fourth-order Runge-Kutta integration on the grid. Tree ensembles are piecewise-c
 functions, so the learned field jumps wherever a split is crossed; an adaptive solver's error
 control then spends its steps resolving jumps that carry no information, which a fixed step on
 the data's own grid does not.
+
+``"published-features"``: the published row handling and solver, and the inputs of the run whose
+stored result the paper quotes (their notebook ``KineticLearningFilled.ipynb``): one hand-picked
+list of inputs per metabolite (:data:`PUBLISHED_FEATURES`). **These lists use information from
+the held-out strain**: besides states and enzymes they name measured series that are not
+simulated (:data:`PUBLISHED_COVARIATES`: OD600, ATP, NAD, NADP, pyruvate, citrate, GPP), and
+those enter as time-varying inputs taken from the *measured* data of the strain being simulated,
+held-out strain included, like the enzymes. The covariates come from the pathway table (ATP,
+absent there, from the raw metabolomics table) through :func:`load_covariates`. Rows of the
+pathway table that carry no pathway value (2, 6, 10, 16, 20 h: acetate and pyruvate only) are
+kept, as in their ``read_timeseries_data``, and take part in the row-position interpolation
+(:func:`published_feature_resample`).
 
 A trajectory whose solver fails, or whose values leave ``divergence_factor`` times the largest
 training value or become non-finite, is reported in :attr:`DerivativeRegressionModel.status_`;
@@ -37,18 +50,25 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy.signal import savgol_filter
 
 from nodebio import data as _data
-from nodebio.errors import check_names
+from nodebio.errors import check_names, unknown_message
 from nodebio.seeds import sub_seed
 
 __all__ = [
     "estimate_derivatives",
     "published_resample",
+    "PUBLISHED_FEATURES",
+    "PUBLISHED_COVARIATES",
+    "published_states",
+    "load_covariates",
+    "published_feature_resample",
     "BaselineConfig",
     "CompiledEnsemble",
     "DerivativeRegressionModel",
@@ -109,6 +129,128 @@ def published_resample(dataset: _data.Dataset, n_points: int = 200) -> _data.Tra
         controls=dataset.controls, measured=dataset.to_long(measured_only=True), units=dict(dataset.units))
 
 
+#: The hand-picked inputs of each metabolite's regressor in the run whose result the paper quotes
+#: (``notebooks/KineticLearningFilled.ipynb`` of JBEI/KineticLearning, before its removal in
+#: commit 5b6419d), in the pathway tables' names (theirs: 'Intracellular Mevalonate (uM)' is
+#: Mevalonate, 'ATP (uM)' is ATP, ...), in their order. The notebook's automatic selection (RFECV)
+#: never ran: it is guarded by ``feature_selection == 'automatic'`` while the flag is
+#: ``'Automatic'``. Mevalonate's list has neither HMGS nor HMGR, the enzymes that make it; the
+#: product's lists have Idi/GPPS for neither pathway. The keys are their simulated states: for
+#: isopentenol this includes Mev-P, which nodebio's default states leave out (:func:`published_states`).
+PUBLISHED_FEATURES: dict[str, dict[str, tuple[str, ...]]] = {
+    "limonene": {
+        "Acetyl-CoA": ("OD600", "ATP", "AtoB", "HMGR", "HMGS", "Acetyl-CoA", "HMG-CoA", "Pyruvate", "citrate"),
+        "HMG-CoA": ("OD600", "HMG-CoA", "HMGR", "MK", "Mev-P", "Mevalonate", "NAD", "NADP"),
+        "Mevalonate": ("OD600", "ATP", "Mevalonate", "MK", "PMK", "Mev-P"),
+        "Mev-P": ("OD600", "ATP", "PMD", "Mev-P", "Mevalonate", "IPP/DMAPP"),
+        "IPP/DMAPP": ("OD600", "ATP", "IPP/DMAPP", "Limonene Synthase", "Limonene"),
+        "Limonene": ("OD600", "ATP", "Limonene Synthase", "Limonene", "GPP"),
+    },
+    "isopentenol": {
+        "Acetyl-CoA": ("OD600", "ATP", "AtoB", "HMGR", "HMGS", "Acetyl-CoA", "HMG-CoA", "Pyruvate", "citrate"),
+        "HMG-CoA": ("OD600", "HMG-CoA", "HMGR", "MK", "Mev-P", "Mevalonate", "NAD", "NADP"),
+        "Mevalonate": ("OD600", "ATP", "Mevalonate", "MK", "PMK", "Mev-P"),
+        "Mev-P": ("OD600", "ATP", "PMD", "Mev-P", "Mevalonate", "IPP/DMAPP"),
+        "IPP/DMAPP": ("OD600", "ATP", "IPP/DMAPP", "NudB", "Isopentenol"),
+        "Isopentenol": ("OD600", "ATP", "NudB", "Isopentenol", "IPP/DMAPP"),
+    },
+}
+
+#: The measured series in :data:`PUBLISHED_FEATURES` that are neither states nor enzymes: inputs
+#: interpolated from the measurements of the strain being simulated (the held-out one included).
+PUBLISHED_COVARIATES: tuple[str, ...] = ("OD600", "ATP", "NAD", "NADP", "Pyruvate", "citrate", "GPP")
+
+#: Covariates absent from the pathway tables, read from the raw metabolomics table: name -> its column.
+_METABOLOMICS_FILE = "time_series_metabolomics.csv"
+_METABOLOMICS_COLUMNS = {"ATP": "ATP (uM)"}
+
+
+def published_states(pathway: str) -> tuple[str, ...]:
+    """The states their feature lists simulate (``data.load(pathway, states=...)``)."""
+    if pathway not in PUBLISHED_FEATURES:
+        raise _data.DataValidationError(unknown_message("pathway", [pathway], list(PUBLISHED_FEATURES)))
+    return tuple(PUBLISHED_FEATURES[pathway])
+
+
+def load_covariates(pathway: str, columns: Sequence[str] = PUBLISHED_COVARIATES, *,
+                    data_dir=None) -> pd.DataFrame:
+    """Measured series that are neither states nor controls, one row per row of the pathway table.
+
+    Columns ``strain``, ``time`` (h), then ``columns``; NaN where not measured. Every row of the
+    pathway table is kept, including those without pathway values (2, 6, 10, 16, 20 h). Columns
+    absent from the pathway table are read from the raw metabolomics table
+    (:data:`_METABOLOMICS_COLUMNS`, e.g. ATP) and matched by strain and hour. Both files are
+    hash-checked by :func:`nodebio.data.fetch`.
+    """
+    if pathway not in _data.PATHWAYS:
+        raise _data.DataValidationError(unknown_message("pathway", [pathway], list(_data.PATHWAYS)))
+    spec = _data.PATHWAYS[pathway]
+    table = _data.read_raw(spec.file, data_dir=data_dir)
+    out = pd.DataFrame({"strain": table[spec.strain_col].astype(str), "time": table[spec.time_col].astype(float)})
+    raw = None
+    for column in columns:
+        if column in table.columns:
+            out[column] = pd.to_numeric(table[column], errors="raise").astype(float)
+        elif column in _METABOLOMICS_COLUMNS:
+            if raw is None:
+                raw = _data.read_raw(_METABOLOMICS_FILE, data_dir=data_dir)
+                raw = raw.assign(strain=raw["Strain"].astype(str), time=raw["Hour"].astype(float))
+            source = raw[["strain", "time", _METABOLOMICS_COLUMNS[column]]].rename(
+                columns={_METABOLOMICS_COLUMNS[column]: column})
+            out = out.merge(source, on=["strain", "time"], how="left", validate="one_to_one")
+        else:
+            raise _data.DataValidationError(
+                f"Covariate column {column!r} is in neither the {pathway} table ({spec.file}) nor the raw "
+                f"metabolomics table (known there: {', '.join(_METABOLOMICS_COLUMNS)}).")
+    return out
+
+
+def published_feature_resample(dataset: _data.Dataset, covariates: pd.DataFrame,
+                               n_points: int = 200) -> tuple[_data.Trajectories, np.ndarray]:
+    """The published grid (:func:`published_resample`) with covariates: (trajectories, w).
+
+    ``covariates``: columns ``strain``, ``time`` and one per covariate (:func:`load_covariates`).
+    Per strain, the dataset's measured values and the covariates are joined on time (rows present
+    in either are kept: the pathway table's acetate-only rows come in with the covariates), filled
+    by pandas' row-position interpolation, merged with the even grid, interpolated by position
+    again, and cut to the grid. Values before a series' first measurement take that measurement.
+    w : (S, T, n_covariates), the covariates on the grid, in the order of their columns.
+    """
+    names = [c for c in covariates.columns if c not in ("strain", "time")]
+    clash = sorted(set(names) & set(dataset.variables))
+    if clash:
+        raise _data.DataValidationError(f"Covariates {', '.join(map(repr, clash))} are also states or controls.")
+    variables = list(dataset.variables)
+    xs, us, ws = [], [], []
+    grid = None
+    for strain in dataset.strains:
+        rows = dataset.strain_table(strain)
+        mask = dataset.measured[dataset.table["strain"] == strain].reset_index(drop=True)
+        frame = rows[variables].where(mask[variables]).set_index(rows["time"].astype(float))
+        extra = covariates[covariates["strain"].astype(str) == str(strain)]
+        if extra.empty:
+            raise _data.DataValidationError(
+                f"No covariate rows for strain {strain!r}: the inputs {', '.join(names)} are the measured "
+                "series of the strain being simulated and must be given for every strain.")
+        extra = extra.set_index(extra["time"].astype(float))[names]
+        frame = frame.join(extra, how="outer").sort_index()
+        frame = frame.interpolate()  # by position, as in their read_timeseries_data
+        times = frame.index.to_numpy(dtype=float)
+        grid = np.linspace(times.min(), times.max(), n_points)
+        union = frame.reindex(frame.index.union(pd.Index(grid))).interpolate()  # their augment_data
+        union = union.loc[~union.index.isin(set(times) - set(grid))].bfill()
+        empty = [c for c in names if union[c].isna().all()]
+        if empty:
+            raise _data.DataValidationError(f"Strain {strain!r} has no values of covariate(s) {', '.join(empty)}.")
+        xs.append(union[list(dataset.states)].to_numpy(dtype=float))
+        us.append(union[list(dataset.controls)].to_numpy(dtype=float))
+        ws.append(union[names].to_numpy(dtype=float))
+    trajectories = _data.Trajectories(
+        strains=dataset.strains, times=grid, x=np.stack(xs), u=np.stack(us), states=dataset.states,
+        controls=dataset.controls, measured=dataset.to_long(measured_only=True), units=dict(dataset.units))
+    return trajectories, np.stack(ws)
+
+
 @dataclass
 class BaselineConfig:
     """Options of :class:`DerivativeRegressionModel` (see the module docstring)."""
@@ -126,6 +268,13 @@ class BaselineConfig:
     compiled: bool = True
     tpot_generations: int = 5
     tpot_population: int = 20
+    #: TPOT's own cross-validation (5: KFold over the rows, unshuffled, TPOT's default and theirs)
+    tpot_cv: int = 5
+    #: TPOT's time bounds (minutes) for one search (one state) and one pipeline; None: no bound
+    tpot_max_time_mins: float | None = None
+    tpot_max_eval_time_mins: float = 5.0
+    #: ``"published-features"`` only: {state: its inputs}; None: :data:`PUBLISHED_FEATURES` of the dataset
+    features: dict | None = None
     solver: str | None = None
     rtol: float = 1e-6
     atol: float = 1e-8
@@ -134,15 +283,17 @@ class BaselineConfig:
     #: (scipy's dop853 driven as in the published code, its default), or any method of
     #: ``scipy.integrate.solve_ivp`` (``"RK45"``, ``"LSODA"``, ...) with ``rtol``/``atol``.
     SOLVERS = ("rk4", "dop853-stepped", "RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
+    CONFIGURATIONS = ("published", "careful", "published-features")
 
     def __post_init__(self):
         if self.regressor not in ("gb", "rf", "tpot"):
             raise ValueError(f"regressor must be 'gb' (gradient boosting), 'rf' (random forest) or 'tpot' "
                              f"(the AutoML search), got {self.regressor!r}.")
-        if self.configuration not in ("published", "careful"):
-            raise ValueError(f"configuration must be 'published' or 'careful', got {self.configuration!r}.")
+        if self.configuration not in self.CONFIGURATIONS:
+            raise ValueError(f"configuration must be 'published', 'careful' or 'published-features', "
+                             f"got {self.configuration!r}.")
         if self.solver is None:
-            self.solver = "dop853-stepped" if self.configuration == "published" else "rk4"
+            self.solver = "rk4" if self.configuration == "careful" else "dop853-stepped"
         if self.solver not in self.SOLVERS:
             raise ValueError(f"Unknown solver {self.solver!r}; choose one of {', '.join(self.SOLVERS)}.")
 
@@ -220,6 +371,10 @@ class _TPOTSearch:
     def fit(self, features, targets):
         self.search.fit(features, targets)
         self.pipeline = self.search.fitted_pipeline_
+        optimized = getattr(self.search, "_optimized_pipeline", None)
+        self.description = str(optimized) if optimized is not None else repr(self.pipeline)
+        self.cv_score = getattr(self.search, "_optimized_pipeline_score", None)
+        self.evaluated = len(getattr(self.search, "evaluated_individuals_", {}) or {})
         return self
 
     def predict(self, features):
@@ -239,6 +394,7 @@ class DerivativeRegressionModel:
         self.config = BaselineConfig(**{**base, **options})
         self.name = f"baseline-{self.config.regressor}"
         self.regressors_: list | None = None
+        self.inputs_: list | None = None
 
     def _make_regressor(self, index: int):
         from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
@@ -248,10 +404,14 @@ class DerivativeRegressionModel:
             try:
                 from tpot import TPOTRegressor
             except ImportError:
-                raise ImportError("regressor='tpot' needs TPOT: pip install 'nodebio[tpot]' "
-                                  "(or pip install tpot).") from None
-            return _TPOTSearch(TPOTRegressor(generations=self.config.tpot_generations,
-                                             population_size=self.config.tpot_population, random_state=seed))
+                raise ImportError("regressor='tpot' needs TPOT, which lives in its own environment: run "
+                                  "`make tpot` (it builds .venv-tpot from requirements-tpot.lock) and use "
+                                  ".venv-tpot/bin/python.") from None
+            cfg = self.config
+            return _TPOTSearch(TPOTRegressor(generations=cfg.tpot_generations, population_size=cfg.tpot_population,
+                                             cv=cfg.tpot_cv, max_time_mins=cfg.tpot_max_time_mins,
+                                             max_eval_time_mins=cfg.tpot_max_eval_time_mins, n_jobs=1,
+                                             random_state=seed, verbosity=0, disable_update_check=True))
         if self.config.regressor == "gb":
             return GradientBoostingRegressor(n_estimators=self.config.n_estimators, random_state=seed)
         return RandomForestRegressor(n_estimators=self.config.n_estimators, random_state=seed)
@@ -263,20 +423,66 @@ class DerivativeRegressionModel:
         raw = prepared.dataset.subset(prepared.train.strains)
         return published_resample(raw, n_points=len(prepared.train.times))
 
-    def fit(self, prepared: _data.PreparedData, *, progress: bool = False) -> "DerivativeRegressionModel":
+    def feature_lists(self, dataset: _data.Dataset) -> dict[str, tuple[str, ...]]:
+        """``"published-features"``: the inputs of each state's regressor (``config.features``, else
+        :data:`PUBLISHED_FEATURES` of the dataset), checked against its states and controls."""
+        lists = self.config.features
+        if lists is None:
+            if dataset.name not in PUBLISHED_FEATURES:
+                raise _data.DataValidationError(
+                    f"No published feature lists for dataset {dataset.name!r} (known: "
+                    f"{', '.join(PUBLISHED_FEATURES)}): pass features={{state: [inputs]}}.")
+            lists = PUBLISHED_FEATURES[dataset.name]
+        missing = [s for s in dataset.states if s not in lists]
+        if missing:
+            raise _data.DataValidationError(
+                f"No feature list for state(s) {', '.join(map(repr, missing))}. Their lists cover "
+                f"{', '.join(lists)}; load the data with states=published_states({dataset.name!r}) or pass features=.")
+        lists = {s: tuple(lists[s]) for s in dataset.states}
+        absent = sorted({f for fs in lists.values() for f in fs if f in PUBLISHED_FEATURES.get(dataset.name, {})
+                         and f not in dataset.states})
+        if absent:
+            raise _data.DataValidationError(
+                f"The feature lists name state(s) {', '.join(map(repr, absent))} that the dataset does not simulate: "
+                f"load it with states=published_states({dataset.name!r}).")
+        return lists
+
+    def fit(self, prepared: _data.PreparedData, *, progress: bool = False,
+            covariates: pd.DataFrame | None = None) -> "DerivativeRegressionModel":
         """Estimate derivatives on the training strains and fit one regressor per state (with a
-        progress bar over the states when ``progress``)."""
+        progress bar over the states when ``progress``).
+
+        ``covariates`` (``"published-features"`` only): the measured series the feature lists name
+        besides states and controls, as :func:`load_covariates` returns them, for every strain of
+        ``prepared.dataset`` (the held-out ones included); by default read with
+        :func:`load_covariates` from the folder the dataset was loaded from.
+        """
         from tqdm import tqdm
 
         cfg = self.config
         started = time.perf_counter()
-        grid = self.training_grid(prepared)
+        self.inputs_ = None
+        if cfg.configuration == "published-features":
+            grid, w_train = self._published_feature_grids(prepared, covariates)
+        else:
+            grid = self.training_grid(prepared)
         derivatives = estimate_derivatives(grid.times, grid.x, cfg.derivative, cfg.window, cfg.order)
-        features = np.concatenate([grid.x, grid.u], axis=-1).reshape(-1, len(grid.states) + len(grid.controls))
+        features = np.concatenate([grid.x, grid.u], axis=-1)
+        if self.inputs_ is not None:
+            features = np.concatenate([features, w_train], axis=-1)
+        features = features.reshape(-1, features.shape[-1])
         targets = derivatives.reshape(-1, len(grid.states))
-        self.regressors_ = [self._make_regressor(j).fit(features, targets[:, j])
+
+        def inputs(j):
+            return features if self.inputs_ is None else features[:, self.inputs_[j]]
+
+        self.regressors_ = [self._make_regressor(j).fit(inputs(j), targets[:, j])
                             for j in tqdm(range(targets.shape[1]), desc=f"fitting {self.name}", disable=not progress)]
-        self.compiled_ = CompiledEnsemble(self.regressors_) if cfg.compiled and cfg.regressor != "tpot" else None
+        compile_ = cfg.compiled and cfg.regressor != "tpot"
+        if self.inputs_ is None:
+            self.compiled_ = CompiledEnsemble(self.regressors_) if compile_ else None
+        else:  # one compiled ensemble per state: each has its own inputs
+            self.compiled_ = [CompiledEnsemble(r) for r in self.regressors_] if compile_ else None
         self.states, self.controls = tuple(grid.states), tuple(grid.controls)
         self.units = dict(prepared.train.units)
         self.train_strains = tuple(grid.strains)
@@ -288,18 +494,52 @@ class DerivativeRegressionModel:
         self.fit_seconds = time.perf_counter() - started
         return self
 
+    def _published_feature_grids(self, prepared: _data.PreparedData, covariates: pd.DataFrame | None):
+        """The published grids of all strains with their covariates; sets the per-state inputs."""
+        dataset = prepared.dataset
+        lists = self.feature_lists(dataset)
+        names = [f for fs in lists.values() for f in fs if f not in dataset.variables]
+        names = list(dict.fromkeys(names))
+        if covariates is None:
+            folder = Path(dataset.source).parent if dataset.source else None
+            covariates = load_covariates(dataset.name, names, data_dir=folder)
+        missing = [c for c in names if c not in covariates.columns]
+        if missing:
+            raise _data.DataValidationError(
+                f"Covariate column(s) {', '.join(map(repr, missing))} missing: the feature lists use them as "
+                "time-varying inputs. Pass covariates= with columns strain, time and "
+                f"{', '.join(names)} (see load_covariates).")
+        grids, w = published_feature_resample(dataset, covariates[["strain", "time", *names]],
+                                              n_points=len(prepared.train.times))
+        order = [*dataset.states, *dataset.controls, *names]
+        self.covariates = tuple(names)
+        self.feature_lists_ = lists
+        self.inputs_ = [[order.index(f) for f in lists[s]] for s in dataset.states]
+        self._published_grids = grids
+        self._published_covariates = {s: w[i] for i, s in enumerate(grids.strains)}
+        train = [grids.index(s) for s in prepared.train.strains]
+        return grids.subset(prepared.train.strains), w[train]
+
     def _field(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """dx/dt (units per hour) for rows of states x (m, n_states) and controls u (m, n_controls)."""
+        """dx/dt (units per hour) for rows of states x (m, n_states) and controls u (m, n_controls,
+        then the covariates in ``"published-features"``)."""
         features = np.concatenate([x, u], axis=-1)
+        if self.inputs_ is not None:
+            if self.compiled_ is not None:
+                return np.stack([c.predict(features[:, idx]) for c, idx in zip(self.compiled_, self.inputs_)], axis=-1)
+            return np.stack([r.predict(features[:, idx]) for r, idx in zip(self.regressors_, self.inputs_)], axis=-1)
         if self.compiled_ is not None:
             return self.compiled_.predict(features).reshape(len(features), -1)
         return np.stack([r.predict(features) for r in self.regressors_], axis=-1)
 
     def simulate(self, trajectories: _data.Trajectories, *, controls: np.ndarray | None = None,
-                 x0: np.ndarray | None = None) -> np.ndarray:
+                 x0: np.ndarray | None = None, covariates: np.ndarray | None = None) -> np.ndarray:
         """Simulate strains from their initial states: (S, T, n_states), original units.
 
         Trajectories that fail or diverge are NaN from that time on; see ``status_``.
+        ``"published-features"``: the covariates of each strain are its own measured series on the
+        published grid (from ``fit``); ``covariates`` (S, T, n_covariates) replaces them, and is
+        needed for strains that were not in the fitted dataset.
         """
         if self.regressors_ is None:
             raise RuntimeError("The model is not fitted: call fit() first.")
@@ -307,11 +547,13 @@ class DerivativeRegressionModel:
         check_names(self.controls, trajectories.controls, "controls")
         times = np.asarray(trajectories.times, dtype=float)
         u_all = trajectories.u if controls is None else np.asarray(controls, dtype=float)
-        if controls is None and self.config.configuration == "published":
+        if controls is None and self.config.configuration in ("published", "published-features"):
             known = getattr(self, "_published_grids", None)
             if known is not None and np.array_equal(known.times, times):
                 u_all = np.stack([known.u[known.index(s)] if s in known.strains else u_all[i]
                                   for i, s in enumerate(trajectories.strains)])
+        if self.inputs_ is not None:
+            u_all = np.concatenate([u_all, self._strain_covariates(trajectories, times, covariates)], axis=-1)
         start = trajectories.x[:, 0] if x0 is None else np.asarray(x0, dtype=float)
         if self.config.solver == "rk4":  # every strain and scenario at once
             paths, self.status_, self.evaluations_ = self._solve_careful_batch(times, start, u_all)
@@ -331,6 +573,23 @@ class DerivativeRegressionModel:
                 self.status_.append(status)
                 self.evaluations_.append(evaluations)
         return np.stack(results)
+
+    def _strain_covariates(self, trajectories, times, covariates):
+        """(S, T, n_covariates): given, or each strain's own from the fitted dataset."""
+        if covariates is not None:
+            covariates = np.asarray(covariates, dtype=float)
+            expected = (len(trajectories.strains), len(times), len(self.covariates))
+            if covariates.shape != expected:
+                raise ValueError(f"covariates must have shape {expected} (strains, times, {', '.join(self.covariates)}), "
+                                 f"got {covariates.shape}.")
+            return covariates
+        known = self._published_covariates
+        unknown = [s for s in trajectories.strains if s not in known]
+        if unknown or not np.array_equal(self._published_grids.times, times):
+            raise _data.DataValidationError(
+                f"No measured covariates ({', '.join(self.covariates)}) for strain(s) "
+                f"{', '.join(map(repr, unknown)) or 'on this time grid'}: pass covariates= (strains, times, covariates).")
+        return np.stack([known[s] for s in trajectories.strains])
 
     def _checked(self, values: np.ndarray) -> bool:
         return bool(np.isfinite(values).all() and (np.abs(values) <= self.config.divergence_factor * self.upper_ + 1e-12).all())
