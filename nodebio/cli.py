@@ -327,7 +327,7 @@ def _run(args: argparse.Namespace) -> int:
 #: Python argument names in the library's messages, and the flags that stand for them here.
 _FLAGS = {"time_col=": "--time-col", "strain_col=": "--strain-col", "time_unit=": "--time-unit",
           "(train= and test= in Python)": "", "train= and test= strain lists": "--train and --test",
-          "overwrite=True": "--overwrite", "states=": "--states", "controls=": "--controls"}
+          "overwrite=True": "--overwrite"}
 
 
 def cli_words(message: str) -> str:

@@ -18,11 +18,13 @@ def test_reproduce_quick_writes_the_tables(tmp_path, limonene_path):
             "strongest.csv", "tuning.csv", "results.json", "results.md"} <= files
     summary = output["summary"]
     assert set(summary["model"]) == {"node", "node-structured", "baseline-gb", "baseline-rf", "mean", "persistence",
-                                     "nearest", "zero", "kinetic"}
-    assert len(summary) == 2 + 2 * 3 + 2 + 4  # 2 neural ODEs, 2 baselines x 3 configurations, 2 kinetic fits, 4 references
+                                     "nearest", "zero", "kinetic", "tpot"}
+    # 2 neural ODEs, 2 baselines x 4 configurations, 2 kinetic fits, 4 references, TPOT from its artifact
+    assert len(summary) == 2 + 2 * 4 + 2 + 4 + 1
+    assert summary.loc[summary["model"] == "tpot", "seeds"].iloc[0] == 3
     assert {"titer_error_mean", "rmse_integral_mean", "rmse_scaled_mean"} <= set(summary.columns)
     improvement = output["improvement"]
-    assert (improvement["paper_%"] == 94.38).all() and len(improvement) == 2 * 12  # 2 variants x 12 references
+    assert (improvement["paper_%"] == 94.38).all() and len(improvement) == 2 * 15  # 2 variants x 15 references
     assert set(improvement["model"]) == {"node", "node-structured"}
     inside = improvement.dropna(subset=["integral_low"])
     assert ((inside["integral_low"] <= inside["improvement_integral_%"] + 1e-9)

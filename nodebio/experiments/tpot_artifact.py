@@ -45,7 +45,8 @@ from nodebio import data as _data
 from nodebio.errors import unknown_message
 
 __all__ = ["ARTIFACT_DIR", "PROVENANCE_FILE", "SETTINGS", "PACKAGES", "ArtifactMissingError", "StaleArtifactError",
-           "artifact_path", "generate", "load", "load_provenance", "predictions_array", "held_out_scores", "main"]
+           "artifact_path", "generate", "load", "load_provenance", "predictions_array", "held_out_scores",
+           "ArtifactModel", "main"]
 
 #: Where the committed artifacts live (``data/artifacts`` of the repository; not git-ignored).
 ARTIFACT_DIR = Path(__file__).resolve().parents[2] / "data" / "artifacts"
@@ -342,6 +343,34 @@ def held_out_scores(pathway: str, artifact_dir=None, *, data_dir=None,
             rows.append({"pathway": pathway, "held_out": ",".join(test.strains), "seed": int(seed), "state": state,
                          "rmse_integral": integral[state], "rmse_scaled": scaled[state]})
     return pd.DataFrame(rows)
+
+
+class ArtifactModel:
+    """The predictions of one seed of the artifact as a model with the ``fit``/``simulate`` signature,
+    so that :func:`nodebio.metrics.evaluate` scores it like any model. It predicts the strains the
+    artifact holds (the held-out strain) and nothing else: no other strain, controls or initial
+    state can be simulated by a table of numbers."""
+
+    name = "tpot"
+
+    def __init__(self, frame: pd.DataFrame, seed: int):
+        self.frame, self.seed = frame, int(seed)
+        self.fit_seconds = float("nan")
+        self.config = None
+
+    def fit(self, prepared: _data.PreparedData, *, progress: bool = False) -> "ArtifactModel":
+        self.states, self.controls = tuple(prepared.train.states), tuple(prepared.train.controls)
+        self.train_strains, self.test_strains = tuple(prepared.train.strains), tuple(prepared.test.strains)
+        self.dataset_name = prepared.dataset.name
+        return self
+
+    def simulate(self, trajectories: _data.Trajectories, *, controls=None, x0=None) -> np.ndarray:
+        if controls is not None or x0 is not None:
+            raise ValueError("The TPOT artifact holds predictions of the measured strains only: it cannot simulate "
+                             "other controls or initial states.")
+        self.status_ = ["ok"] * len(trajectories.strains)
+        return predictions_array(self.frame, self.seed, trajectories.strains, trajectories.states,
+                                 np.asarray(trajectories.times))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
