@@ -238,10 +238,6 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
     ``results.json`` and ``results.md``. ``store``: as for :func:`fit_and_score` (every fit of the
     comparison goes through it; by default ``$NODEBIO_STORE`` when set).
     """
-    from tqdm import tqdm
-
-    from nodebio.experiments.ablation import tune
-
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}.")
     unknown = [p for p in pathways if p not in _data.PATHWAYS]
@@ -252,41 +248,18 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
 
         check_output_folder(Path(out))
     started = time.perf_counter()
-    rows, predictions, trajectories, tuning, from_store = [], [], [], {}, 0
+    runs = _Runs()
+    prepared = {p: _data.prepare(_data.load(p, data_dir=data_dir)) for p in pathways}
     jobs = [(p, *v) for p in pathways for v in _variants(range(first_seed, first_seed + seeds), p)]
-    prepared_by_pathway = {}
-    for pathway, name, configuration, seed in tqdm(jobs, desc="reproduce", disable=not progress):
-        if pathway not in prepared_by_pathway:
-            prepared_by_pathway[pathway] = _data.prepare(_data.load(pathway, data_dir=data_dir))
-        prepared = prepared_by_pathway[pathway]
-        options = {}
-        if configuration == "tuned":
-            if (pathway, name) not in tuning:
-                tuning[(pathway, name)] = tune(name, pathway, seed=first_seed, quick=quick, data_dir=data_dir)[0]
-            options = tuning[(pathway, name)]
-        model, fit_seconds, score, trajectory = fit_and_score(
-            name, "careful" if configuration == "tuned" else configuration, seed, prepared, quick, device, store,
-            **options)
-        from_store += bool(getattr(model, "from_store_", False))
-        held_out = ",".join(prepared.test.strains)
-        rows.extend(score_rows(pathway, name, configuration, seed, fit_seconds, score, held_out))
-        labels = dict(pathway=pathway, model=name, configuration=configuration, seed=seed)
-        predictions.append(score["predictions"].assign(**labels))
-        trajectories.append(trajectory.assign(**labels))
+    tuning, from_store = _fit_jobs(jobs, prepared, runs, first_seed=first_seed, quick=quick, device=device,
+                                   store=store, progress=progress, data_dir=data_dir)
     artifacts = {}
     for pathway in pathways:
-        runs, artifacts[pathway] = _artifact_runs(pathway, prepared_by_pathway[pathway])
-        for seed, score, trajectory in runs:
-            held_out = ",".join(prepared_by_pathway[pathway].test.strains)
-            rows.extend(score_rows(pathway, "tpot", "published", seed, float("nan"), score, held_out))
-            labels = dict(pathway=pathway, model="tpot", configuration="published", seed=seed)
-            predictions.append(score["predictions"].assign(**labels))
-            trajectories.append(trajectory.assign(**labels))
-    order = {p: i for i, p in enumerate(pathways)}
-    results = pd.DataFrame(rows).sort_values("pathway", key=lambda s: s.map(order), kind="stable")
-    output = {"results": results, "predictions": pd.concat(predictions, ignore_index=True),
-              "trajectories": pd.concat(trajectories, ignore_index=True),
-              "tuning": pd.DataFrame([{"pathway": p, "model": m, **o} for (p, m), o in tuning.items()])}
+        found, artifacts[pathway] = _artifact_runs(pathway, prepared[pathway])
+        for seed, score, trajectory in found:
+            runs.add(pathway, "tpot", "published", seed, float("nan"), score, trajectory, prepared[pathway])
+    output = runs.tables(pathways)
+    output["tuning"] = pd.DataFrame([{"pathway": p, "model": m, **o} for (p, m), o in tuning.items()])
     output.update(analyse(output["results"], output["predictions"], output["trajectories"]))
     output["loso"] = (leave_one_strain_out(pathways, quick=quick, seeds=loso_seeds or min(seeds, 3),
                                            seed=first_seed, device=device, progress=progress, data_dir=data_dir,
@@ -299,6 +272,49 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
     if out is not None:
         write_results(output, Path(out))
     return output
+
+
+class _Runs:
+    """The runs of the comparison as they come: rows per metabolite, measured points, trajectories."""
+
+    def __init__(self):
+        self.rows, self.predictions, self.trajectories = [], [], []
+
+    def add(self, pathway, name, configuration, seed, fit_seconds, score, trajectory, prepared) -> None:
+        held_out = ",".join(prepared.test.strains)
+        self.rows.extend(score_rows(pathway, name, configuration, seed, fit_seconds, score, held_out))
+        labels = dict(pathway=pathway, model=name, configuration=configuration, seed=seed)
+        self.predictions.append(score["predictions"].assign(**labels))
+        self.trajectories.append(trajectory.assign(**labels))
+
+    def tables(self, pathways: Sequence[str]) -> dict:
+        order = {p: i for i, p in enumerate(pathways)}
+        results = pd.DataFrame(self.rows).sort_values("pathway", key=lambda s: s.map(order), kind="stable")
+        return {"results": results, "predictions": pd.concat(self.predictions, ignore_index=True),
+                "trajectories": pd.concat(self.trajectories, ignore_index=True)}
+
+
+def _fit_jobs(jobs, prepared: dict, runs: _Runs, *, first_seed, quick, device, store, progress,
+              data_dir) -> tuple[dict, int]:
+    """Fit and score every (pathway, model, configuration, seed) job into ``runs``; the tuned
+    baselines' options are chosen once per pathway. Returns (tuning, fits that came from the store)."""
+    from tqdm import tqdm
+
+    from nodebio.experiments.ablation import tune
+
+    tuning, from_store = {}, 0
+    for pathway, name, configuration, seed in tqdm(jobs, desc="reproduce", disable=not progress):
+        options = {}
+        if configuration == "tuned":
+            if (pathway, name) not in tuning:
+                tuning[(pathway, name)] = tune(name, pathway, seed=first_seed, quick=quick, data_dir=data_dir)[0]
+            options = tuning[(pathway, name)]
+        model, fit_seconds, score, trajectory = fit_and_score(
+            name, "careful" if configuration == "tuned" else configuration, seed, prepared[pathway], quick, device,
+            store, **options)
+        from_store += bool(getattr(model, "from_store_", False))
+        runs.add(pathway, name, configuration, seed, fit_seconds, score, trajectory, prepared[pathway])
+    return tuning, from_store
 
 
 def analyse(results: pd.DataFrame, predictions: pd.DataFrame, trajectories: pd.DataFrame) -> dict:

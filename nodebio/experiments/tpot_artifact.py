@@ -106,7 +106,7 @@ def _versions() -> dict[str, str | None]:
 
 def _data_files(pathway: str) -> list[str]:
     """The registered files a run of ``pathway`` reads: its table and the raw metabolomics (ATP)."""
-    from nodebio.models.baseline import _METABOLOMICS_FILE
+    from nodebio.models.published import _METABOLOMICS_FILE
 
     return [_data.PATHWAYS[pathway].file, _METABOLOMICS_FILE]
 

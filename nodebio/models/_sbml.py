@@ -110,6 +110,15 @@ def document(params: Mapping[str, float], initial: Mapping[str, float], enzymes:
     model.setId("costello2018_limonene_kinetic" + (f"_{_sid(strain)}" if strain else ""))
     model.setName("Michaelis-Menten model of the limonene pathway (Costello & Garcia Martin 2018), fitted by "
                   "nodebio" + (f"; enzyme levels of strain {strain}" if strain else "; enzyme levels constant"))
+    _add_units_and_compartment(libsbml, model)
+    _add_species(model, params, initial, dict(units or {}))
+    _add_parameters(model, params)
+    _add_enzyme_inputs(libsbml, model, enzymes, times)
+    _add_reactions(libsbml, model)
+    return libsbml.writeSBMLToString(doc)
+
+
+def _add_units_and_compartment(libsbml, model) -> None:
     hour = model.createUnitDefinition()
     hour.setId("hour")
     unit = hour.createUnit()
@@ -117,14 +126,15 @@ def document(params: Mapping[str, float], initial: Mapping[str, float], enzymes:
                           (unit.setMultiplier, 3600.0)):
         _check(setter(value), "define the hour")
     _check(model.setTimeUnits("hour"), "set the time unit")
-
     compartment = model.createCompartment()
     compartment.setId("cell")
     compartment.setSize(1.0)
     compartment.setSpatialDimensions(3)
     compartment.setConstant(True)
 
-    units = dict(units or {})
+
+def _add_species(model, params: Mapping[str, float], initial: Mapping[str, float], units: dict) -> None:
+    """The six measured species (their initial values) and the three held ones (boundary, constant)."""
     for name, sid in SPECIES_IDS.items():
         species = model.createSpecies()
         species.setId(sid)
@@ -136,6 +146,9 @@ def document(params: Mapping[str, float], initial: Mapping[str, float], enzymes:
         species.setBoundaryCondition(held)
         species.setConstant(held)
 
+
+def _add_parameters(model, params: Mapping[str, float]) -> None:
+    """The kinetic constants and the held enzyme levels, constant."""
     for name, value in params.items():
         if name in _HELD_SPECIES:
             continue
@@ -146,6 +159,9 @@ def document(params: Mapping[str, float], initial: Mapping[str, float], enzymes:
         parameter.setValue(float(value))
         parameter.setConstant(True)
 
+
+def _add_enzyme_inputs(libsbml, model, enzymes: Mapping[str, np.ndarray], times: np.ndarray | None) -> None:
+    """The measured enzyme levels: piecewise-linear assignment rules over ``times``, or constants."""
     for name, values in enzymes.items():
         parameter = model.createParameter()
         sid = ENZYME_IDS[name]
@@ -165,6 +181,9 @@ def document(params: Mapping[str, float], initial: Mapping[str, float], enzymes:
             raise RuntimeError(f"libsbml could not parse the input of {name}: {libsbml.getLastParseL3Error()}")
         _check(rule.setMath(math), f"set the input of {name}")
 
+
+def _add_reactions(libsbml, model) -> None:
+    """The eight reactions with their rate laws (:data:`_REACTIONS`)."""
     for rid, reactants, products, modifiers, law in _REACTIONS:
         reaction = model.createReaction()
         reaction.setId(rid)
@@ -182,7 +201,6 @@ def document(params: Mapping[str, float], initial: Mapping[str, float], enzymes:
         if math is None:
             raise RuntimeError(f"libsbml could not parse the rate law of {rid}: {libsbml.getLastParseL3Error()}")
         _check(kinetic_law.setMath(math), f"set the rate law of {rid}")
-    return libsbml.writeSBMLToString(doc)
 
 
 def problems(sbml: str, severity: str = "error") -> list[str]:

@@ -23,6 +23,7 @@ from nodebio import data as _data
 from nodebio.errors import DataValidationError, check_names
 from nodebio.models.kinetic_laws import (BOUNDS, ENZYMES, HELD_CONSTANT, INERT, KINETIC_CONSTANTS, PARAMETER_NAMES,
                                          STATES, _N, _rhs_factory, fluxes, published_derivatives, rates)
+from nodebio.models.strainwise import simulate_each
 
 __all__ = [
     "STATES", "ENZYMES", "HELD_CONSTANT", "KINETIC_CONSTANTS", "PARAMETER_NAMES", "BOUNDS",
@@ -357,15 +358,10 @@ class CostelloKineticModel:
         times = np.asarray(trajectories.times, float)
         u_all = trajectories.u if controls is None else np.asarray(controls, float)
         start = trajectories.x[:, 0] if x0 is None else np.asarray(x0, float)
-        results, self.status_, self.evaluations_ = [], [], []
-        for i in range(len(start)):
-            path, status, evaluations = self._solve(self.params_, times, start[i], u_all[i][:, self._enzyme_index])
-            if self.config.clip_at_zero:
-                path = np.where(np.isnan(path), np.nan, np.maximum(path, 0.0))
-            results.append(path)
-            self.status_.append(status)
-            self.evaluations_.append(evaluations)
-        return np.stack(results)
+        paths, self.status_, self.evaluations_ = simulate_each(
+            lambda t, x0, u: self._solve(self.params_, t, x0, u), times, start, u_all[..., self._enzyme_index],
+            self.config.clip_at_zero)
+        return paths
 
     # -- SBML ------------------------------------------------------------------------------
 
