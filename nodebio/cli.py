@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -286,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous, warnings.showwarning = warnings.showwarning, _show_warning
     try:
         return _run(args)
     except KeyboardInterrupt:
@@ -294,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     except (data.DataError, ValueError, RuntimeError, OSError) as error:
         print(f"error: {cli_words(str(error))}", file=sys.stderr)
         return 2
+    finally:
+        warnings.showwarning = previous
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -328,6 +332,14 @@ def _run(args: argparse.Namespace) -> int:
 _FLAGS = {"time_col=": "--time-col", "strain_col=": "--strain-col", "time_unit=": "--time-unit",
           "(train= and test= in Python)": "", "train= and test= strain lists": "--train and --test",
           "overwrite=True": "--overwrite"}
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings of the data (:class:`nodebio.errors.DataWarning`) as one line, without source lines."""
+    if issubclass(category, data.DataWarning):
+        print(f"warning: {cli_words(str(message))}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def cli_words(message: str) -> str:

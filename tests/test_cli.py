@@ -235,3 +235,11 @@ def test_unreadable_checkpoints_say_so_plainly(synthetic_run, tmp_path, capsys):
 def test_interventions_outside_the_experiment_and_unsafe_strain_names(synthetic_run, tmp_path, capsys):
     assert cli.main(["simulate", str(synthetic_run), "--strain", "S4", "--scale", "HMGR=2@100-200"]) == 2
     assert "outside the experiment (0-72 h)" in capsys.readouterr().err
+
+
+def test_data_warnings_are_one_line(tmp_path, tidy_frame, capsys):
+    path = tmp_path / "minutes.csv"
+    tidy_frame.assign(Hour=tidy_frame["Hour"] * 500).to_csv(path, index=False)
+    assert cli.main(["info", "--csv", str(path), "--states", "m1,m2", "--controls", "E1"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: The times in") and "--time-unit" in err and "loading.py" not in err
