@@ -74,3 +74,14 @@ def test_verdict_names_the_reference_and_whether_the_margin_is_reproduced():
 def test_hypothesis_against_the_stored_2018_run():
     sentence = verdict.hypothesis(_summary(), {"limonene": 94.38}, ("node", "node-structured"))["limonene"]
     assert f"{(1 - 8.0 / 53.56) * 100:.1f}% lower integral RMSE" in sentence and "94.38%" in sentence
+
+
+def test_a_sparsely_measured_variable_leaves_the_interval_finite():
+    a_points, a_grid = _runs("node", "-", [0, 1], 1.0)
+    b_points, b_grid = _runs("mean", "-", [0], 2.0)
+    points = pd.concat([a_points, b_points])
+    points = points[(points["variable"] == "A") | (points["time"] == 72.0)]  # B measured once
+    improvement = pd.DataFrame([{"model": "node", "pathway": "p", "reference": "mean",
+                                 "improvement_integral_%": 50.0, "improvement_scaled_%": 50.0}])
+    row = verdict.bootstrap_improvements(points, pd.concat([a_grid, b_grid]), improvement, draws=300).iloc[0]
+    assert row["scaled_low"] == pytest.approx(50.0) and row["scaled_high"] == pytest.approx(50.0)

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -55,10 +56,13 @@ def _draw_scores(errors: np.ndarray, counts: np.ndarray, seed_draws: np.ndarray,
     if mean_then_root:  # mean squared error over the measured times drawn
         seen = np.einsum("dt,svt->dsv", counts, present.astype(float))
         with np.errstate(invalid="ignore", divide="ignore"):
-            per_variable = np.sqrt(total / seen)
+            per_variable = np.where(seen > 0, np.sqrt(total / np.maximum(seen, 1e-300)), np.nan)
     else:  # the integral over the grid drawn
         per_variable = np.sqrt(total)
-    per_seed = per_variable.mean(axis=2)  # (D, S)
+    # a variable none of whose measured times was drawn does not count in that draw
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        per_seed = np.nanmean(per_variable, axis=2)  # (D, S)
     return np.take_along_axis(per_seed, seed_draws, axis=1).mean(axis=1)
 
 
@@ -107,7 +111,9 @@ def bootstrap_improvements(predictions: pd.DataFrame, trajectories: pd.DataFrame
                 with np.errstate(invalid="ignore", divide="ignore"):
                     gains = (1.0 - a / b) * 100.0
                 finite = gains[np.isfinite(gains)]
-                low, high = (np.quantile(finite, [tail, 1 - tail]) if len(finite) == len(gains) else (np.nan, np.nan))
+                # a failed run (NaN) in most draws leaves no interval; a few draws without a value do not
+                low, high = (np.quantile(finite, [tail, 1 - tail]) if len(finite) >= 0.95 * len(gains)
+                             else (np.nan, np.nan))
                 out[f"{name}_low"], out[f"{name}_high"] = float(low), float(high)
             rows.append(out)
     return pd.DataFrame(rows)
