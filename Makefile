@@ -38,7 +38,7 @@ test: $(STAMP)
 	$(BIN)/python -m bookbuild prepare --mode quick --out _build/nbval
 	$(BIN)/python -m bookbuild execute --mode quick --out _build/src
 	$(BIN)/python -m bookbuild html --src _build/src
-	NODEBIO_SITE=_build/html $(BIN)/python -m pytest tests --nbval-lax --nbval-current-env _build/nbval
+	NODEBIO_SITE=_build/html NODEBIO_STORE=$(CURDIR)/_build/store/quick $(BIN)/python -m pytest tests --nbval-lax --nbval-current-env _build/nbval
 
 # The tests marked `book` (the built site, the browser) are deselected; no nbval over the chapters.
 unit: $(STAMP)

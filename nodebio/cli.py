@@ -216,7 +216,7 @@ def _add_train_parser(sub) -> None:
     p.add_argument("--model", default="node", choices=list(MODEL_NAMES),
                    help="neural ODE (plain, or pathway-structured), the 2018 baseline (gradient boosting or random forest), "
                         "the training-strain mean, or the 2018 kinetic model (limonene pathway)")
-    p.add_argument("--configuration", default="careful", choices=["careful", "published"],
+    p.add_argument("--configuration", default="careful", choices=["careful", "published", "published-features"],
                    help="configuration of the baselines and the kinetic model (default careful)")
     p.add_argument("--out", type=Path, required=True, help="folder for model.pt, predictions.csv, metrics.json")
     p.add_argument("--seed", type=int, default=0, help="the model seed (first member of an ensemble)")
@@ -256,6 +256,8 @@ def _add_simulate_parser(sub) -> None:
     p.add_argument("--controls", help="with --csv: as when training")
     p.add_argument("--time-col", default="Hour")
     p.add_argument("--strain-col", default="Strain")
+    p.add_argument("--time-unit", default="h", choices=list(data.TIME_UNITS), help="with --csv: as when training")
+    p.add_argument("--product", help="with --csv: as when training")
     p.add_argument("--data-dir", type=Path)
 
 
@@ -330,8 +332,9 @@ def _run(args: argparse.Namespace) -> int:
 
 #: Python argument names in the library's messages, and the flags that stand for them here.
 _FLAGS = {"time_col=": "--time-col", "strain_col=": "--strain-col", "time_unit=": "--time-unit",
-          "(train= and test= in Python)": "", "train= and test= strain lists": "--train and --test",
-          "overwrite=True": "--overwrite"}
+          "train= and test= strain lists": "--train and --test", "overwrite=True": "--overwrite"}
+#: Asides of the library's messages meant for Python callers only.
+_PYTHON_ASIDES = (" (train= and test= in Python)", " (overwrite=True)", ", or time_unit=")
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -344,8 +347,10 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def cli_words(message: str) -> str:
     """A library message in the words of the command line: flags for argument names, one line."""
+    for aside in _PYTHON_ASIDES:
+        message = message.replace(aside, "")
     for python, flag in _FLAGS.items():
-        message = message.replace(f" ({python})", "").replace(python, flag)
+        message = message.replace(python, flag)
     return " ".join(message.split())
 
 

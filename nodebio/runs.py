@@ -30,6 +30,7 @@ import json
 import os
 import pickle
 import shutil
+import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -90,7 +91,8 @@ def dataset_source(dataset: _data.Dataset, synthetic: dict | None = None) -> dic
         return {"kind": "pathway", "name": dataset.name, "states": list(dataset.states),
                 "controls": list(dataset.controls)}
     return {"kind": "table", "file": DATA_COPY, "name": dataset.name, "states": list(dataset.states),
-            "controls": list(dataset.controls), "product": dataset.product, "units": dict(dataset.units)}
+            "controls": list(dataset.controls), "product": dataset.product, "units": dict(dataset.units),
+            "time_unit": dataset.input_time_unit}
 
 
 def train_run(dataset: _data.Dataset, out: str | Path, *, model: str = "node", train: Sequence[str] | None = None,
@@ -154,10 +156,13 @@ def lock(out: str | Path) -> Iterator[Path]:
             break
         except FileExistsError:
             try:
-                holder = int(path.read_text().strip() or 0)
-            except (OSError, ValueError):
-                holder = 0
-            if _alive(holder):
+                text, age = path.read_text().strip(), time.time() - path.stat().st_mtime
+            except OSError:
+                continue  # released meanwhile: try again
+            # an empty lock is being written by its holder, unless it is old
+            holder = int(text) if text.isdigit() else (-1 if age < 10 else 0)
+            if holder == -1 or _alive(holder):
+                holder = "starting" if holder == -1 else holder
                 raise RunLockedError(
                     f"another `nodebio train` is writing {out} (process {holder}, lock file {path}); wait for it "
                     "to finish, or give another --out.") from None
@@ -217,7 +222,12 @@ def _alive(pid: int) -> bool:
 
 def _prepare_staging(out: Path, staging: Path, *, resume: bool, overwrite: bool) -> None:
     """Check what ``out`` and ``staging`` hold, and make the staging folder to write into."""
-    if out.is_dir() and any(out.iterdir()) and not (overwrite or resume):
+    holds_files = out.is_dir() and any(out.iterdir())
+    if holds_files and not (out / RUN_FILE).is_file():
+        raise RunExistsError(
+            f"{out} holds files but no run (no {RUN_FILE}): nodebio never replaces a folder it did not write; "
+            "give an empty or new --out.")
+    if holds_files and not (overwrite or resume):
         raise RunExistsError(
             f"{out} already holds a run; give --overwrite (overwrite=True) to replace it (the old run stays "
             "until the new one is complete), --resume to continue it, or another --out.")
@@ -278,7 +288,7 @@ def _fit_into(folder: Path, dataset: _data.Dataset, *, model: str, train: list[s
     predictions.to_csv(folder / "predictions.csv", index=False)
     trajectories.to_csv(folder / "trajectories.csv", index=False)
     source = dataset_source(dataset, synthetic)
-    configured = model.startswith("baseline") or model == "kinetic"
+    configured = hasattr(getattr(fitted, "config", None), "configuration")  # models that have configurations
     record = {"format": RUN_FORMAT, "model": model, "configuration": configuration if configured else None,
               "dataset": source, "data_sha256": dataset.sha256, "train_strains": list(train),
               "test_strains": list(test), "seed": seed, "members": members,
@@ -328,6 +338,12 @@ def run_dataset(paths: str | Path | Sequence[str | Path], ensemble, *, data_dir=
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     folder = paths[0] if paths[0].is_dir() else paths[0].parent
     name = ensemble.dataset_name
+    if dataset is not None and (folder / RUN_FILE).is_file():
+        recorded = read_run(folder).record["dataset"].get("time_unit", "h")
+        if dataset.input_time_unit != recorded:
+            raise CheckpointMismatchError(
+                f"The run {folder} read its table's times in {recorded!r}, the table given here in "
+                f"{dataset.input_time_unit!r}: give --time-unit {recorded}.")
     if dataset is None:
         if (folder / RUN_FILE).is_file():
             dataset = read_run(folder).dataset(data_dir)
@@ -363,7 +379,12 @@ def load_members(paths: str | Path | Sequence[str | Path], *, device: str = "cpu
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir() and (p / RUN_FILE).is_file():
-            files.extend(p / name for name in read_run(p).record["members"] if name.endswith(".pt"))
+            record = read_run(p).record
+            if not any(name.endswith(".pt") for name in record["members"]):
+                raise DataValidationError(
+                    f"{p} holds a {record['model']!r} model: simulating interventions needs neural ODEs (train one "
+                    f"with `nodebio train --model node --out ...`).")
+            files.extend(p / name for name in record["members"] if name.endswith(".pt"))
         elif p.is_dir():
             found = sorted(p.glob("model*.pt"))
             if not found:
@@ -420,6 +441,7 @@ def _rebuild(folder: Path, record: dict, data_dir=None) -> _data.Dataset:
                                  strain_col="strain", units=source.get("units"), name=source["name"],
                                  product=source.get("product"))
         dataset.sha256 = record["data_sha256"]  # the copy stands for the table the run was trained on
+        dataset.input_time_unit = source.get("time_unit", "h")  # the copy is in hours; the table was not
     else:
         raise CheckpointMismatchError(f"{folder / RUN_FILE} names an unknown kind of dataset: {kind!r}.")
     if dataset.sha256 != record.get("data_sha256"):

@@ -64,6 +64,10 @@ def fit_key(model, prepared: _data.PreparedData) -> dict:
         "options": options,
         "data_sha256": _data_sha256(prepared),
         "dataset": prepared.dataset.name,
+        "states": list(prepared.train.states),
+        "controls": list(prepared.train.controls),
+        "product": prepared.dataset.product,
+        "time_unit": getattr(prepared.dataset, "input_time_unit", "h"),
         "train": list(prepared.train.strains),
         "test": list(prepared.test.strains),
         "grid": [float(prepared.train.times[0]), float(prepared.train.times[-1]), len(prepared.train.times)],
@@ -101,7 +105,8 @@ class ModelStore:
                 from nodebio.models.node import NeuralODEModel
 
                 model = NeuralODEModel.load(path, device=device)
-                if model.data_sha256 != key["data_sha256"] or list(model.train_strains) != key["train"]:
+                if (model.data_sha256 != key["data_sha256"] or list(model.train_strains) != key["train"]
+                        or list(model.states) != key["states"] or list(model.controls) != key["controls"]):
                     raise ValueError("the checkpoint was trained on other data")
             else:
                 with path.open("rb") as handle:

@@ -58,22 +58,33 @@ def _summary():
 
 def test_verdict_names_the_reference_and_whether_the_margin_is_reproduced():
     summary = _summary()
-    improvement = pd.DataFrame([{"model": "node-structured", "pathway": "limonene", "reference": "baseline-gb (published)",
-                                 "improvement_integral_%": 11.1, "integral_low": 5.0, "integral_high": 20.0}])
+    improvement = pd.DataFrame([
+        {"model": m, "pathway": "limonene", "reference": "baseline-gb (published)", "improvement_integral_%": g,
+         "integral_low": g - 5, "integral_high": g + 5} for m, g in (("node", -11.1), ("node-structured", 11.1))])
     sentence = verdict.verdict(summary, improvement, {"limonene": 94.38}, ("node", "node-structured"))["limonene"]
-    assert "is not reproduced" in sentence and "11.1% lower integral RMSE than baseline-gb (published)" in sentence
-    assert "5.0% to 20.0%" in sentence
-    assert "strongest reference is persistence (6)" in sentence and "does not beat it" in sentence
+    assert "here baseline-gb (published)) is reproduced by no neural ODE" in sentence
+    assert "node has a 11.1% higher integral RMSE" in sentence and "node-structured has a 11.1% lower" in sentence
+    assert "6.1% to 16.1%" in sentence
+    assert "strongest reference is persistence (6; node 10, node-structured 8): no neural ODE beats it" in sentence
     strongest = verdict.strongest_references(summary, ("node", "node-structured"))
     assert set(strongest["strongest reference"]) == {"persistence"}
-    improvement.loc[0, "improvement_integral_%"] = 95.0
-    assert "is reproduced" in verdict.verdict(summary, improvement, {"limonene": 94.38},
-                                               ("node", "node-structured"))["limonene"]
+    improvement.loc[1, "improvement_integral_%"] = 95.0
+    table = verdict.assessment(summary, improvement, {"limonene": 94.38}, ("node", "node-structured"))
+    assert list(table["margin_reproduced"]) == [False, True]  # every variant reported, none chosen
+    assert "reproduced by node-structured" in verdict.verdict(summary, improvement, {"limonene": 94.38},
+                                                              ("node", "node-structured"))["limonene"]
 
 
 def test_hypothesis_against_the_stored_2018_run():
-    sentence = verdict.hypothesis(_summary(), {"limonene": 94.38}, ("node", "node-structured"))["limonene"]
-    assert f"{(1 - 8.0 / 53.56) * 100:.1f}% lower integral RMSE" in sentence and "94.38%" in sentence
+    summary = _summary()
+    sentence = verdict.hypothesis(summary, {"limonene": 94.38}, ("node", "node-structured"))["limonene"]
+    assert f"node-structured would show {(1 - 8.0 / 53.56) * 100:.1f}%" in sentence and "94.38%" in sentence
+    assert "needs a model scoring 3.01" in sentence and "not supported" in sentence
+    drifting = pd.concat([summary, pd.DataFrame([{"pathway": "limonene", "model": "tpot", "configuration": "published",
+                                                  "rmse_integral_mean": 50.0}])])
+    assert "half supported" in verdict.hypothesis(drifting, {"limonene": 94.38}, ("node",))["limonene"]
+    close = drifting.assign(rmse_integral_mean=drifting["rmse_integral_mean"].where(drifting["model"] != "node", 3.0))
+    assert "consistent with this run" in verdict.hypothesis(close, {"limonene": 94.38}, ("node",))["limonene"]
 
 
 def test_a_sparsely_measured_variable_leaves_the_interval_finite():

@@ -172,4 +172,26 @@ def test_members_of_another_split_are_refused(tmp_path, capsys):
     assert cli.main(TRAIN + ["--out", str(a), "--train", "S1,S2", "--test", "S3,S4"]) == 0
     assert cli.main(TRAIN + ["--out", str(b), "--train", "S1,S3", "--test", "S2,S4"]) == 0
     assert cli.main(["simulate", str(a), str(b), "--strain", "S4", "--scale", "HMGR=2"]) == 2
+    assert "trained on strains S1, S3, member 0 on S1, S2" in capsys.readouterr().err
+    c = tmp_path / "c"
+    assert cli.main(TRAIN + ["--out", str(c), "--train", "S1,S2", "--test", "S4"]) == 0
+    assert cli.main(["simulate", str(a), str(c), "--strain", "S4", "--scale", "HMGR=2"]) == 2
     assert "held out other strains" in capsys.readouterr().err
+
+
+def test_overwrite_never_replaces_a_folder_that_is_not_a_run(tmp_path, capsys):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    assert cli.main(TRAIN + ["--out", str(folder), "--overwrite"]) == 2
+    assert "holds files but no run" in capsys.readouterr().err
+    assert (folder / "notes.txt").read_text() == "mine"
+
+
+def test_simulate_needs_a_neural_run(tmp_path, capsys):
+    out = tmp_path / "mean"
+    assert cli.main(TRAIN + ["--out", str(out), "--model", "mean"]) == 2  # --epochs applies to neural ODEs only
+    assert cli.main(["train", "--dataset", "synthetic", "--synthetic-strains", "4", "--no-progress", "--out", str(out),
+                     "--model", "mean"]) == 0
+    assert cli.main(["simulate", str(out), "--strain", "S4", "--scale", "HMGR=2"]) == 2
+    assert "holds a 'mean' model" in capsys.readouterr().err

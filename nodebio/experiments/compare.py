@@ -1,10 +1,13 @@
 """The head-to-head: every model scored the same way, and the paper's comparison reproduced.
 
 All models share one shape (``fit(prepared)``, ``simulate(trajectories)``), so one function,
-:func:`nodebio.metrics.evaluate`, scores any of them on the held-out strains, and :func:`reproduce` runs the
-paper's comparison: for both pathways, the neural ODE over several seeds, the 2018 baseline (both
-regressor families, both configurations) and the training-strain mean, evaluated on the held-out
-medium strain, plus a leave-one-strain-out table.
+:func:`nodebio.metrics.evaluate`, scores any of them on the held-out strains, and :func:`reproduce`
+runs the paper's comparison: for both pathways, the neural ODEs over several seeds; the 2018
+baseline (both regressor families; as published, with the published feature lists, careful, and
+tuned by the inner folds); TPOT as published from its artifact; Costello & Garcia Martin's
+kinetic model (limonene); the model-free references (training mean, persistence, nearest strain,
+zero); all evaluated on the held-out medium strain, plus leave-one-strain-out. The statistics and
+the verdict are computed by :mod:`nodebio.experiments.verdict`.
 
 Scores (see :mod:`nodebio.metrics`):
 

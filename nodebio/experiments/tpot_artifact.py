@@ -49,7 +49,8 @@ __all__ = ["ARTIFACT_DIR", "PROVENANCE_FILE", "SETTINGS", "PACKAGES", "ArtifactM
            "ArtifactModel", "main"]
 
 #: Where the committed artifacts live (``data/artifacts`` of the repository; not git-ignored).
-ARTIFACT_DIR = Path(__file__).resolve().parents[2] / "data" / "artifacts"
+#: ``$NODEBIO_ARTIFACT_DIR`` when set (an installed package has no repository beside it).
+ARTIFACT_DIR = Path(os.environ.get("NODEBIO_ARTIFACT_DIR") or Path(__file__).resolve().parents[2] / "data" / "artifacts")
 PROVENANCE_FILE = "tpot-provenance.json"
 
 #: The TPOT search of their code (``KineticLearning/__init__.py``, ``dynamic_model.search``):

@@ -143,87 +143,114 @@ def strongest_references(summary: pd.DataFrame, neural: Sequence[str]) -> pd.Dat
     return pd.DataFrame(rows)
 
 
-def _best_neural(summary: pd.DataFrame, pathway: str, neural: Sequence[str], column: str) -> tuple[str, float]:
-    part = summary[(summary["pathway"] == pathway) & summary["model"].isin(neural)]
-    if f"{column}_mean" not in part:
-        return "none", float("nan")
-    values = pd.Series(part[f"{column}_mean"].to_numpy(dtype=float), index=part["model"]).dropna()
-    return (values.idxmin(), float(values.min())) if len(values) else ("none", float("nan"))
+def _value(summary: pd.DataFrame, pathway: str, model: str, column: str) -> float:
+    part = summary[(summary["pathway"] == pathway) & (summary["model"] == model)]
+    return float(part[f"{column}_mean"].iloc[0]) if len(part) and f"{column}_mean" in part else float("nan")
+
+
+def paper_reference(improvement: pd.DataFrame, pathway: str) -> str | None:
+    """The configuration of the 2018 pipeline that stands for the paper's baseline, fixed before
+    any result is seen: the first of :data:`PAPER_BASELINE` the comparison ran on ``pathway``
+    (TPOT as published when its artifact is there)."""
+    ran = set(improvement.loc[improvement["pathway"] == pathway, "reference"])
+    return next((r for r in ("tpot (published)", "baseline-gb (published)") if r in ran), None)
 
 
 def assessment(summary: pd.DataFrame, improvement: pd.DataFrame, paper: dict,
                neural: Sequence[str]) -> pd.DataFrame:
-    """The verdict as data, one row per pathway: the best neural ODE under the integral RMSE, its
-    improvement over the 2018 pipeline as published (the most favourable of its configurations)
-    with the interval, whether that reaches the paper's margin (at least 90%), and per metric the
-    strongest reference and whether the best neural ODE beats it."""
+    """The verdict as data, one row per pathway and neural ODE variant (every variant reported,
+    none chosen on the held-out strain): its improvement over the paper's baseline
+    (:func:`paper_reference`) under Costello's integral RMSE with the interval, whether that
+    reaches the paper's margin (at least 90%), and per metric the strongest reference and whether
+    the variant beats it."""
     strongest = strongest_references(summary, neural)
     rows = []
     for pathway in summary["pathway"].unique():
-        node, _ = _best_neural(summary, pathway, neural, "rmse_integral")
-        gains = improvement[(improvement["pathway"] == pathway) & (improvement["model"] == node)
-                            & improvement["reference"].isin(PAPER_BASELINE)]
-        row = {"pathway": pathway, "paper_%": paper.get(pathway, np.nan), "best_node": node,
-               "reference_2018": None, "gain_vs_2018_%": np.nan, "low": np.nan, "high": np.nan,
-               "margin_reproduced": False}
-        if len(gains):
-            best = gains.loc[gains["improvement_integral_%"].idxmax()]
-            row.update(reference_2018=best["reference"], **{"gain_vs_2018_%": best["improvement_integral_%"]},
-                       low=best.get("integral_low", np.nan), high=best.get("integral_high", np.nan),
-                       margin_reproduced=bool(best["improvement_integral_%"] >= 90.0))
-        for column in METRICS:
-            ref = strongest[(strongest["pathway"] == pathway) & (strongest["metric"] == column)]
-            best_name, best_value = _best_neural(summary, pathway, neural, column)
-            row[f"{column}_strongest"] = ref.iloc[0]["strongest reference"] if len(ref) else None
-            row[f"{column}_strongest_value"] = float(ref.iloc[0]["value"]) if len(ref) else np.nan
-            row[f"{column}_best_node"], row[f"{column}_best_node_value"] = best_name, best_value
-            row[f"{column}_beaten"] = bool(len(ref) and best_value < ref.iloc[0]["value"])
-        rows.append(row)
+        reference = paper_reference(improvement, pathway)
+        for node in [m for m in neural if (summary[summary["pathway"] == pathway]["model"] == m).any()]:
+            row = {"pathway": pathway, "model": node, "paper_%": paper.get(pathway, np.nan),
+                   "reference_2018": reference, "gain_vs_2018_%": np.nan, "low": np.nan, "high": np.nan,
+                   "margin_reproduced": False}
+            gain = improvement[(improvement["pathway"] == pathway) & (improvement["model"] == node)
+                               & (improvement["reference"] == reference)]
+            if len(gain):
+                best = gain.iloc[0]
+                row.update(**{"gain_vs_2018_%": best["improvement_integral_%"]}, low=best.get("integral_low", np.nan),
+                           high=best.get("integral_high", np.nan),
+                           margin_reproduced=bool(best["improvement_integral_%"] >= 90.0))
+            for column in METRICS:
+                ref = strongest[(strongest["pathway"] == pathway) & (strongest["metric"] == column)]
+                value = _value(summary, pathway, node, column)
+                row[f"{column}_strongest"] = ref.iloc[0]["strongest reference"] if len(ref) else None
+                row[f"{column}_strongest_value"] = float(ref.iloc[0]["value"]) if len(ref) else np.nan
+                row[f"{column}_value"] = value
+                row[f"{column}_beaten"] = bool(len(ref) and value < ref.iloc[0]["value"])
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
 def verdict(summary: pd.DataFrame, improvement: pd.DataFrame, paper: dict, neural: Sequence[str]) -> dict[str, str]:
-    """One sentence per pathway from :func:`assessment`: is the paper's margin over the 2018
-    pipeline reproduced (under its integral definition, against the pipeline as published), and
-    does the best neural ODE beat the strongest reference under each metric."""
+    """One paragraph per pathway from :func:`assessment`: is the paper's margin over the 2018
+    pipeline reproduced by each neural ODE variant (under its integral definition, against the
+    paper's baseline), and does each variant beat the strongest reference under each metric."""
     sentences = {}
-    for row in assessment(summary, improvement, paper, neural).to_dict(orient="records"):
-        pathway = row["pathway"]
-        if row["reference_2018"] is not None:
-            text = (f"On {pathway}, the paper's margin ({row['paper_%']:.1f}% lower integral RMSE than the 2018 "
-                    f"pipeline) is {'reproduced' if row['margin_reproduced'] else 'not reproduced'}: the best neural "
-                    f"ODE ({row['best_node']}) has a {_signed(row['gain_vs_2018_%'])} integral RMSE than "
-                    f"{row['reference_2018']}{_interval(row, None)}.")
-        else:
+    table = assessment(summary, improvement, paper, neural)
+    for pathway, part in table.groupby("pathway", sort=False):
+        rows = part.to_dict(orient="records")
+        first = rows[0]
+        if first["reference_2018"] is None:
             text = f"On {pathway}, the 2018 pipeline as published was not run, so the paper's margin is not tested."
+        else:
+            reproduced = [r["model"] for r in rows if r["margin_reproduced"]]
+            text = (f"On {pathway}, the paper's margin ({first['paper_%']:.1f}% lower integral RMSE than the 2018 "
+                    f"pipeline, here {first['reference_2018']}) is "
+                    + (f"reproduced by {', '.join(reproduced)}" if reproduced else "reproduced by no neural ODE")
+                    + ": " + "; ".join(f"{r['model']} has a {_signed(r['gain_vs_2018_%'])} integral RMSE"
+                                       f"{_interval(r, None)}" for r in rows) + ".")
         for column, words in METRICS.items():
-            if row[f"{column}_strongest"] is None or np.isnan(row[f"{column}_best_node_value"]):
+            if first[f"{column}_strongest"] is None:
                 continue
-            text += (f" Under {words}, the strongest reference is {row[f'{column}_strongest']} "
-                     f"({row[f'{column}_strongest_value']:.3g}); the best neural ODE ({row[f'{column}_best_node']}, "
-                     f"{row[f'{column}_best_node_value']:.3g}) "
-                     f"{'beats' if row[f'{column}_beaten'] else 'does not beat'} it.")
+            beaten = [r["model"] for r in rows if r[f"{column}_beaten"]]
+            text += (f" Under {words}, the strongest reference is {first[f'{column}_strongest']} "
+                     f"({first[f'{column}_strongest_value']:.3g}; "
+                     + ", ".join(f"{r['model']} {r[f'{column}_value']:.3g}" for r in rows) + "): "
+                     + (f"{' and '.join(beaten)} beat{'s' if len(beaten) == 1 else ''} it." if beaten
+                        else "no neural ODE beats it."))
         sentences[pathway] = text
     return sentences
 
 
+#: How close (percentage points) an implied improvement must come to the paper's to be consistent
+#: with it, and (relative) how close our TPOT run's error must come to the stored run's to drift like it.
+HYPOTHESIS_TOLERANCE = {"points": 5.0, "relative": 0.25}
+
+
 def hypothesis(summary: pd.DataFrame, paper: dict, neural: Sequence[str]) -> dict[str, str]:
-    """The test of one explanation of the paper's number: its improvement equals what our best
-    neural ODE would score against the authors' stored run of the 2018 pipeline (which drifted:
-    mean integral RMSE 53.56 on L2), and our own run of TPOT as published drifts like it."""
+    """The test of one reading of the paper's number: that it is the improvement of a neural ODE
+    scoring about 3.0 over a 2018 pipeline that drifted like the authors' stored run (mean
+    integral RMSE 53.56 on L2). Two computed checks: does our run of TPOT as published drift like
+    the stored run (within :data:`HYPOTHESIS_TOLERANCE` of its error), and does any neural ODE here
+    reach the paper's improvement against the stored run (within the tolerance in points)."""
     sentences = {}
     for pathway, stored in STORED_2018_RUN.items():
         if pathway not in set(summary["pathway"]):
             continue
-        node, value = _best_neural(summary, pathway, neural, "rmse_integral")
-        implied = (1.0 - value / stored) * 100.0
-        tpot = summary[(summary["pathway"] == pathway) & (summary["model"] == "tpot")]["rmse_integral_mean"]
-        ours = (f"our own run of TPOT as published scores {float(tpot.iloc[0]):.3g}" if len(tpot)
-                else "TPOT as published was not run here")
-        sentences[pathway] = (
-            f"Against the authors' stored run of the 2018 pipeline ({stored:g}), our best neural ODE ({node}, "
-            f"{value:.3g}) would show {implied:.1f}% lower integral RMSE, against the paper's {paper[pathway]:.2f}%; "
-            f"{ours}.")
+        implied = {m: (1.0 - _value(summary, pathway, m, "rmse_integral") / stored) * 100.0 for m in neural
+                   if not np.isnan(_value(summary, pathway, m, "rmse_integral"))}
+        tpot = _value(summary, pathway, "tpot", "rmse_integral")
+        drifts = (not np.isnan(tpot)) and abs(tpot - stored) <= HYPOTHESIS_TOLERANCE["relative"] * stored
+        reaches = [m for m, v in implied.items() if v >= paper[pathway] - HYPOTHESIS_TOLERANCE["points"]]
+        needed = stored * (1.0 - paper[pathway] / 100.0)
+        text = (f"Against the authors' stored run of the 2018 pipeline ({stored:g}), the paper's "
+                f"{paper[pathway]:.2f}% needs a model scoring {needed:.2f}; here "
+                + ", ".join(f"{m} would show {v:.1f}%" for m, v in implied.items()) + ". ")
+        text += (f"Our own run of TPOT as published scores {tpot:.3g}, "
+                 f"{'within' if drifts else 'outside'} {100 * HYPOTHESIS_TOLERANCE['relative']:.0f}% of the stored run"
+                 if not np.isnan(tpot) else "TPOT as published was not run here")
+        conclusion = ("consistent with this run" if drifts and reaches else
+                      "half supported: the 2018 pipeline as published drifts like the stored run, but no neural ODE "
+                      "here comes near the score the paper's margin needs" if drifts else "not supported by this run")
+        sentences[pathway] = text + f". The reading is {conclusion}."
     return sentences
 
 

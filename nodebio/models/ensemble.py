@@ -63,6 +63,11 @@ class Ensemble:
                     f"({m.dataset_name!r} vs {first.dataset_name!r}, or other states, controls or grid); "
                     "an ensemble combines models of the same data."
                 )
+            if not bootstrap and set(m.train_strains) != set(first.train_strains):
+                raise CheckpointMismatchError(
+                    f"Member {i} of the ensemble was trained on strains {', '.join(m.train_strains)}, member 0 on "
+                    f"{', '.join(first.train_strains)}: an ensemble combines models of one split (bootstrap members "
+                    "aside: Ensemble.of(..., bootstrap=True)).")
             held_out = (getattr(m, "test_strains", ()), getattr(first, "test_strains", ()))
             if all(held_out) and held_out[0] != held_out[1]:
                 raise CheckpointMismatchError(
