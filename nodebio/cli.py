@@ -6,6 +6,7 @@
     nodebio synthetic --strains 10 --seed 0 --out synthetic.csv
     nodebio train --dataset limonene --train L1,L3 --test L2 --out runs/limonene [--quick]
     nodebio train --model node-structured --dataset isopentenol --out runs/isopentenol-structured
+    nodebio train --model node-structured --csv FILE --states ... --controls ... --reactions FILE.yaml --out runs/a
     nodebio train --model baseline-gb --configuration published --dataset limonene --out runs/gb
     nodebio reproduce --out results [--quick]
     nodebio train --dataset synthetic --data-seed 1 --seed 0 --out runs/synthetic
@@ -77,6 +78,8 @@ def train_command(args: argparse.Namespace) -> None:
     from nodebio import runs
     from nodebio.models import is_neural
 
+    if args.reactions is not None and args.model != "node-structured":
+        raise data.DataValidationError(f"--reactions applies to --model node-structured only, not to {args.model!r}.")
     synthetic_spec = None
     if args.dataset == "synthetic":
         synthetic_spec = {"strains": args.synthetic_strains, "seed": args.data_seed, "noise": SYNTHETIC_NOISE}
@@ -97,6 +100,8 @@ def train_command(args: argparse.Namespace) -> None:
         raise data.DataValidationError("--resume applies to --model node only (or node-structured).")
     if args.ensemble < 1:
         raise data.DataValidationError(f"--ensemble must be at least 1, got {args.ensemble}.")
+    if args.reactions is not None:
+        options["reactions"] = read_reactions_for(args.reactions, dataset)
     run, scores = runs.train_run(
         dataset, args.out, model=args.model, train=_names(args.train), test=_names(args.test), seed=args.seed,
         ensemble=args.ensemble, quick=args.quick, configuration=args.configuration, device=args.device,
@@ -112,6 +117,18 @@ def train_command(args: argparse.Namespace) -> None:
     print(f"mean scaled RMSE: test {scores['test']['mean_rmse_scaled']:.3f}, "
           f"train {scores['train']['mean_rmse_scaled']:.3f}")
     print(f"wrote {', '.join(sorted(p.name for p in args.out.iterdir()))} to {args.out}")
+
+
+def read_reactions_for(path: Path, dataset: data.Dataset) -> tuple:
+    """The reactions of ``path`` (YAML, or SBML with the dataset's states as its states), checked
+    against the dataset's columns before any training; errors name the file."""
+    options = {"states": list(dataset.states)} if path.suffix.lower() in data.reaction_files.SBML_SUFFIXES else {}
+    reactions = data.read_reactions(path, **options)
+    try:
+        data.stoichiometry(reactions, dataset.states, dataset.controls)
+    except data.DataValidationError as error:
+        raise data.DataValidationError(f"{path}: {error}") from None
+    return reactions
 
 
 def _scenarios(args: argparse.Namespace, controls) -> list:
@@ -216,6 +233,9 @@ def _add_train_parser(sub) -> None:
     p.add_argument("--model", default="node", choices=list(MODEL_NAMES),
                    help="neural ODE (plain, or pathway-structured), the 2018 baseline (gradient boosting or random forest), "
                         "the training-strain mean, or the 2018 kinetic model (limonene pathway)")
+    p.add_argument("--reactions", type=Path, metavar="FILE",
+                   help="the pathway's reactions for --model node-structured, a YAML or SBML file (replaces the "
+                        "reaction list of --dataset; needed for --csv)")
     p.add_argument("--configuration", default="careful", choices=["careful", "published", "published-features"],
                    help="configuration of the baselines and the kinetic model (default careful)")
     p.add_argument("--out", type=Path, required=True, help="folder for model.pt, predictions.csv, metrics.json")

@@ -125,6 +125,72 @@ def test_cli_trains_the_structured_model_on_synthetic_data(tmp_path):
     assert isinstance(loaded.field, structured.StructuredField)
 
 
+SYNTHETIC_REACTIONS = """\
+# the synthetic pathway over three of its measured states
+reactions:
+  - name: HMGR
+    products: {Mevalonate: 1}        # HMG-CoA is not a state here: a supply
+    enzymes: [HMGR]
+  - name: MK/PMK/PMD
+    substrates: [Mevalonate]
+    products: [IPP/DMAPP]
+    enzymes: [MK, PMK, PMD]
+    lumped: [Mev-P, Mev-PP]
+  - name: Idi/GPPS/LS
+    substrates: {IPP/DMAPP: 2}
+    products: {Limonene: 1}
+    enzymes: [Idi, GPPS, Limonene Synthase]
+    lumped: [GPP]
+"""
+
+
+def test_cli_trains_the_structured_model_with_reactions_from_a_file(tmp_path, capsys, monkeypatch):
+    given = tmp_path / "given"
+    given.mkdir()
+    csv, reactions = given / "mine.csv", given / "pathway.yaml"
+    synthetic.generate(4, seed=2).to_csv(csv, index=False)
+    reactions.write_text(SYNTHETIC_REACTIONS)
+    out = tmp_path / "run"
+    base = ["train", "--csv", str(csv), "--states", "Mevalonate,IPP/DMAPP,Limonene", "--controls",
+            "HMGR,MK,PMK,PMD,Idi,GPPS,Limonene Synthase", "--product", "Limonene", "--train", "S1,S2,S3",
+            "--test", "S4", "--model", "node-structured", "--epochs", "4", "--no-progress", "--device", "cpu"]
+    assert cli.main(base + ["--reactions", str(reactions), "--out", str(out)]) == 0
+    loaded = NeuralODEModel.load(out / "model.pt")
+    assert loaded.reactions == data.read_reactions(reactions) and loaded.field.n_reactions == 3
+    # the run simulates with neither the CSV nor the reaction file: the checkpoint carries the reactions
+    for path in (csv, reactions):
+        path.unlink()
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert cli.main(["simulate", str(out), "--strain", "S4", "--scale", "HMGR=2"]) == 0
+    assert "HMGR x2" in capsys.readouterr().out
+
+    # a reaction naming a column the CSV lacks: exit code 2, one line naming the column and the reaction
+    synthetic.generate(4, seed=2).to_csv(csv, index=False)
+    bad = given / "bad.yaml"
+    bad.write_text(SYNTHETIC_REACTIONS.replace("substrates: {IPP/DMAPP: 2}", "substrates: {GPP: 1}"))
+    assert cli.main(base + ["--reactions", str(bad), "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "bad.yaml" in err and "'Idi/GPPS/LS'" in err and "'GPP'" in err
+    assert not (tmp_path / "bad").exists()
+    # only the structured model takes a reaction list
+    plain = [a if a != "node-structured" else "node" for a in base]
+    assert cli.main(plain + ["--reactions", str(bad), "--out", str(tmp_path / "plain")]) == 2
+    assert "--reactions applies to --model node-structured only, not to 'node'" in capsys.readouterr().err
+
+
+def test_cli_reactions_replace_the_list_of_a_named_dataset(tmp_path):
+    renamed = [data.Reaction("HMG-CoA reductase", r.substrates, r.products, r.enzymes, r.modifiers, r.lumped)
+               if r.name == "HMGR" else r for r in data.reactions_for("synthetic")]
+    reactions = data.write_reactions(tmp_path / "renamed.yml", renamed)
+    out = tmp_path / "run"
+    assert cli.main(["train", "--dataset", "synthetic", "--synthetic-strains", "4", "--model", "node-structured",
+                     "--reactions", str(reactions), "--epochs", "2", "--out", str(out), "--no-progress",
+                     "--device", "cpu"]) == 0
+    names = [r.name for r in NeuralODEModel.load(out / "model.pt").reactions]
+    assert "HMG-CoA reductase" in names and "HMGR" not in names
+
+
 def test_cli_simulate_one_intervention(synthetic_run, capsys, tmp_path):
     capsys.readouterr()
     traj = tmp_path / "traj.csv"

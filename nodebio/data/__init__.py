@@ -9,6 +9,7 @@ The subpackage is organised as the data flow:
 - :mod:`nodebio.data.preprocess`: :func:`impute`, :func:`resample`, :func:`split`, :class:`Scaler`,
   and :func:`prepare`, which applies them in that order and returns :class:`PreparedData`.
 - :mod:`nodebio.data.pathways`: :class:`Reaction`, :data:`REACTIONS`, :func:`stoichiometry`.
+- :mod:`nodebio.data.reaction_files`: :func:`read_reactions` (YAML or SBML), :func:`write_reactions`.
 
 Every public name is importable from ``nodebio.data`` itself (``data.load``, ``data.prepare``, ...).
 """
@@ -21,6 +22,7 @@ from nodebio.data.pathways import (LIMONENE_STEP, REACTIONS, Reaction, mevalonat
                                    reactions_for, register_reactions, stoichiometry)
 from nodebio.data.preprocess import (CONTROL_SCALING, STATE_SCALING, PreparedData, Scaler, Trajectories,
                                      default_split, impute, prepare, resample, split)
+from nodebio.data.reaction_files import read_reactions, write_reactions
 from nodebio.errors import DataDownloadError, DataError, DataIntegrityError, DataValidationError, DataWarning
 
 __all__ = [
@@ -31,4 +33,5 @@ __all__ = [
     "load_csv", "identical_series", "from_frame", "impute", "resample", "split", "Scaler", "Trajectories",
     "PreparedData", "default_split", "prepare", "STATE_SCALING", "CONTROL_SCALING", "Reaction", "REACTIONS",
     "LIMONENE_STEP", "mevalonate_pathway", "register_reactions", "reactions_for", "stoichiometry", "pathway_chain",
+    "read_reactions", "write_reactions",
 ]

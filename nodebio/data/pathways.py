@@ -139,7 +139,8 @@ def reactions_for(name: str) -> tuple[Reaction, ...]:
     if name not in REACTIONS:
         raise DataValidationError(
             f"No reaction list for dataset {name!r} (known: {', '.join(REACTIONS)}). Pass reactions= "
-            "explicitly: a list of nodebio.data.Reaction naming its states and controls."
+            "explicitly: a list of nodebio.data.Reaction naming its states and controls, or read one from a file "
+            "with nodebio.data.read_reactions (YAML or SBML; `nodebio train --reactions FILE`)."
         )
     return REACTIONS[name]
 

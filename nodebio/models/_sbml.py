@@ -3,7 +3,7 @@
 Builds an SBML Level 3 Version 2 document with python-libsbml (imported here only):
 one compartment of size 1, the six measured species, the three held species (boundary and
 constant), one parameter per constant, enzyme levels as parameters (constant, or set by a
-piecewise-linear assignment rule in ``time``, hours), and the eight reactions of the rate laws.
+piecewise-linear assignment rule in ``time``, hours), and the nine reactions of the rate laws.
 :func:`problems` runs libsbml's consistency checks.
 """
 
@@ -183,7 +183,7 @@ def _add_enzyme_inputs(libsbml, model, enzymes: Mapping[str, np.ndarray], times:
 
 
 def _add_reactions(libsbml, model) -> None:
-    """The eight reactions with their rate laws (:data:`_REACTIONS`)."""
+    """The nine reactions with their rate laws (:data:`_REACTIONS`)."""
     for rid, reactants, products, modifiers, law in _REACTIONS:
         reaction = model.createReaction()
         reaction.setId(rid)

@@ -110,7 +110,7 @@ scoring code clips them.
 SBML
 ----
 :meth:`CostelloKineticModel.to_sbml` writes the fitted model as SBML Level 3 Version 2: the six
-measured species and the three held ones (boundary species, constant), the eight reactions
+measured species and the three held ones (boundary species, constant), the nine reactions
 (acetyl-CoA supply, AtoB, HMGS, HMGR, MK, PMK, PMD, GPPS, LS; the Idi reaction is left out, its
 net effect on the pooled IPP/DMAPP being nil, but its constants are kept as parameters), the
 fitted constants as parameters, and the enzyme levels of one strain as time-dependent
