@@ -251,29 +251,12 @@ def read_sbml(path: str | os.PathLike, *, states: Sequence[str] | None = None,
     names : ``{species id or name: column name}``; species not in it keep their name (else id).
     Reversible reactions are imported as irreversible, in their written direction.
     """
-    try:
-        import libsbml
-    except ImportError:
-        raise ImportError("Reading SBML needs python-libsbml: pip install python-libsbml "
-                          "(pinned in requirements.lock).") from None
     path = Path(path)
-    if not path.is_file():
-        raise DataValidationError(f"{path}: no such reaction file.")
     roles = dict(roles or {})
     bad = {k: v for k, v in roles.items() if v not in _ROLES}
     if bad:
         raise DataValidationError(f"{path}: roles must be 'enzyme' or 'modifier', got {bad}.")
-    document = libsbml.readSBMLFromFile(str(path))
-    errors = [document.getError(i) for i in range(document.getNumErrors())
-              if document.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
-    if errors:
-        first = errors[0]
-        raise DataValidationError(f"{path} is not a readable SBML document ({len(errors)} error(s); line "
-                                  f"{first.getLine()}: {first.getMessage().strip()}).")
-    model = document.getModel()
-    if model is None or model.getNumReactions() == 0:
-        raise DataValidationError(f"{path}: the SBML document has no reactions.")
-
+    model = _sbml_model(path)
     names = dict(names or {})
     given_enzymes = {key: (value,) if isinstance(value, str) else tuple(value)
                      for key, value in (enzymes or {}).items()}
@@ -284,61 +267,95 @@ def read_sbml(path: str | os.PathLike, *, states: Sequence[str] | None = None,
                                   + unknown_message("reaction", unknown, [r.getName() or r.getId()
                                                                           for r in model.getListOfReactions()]))
 
-    def column(sid: str) -> str:
-        species = model.getSpecies(sid)
-        if species is None:
-            raise DataValidationError(f"{path}: a reaction refers to species {sid!r}, which the model does not define.")
-        label = species.getName().strip() if species.isSetName() and species.getName().strip() else sid
-        return names.get(sid, names.get(label, label))
-
-    def role(sid: str) -> str | None:
-        for key in (sid, column(sid)):
-            if key in roles:
-                return roles[key]
-        species = model.getSpecies(sid)
-        if species is not None and species.isSetName() and species.getName() in roles:
-            return roles[species.getName()]
-        return None
-
-    if states is None:
-        known_states = {column(ref.getSpecies())
-                        for r in model.getListOfReactions()
-                        for ref in [*r.getListOfReactants(), *r.getListOfProducts()]}
-    else:
-        known_states = set(states)
-    reactions = []
-    for number, sbml in enumerate(model.getListOfReactions(), start=1):
-        label = sbml.getName().strip() if sbml.isSetName() and sbml.getName().strip() else sbml.getId()
-        where = f"{path}: reaction {number} ({label!r})"
-        if not label:
-            raise DataValidationError(f"{path}: reaction {number} has neither a name nor an id.")
-        sides = []
-        for refs, side in ((sbml.getListOfReactants(), "reactants"), (sbml.getListOfProducts(), "products")):
-            terms: dict[str, float] = {}
-            for ref in refs:
-                c = ref.getStoichiometry() if ref.isSetStoichiometry() else 1.0
-                if not (math.isfinite(c) and c > 0):
-                    raise DataValidationError(f"{where}: the stoichiometry of {ref.getSpecies()!r} among its {side} "
-                                              f"must be a positive number, got {c!r}.")
-                name = column(ref.getSpecies())
-                terms[name] = terms.get(name, 0.0) + float(c)
-            sides.append(terms)
-        substrates, products = sides
-        if not substrates and not products:
-            raise DataValidationError(f"{where} has neither reactants nor products.")
-        found, modifiers = [], []
-        for ref in sbml.getListOfModifiers():
-            name = column(ref.getSpecies())
-            chosen = role(ref.getSpecies())
-            if chosen is None:
-                if enzymes_from_modifiers is None:
-                    chosen = "modifier" if name in known_states else "enzyme"
-                else:
-                    chosen = "enzyme" if enzymes_from_modifiers else "modifier"
-            target = found if chosen == "enzyme" else modifiers
-            if name not in target:
-                target.append(name)
-        chosen_enzymes = given_enzymes.get(sbml.getId(), given_enzymes.get(label, tuple(found)))
-        reactions.append(Reaction(label, substrates, products, tuple(chosen_enzymes), tuple(modifiers)))
+    species = _SbmlSpecies(path, model, names, roles)
+    known_states = set(states) if states is not None else {
+        species.column(ref.getSpecies()) for r in model.getListOfReactions()
+        for ref in [*r.getListOfReactants(), *r.getListOfProducts()]}
+    reactions = [_sbml_reaction(path, number, sbml, species, known_states, enzymes_from_modifiers, given_enzymes)
+                 for number, sbml in enumerate(model.getListOfReactions(), start=1)]
     _check_unique(path, reactions)
     return tuple(reactions)
+
+
+def _sbml_model(path: Path):
+    """The model of a readable SBML document with at least one reaction."""
+    try:
+        import libsbml
+    except ImportError:
+        raise ImportError("Reading SBML needs python-libsbml: pip install python-libsbml "
+                          "(pinned in requirements.lock).") from None
+    if not path.is_file():
+        raise DataValidationError(f"{path}: no such reaction file.")
+    document = libsbml.readSBMLFromFile(str(path))
+    errors = [document.getError(i) for i in range(document.getNumErrors())
+              if document.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+    if errors:
+        first = errors[0]
+        raise DataValidationError(f"{path} is not a readable SBML document ({len(errors)} error(s); line "
+                                  f"{first.getLine()}: {first.getMessage().strip()}).")
+    model = document.getModel()
+    if model is None or model.getNumReactions() == 0:
+        raise DataValidationError(f"{path}: the SBML document has no reactions.")
+    return model
+
+
+class _SbmlSpecies:
+    """The column name and the role given to each species of an SBML model."""
+
+    def __init__(self, path: Path, model, names: dict, roles: dict):
+        self.path, self.model, self.names, self.roles = path, model, names, roles
+
+    def column(self, sid: str) -> str:
+        species = self.model.getSpecies(sid)
+        if species is None:
+            raise DataValidationError(f"{self.path}: a reaction refers to species {sid!r}, which the model does "
+                                      "not define.")
+        label = species.getName().strip() if species.isSetName() and species.getName().strip() else sid
+        return self.names.get(sid, self.names.get(label, label))
+
+    def role(self, sid: str) -> str | None:
+        for key in (sid, self.column(sid)):
+            if key in self.roles:
+                return self.roles[key]
+        species = self.model.getSpecies(sid)
+        if species is not None and species.isSetName() and species.getName() in self.roles:
+            return self.roles[species.getName()]
+        return None
+
+
+def _sbml_reaction(path: Path, number: int, sbml, species: _SbmlSpecies, known_states: set,
+                   enzymes_from_modifiers: bool | None, given_enzymes: dict) -> Reaction:
+    """One SBML reaction as a :class:`Reaction`: its sides, and its modifiers sorted into enzymes
+    and modifiers."""
+    label = sbml.getName().strip() if sbml.isSetName() and sbml.getName().strip() else sbml.getId()
+    where = f"{path}: reaction {number} ({label!r})"
+    if not label:
+        raise DataValidationError(f"{path}: reaction {number} has neither a name nor an id.")
+    sides = []
+    for refs, side in ((sbml.getListOfReactants(), "reactants"), (sbml.getListOfProducts(), "products")):
+        terms: dict[str, float] = {}
+        for ref in refs:
+            c = ref.getStoichiometry() if ref.isSetStoichiometry() else 1.0
+            if not (math.isfinite(c) and c > 0):
+                raise DataValidationError(f"{where}: the stoichiometry of {ref.getSpecies()!r} among its {side} "
+                                          f"must be a positive number, got {c!r}.")
+            name = species.column(ref.getSpecies())
+            terms[name] = terms.get(name, 0.0) + float(c)
+        sides.append(terms)
+    substrates, products = sides
+    if not substrates and not products:
+        raise DataValidationError(f"{where} has neither reactants nor products.")
+    found, modifiers = [], []
+    for ref in sbml.getListOfModifiers():
+        name = species.column(ref.getSpecies())
+        chosen = species.role(ref.getSpecies())
+        if chosen is None:
+            if enzymes_from_modifiers is None:
+                chosen = "modifier" if name in known_states else "enzyme"
+            else:
+                chosen = "enzyme" if enzymes_from_modifiers else "modifier"
+        target = found if chosen == "enzyme" else modifiers
+        if name not in target:
+            target.append(name)
+    chosen_enzymes = given_enzymes.get(sbml.getId(), given_enzymes.get(label, tuple(found)))
+    return Reaction(label, substrates, products, tuple(chosen_enzymes), tuple(modifiers))
