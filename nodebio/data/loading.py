@@ -298,7 +298,7 @@ def _strain_and_time(frame: pd.DataFrame, strain_col: str, time_col: str, rows: 
                      "experiment first.")
         raise DataValidationError(
             f"Time column {time_col!r} has a missing or non-numeric value at {rows(bad_time)}{where} "
-            f"(e.g. {example!r}). Times must be numbers (hours, or the unit given as time_unit).{clock}"
+            f"(e.g. {example!r}). Times must be numbers (hours, or the unit of time_unit=).{clock}"
         )
     return strain.astype(str).str.strip(), time.astype(float)
 
