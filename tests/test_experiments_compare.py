@@ -52,3 +52,14 @@ def test_leave_one_strain_out_quick(isopentenol_path):
     assert len(summary) == 3 and summary["node beats mean"].dtype == bool
     assert summary["node-structured beats best reference"].dtype == bool
     assert set(summary["best reference"]) <= {"mean", "persistence", "nearest", "zero"}
+
+
+def test_published_features_simulate_their_states_and_are_scored_on_ours(isopentenol_path):
+    prepared = data.prepare(data.load("isopentenol", data_dir=isopentenol_path.parent))
+    assert "Mev-P" not in prepared.train.states
+    model, _, score, _ = compare.fit_and_score("baseline-gb", "published-features", 0, prepared, quick=True,
+                                               device="cpu")
+    assert "Mev-P" in model.own.train.states  # simulated, as their lists do
+    assert list(score["rmse_integral"]) == list(prepared.test.states) and score["status"] == ["ok"]
+    with pytest.raises(ValueError, match="held-out strains of its own data only"):
+        model.simulate(prepared.train)
