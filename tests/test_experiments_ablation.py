@@ -34,3 +34,22 @@ def test_inner_folds_never_contain_the_test_strain():
         for held, prepared in folds:
             strains = set(prepared.train.strains) | set(prepared.test.strains)
             assert not strains & set(spec.test) and prepared.test.strains == (held,)
+
+
+def test_references_are_scored_but_never_kept():
+    import pandas as pd
+
+    table = pd.DataFrame({"experiment": ["plain", "reference: persistence"], "reference": [False, True],
+                          "inner mean": [2.0, 1.0]})
+    assert ablation.best_experiment(table) == "plain"
+    assert [o["model"] for o in ablation.REFERENCE_EXPERIMENTS.values()] == ["mean", "persistence", "nearest"]
+
+
+def test_an_ablation_scores_the_references_on_the_same_folds(limonene_path):
+    runs = ablation.ablation({"plain": {"iterations": 4, "eval_every": 2}}, ["limonene"], quick=True, progress=False,
+                             data_dir=limonene_path.parent)
+    table = ablation.ablation_table(runs)
+    assert set(table["experiment"]) == {"plain", *ablation.REFERENCE_EXPERIMENTS}
+    assert table.set_index("experiment")["reference"].to_dict()["plain"] is False
+    assert set(runs[runs["experiment"] == "reference: persistence"]["split"]) == {"inner:L1", "inner:L3", "test"}
+    assert ablation.best_experiment(table) == "plain"

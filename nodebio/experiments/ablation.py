@@ -23,8 +23,8 @@ from nodebio import metrics
 from nodebio.models.ensemble import Ensemble
 from nodebio.models.registry import make_model
 
-__all__ = ["ABLATION_EXPERIMENTS", "QUICK_ABLATION", "BASELINE_GRID", "inner_folds", "ablation", "ablation_table",
-           "tune"]
+__all__ = ["ABLATION_EXPERIMENTS", "QUICK_ABLATION", "REFERENCE_EXPERIMENTS", "BASELINE_GRID", "inner_folds",
+           "ablation", "ablation_table", "best_experiment", "tune"]
 
 _STRUCTURED = {"model": "node-structured"}
 #: The experiments of the accuracy push: each one change to the plain or the structured default.
@@ -40,6 +40,13 @@ ABLATION_EXPERIMENTS: dict[str, dict] = {
     "structured, saturating fluxes": {**_STRUCTURED, "flux_form": "saturating"},
     "structured, monotone fluxes": {**_STRUCTURED, "monotone_fluxes": True},
     "structured, input noise 0.1": {**_STRUCTURED, "input_noise": 0.1},
+}
+#: The model-free references, scored on the same folds in every ablation (rows marked
+#: ``reference``): what any kept configuration has to beat. They are never kept themselves.
+REFERENCE_EXPERIMENTS: dict[str, dict] = {
+    "reference: training mean": {"model": "mean"},
+    "reference: persistence": {"model": "persistence"},
+    "reference: nearest strain": {"model": "nearest"},
 }
 #: The tiny grid of quick runs (tests, CI).
 QUICK_ABLATION = ("plain (default)", "structured (default)")
@@ -70,7 +77,7 @@ def _scaled_score(model, prepared: _data.PreparedData, options: dict) -> tuple[f
 
 def ablation(experiments: dict[str, dict], pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 1,
              first_seed: int = 0, quick: bool = False, test: bool = True, device: str = "cpu",
-             progress: bool = True, data_dir=None) -> pd.DataFrame:
+             progress: bool = True, data_dir=None, references: bool = True) -> pd.DataFrame:
     """Score neural ODE configurations by leave-one-strain-out within the training strains, and
     (``test``) on the paper's held-out strain, for the record only.
 
@@ -79,6 +86,7 @@ def ablation(experiments: dict[str, dict], pathways: Sequence[str] = tuple(_data
         seeds averaged, :class:`~nodebio.models.Ensemble`; 1 by default).
     Returns one row per (experiment, pathway, seed, split): ``split`` is ``"inner:<strain>"`` for
     the inner folds and ``"test"``; scores are the mean scaled and integral RMSE over metabolites.
+    ``references`` adds :data:`REFERENCE_EXPERIMENTS` (deterministic: one seed).
     """
     from tqdm import tqdm
 
@@ -88,8 +96,9 @@ def ablation(experiments: dict[str, dict], pathways: Sequence[str] = tuple(_data
         if test:
             dataset = _data.load(pathway, data_dir=data_dir)
             splits.append(("test", _data.prepare(dataset)))
-        for label, options in experiments.items():
-            for seed in range(first_seed, first_seed + seeds):
+        every = {**experiments, **(REFERENCE_EXPERIMENTS if references else {})}
+        for label, options in every.items():
+            for seed in range(first_seed, first_seed + (1 if label in REFERENCE_EXPERIMENTS else seeds)):
                 for split, prepared in splits:
                     jobs.append((label, options, pathway, seed, split, prepared))
     rows = []
@@ -125,7 +134,16 @@ def ablation_table(results: pd.DataFrame) -> pd.DataFrame:
         test.columns = [f"test {c}" for c in test.columns]
         table = table.join(test)
     table["seconds"] = results.groupby("experiment", sort=False)["seconds"].sum()
-    return table.reset_index()
+    table = table.reset_index()
+    table.insert(1, "reference", table["experiment"].isin(list(REFERENCE_EXPERIMENTS)))
+    return table
+
+
+def best_experiment(table: pd.DataFrame) -> str:
+    """The experiment an :func:`ablation_table` keeps: the lowest inner score among the candidates
+    (the model-free reference rows are there to be beaten, not kept)."""
+    candidates = table[~table["reference"]] if "reference" in table else table
+    return candidates.loc[candidates["inner mean"].idxmin(), "experiment"]
 
 
 #: The small grid the derivative-regression baselines choose from (careful configuration): the
