@@ -7,6 +7,7 @@
     nodebio train --dataset limonene --train L1,L3 --test L2 --out runs/limonene [--quick]
     nodebio train --model node-structured --dataset isopentenol --out runs/isopentenol-structured
     nodebio train --model node-structured --csv FILE --states ... --controls ... --reactions FILE.yaml --out runs/a
+    nodebio train --model node-kinetic --dataset limonene --ensemble 5 --out runs/limonene-kinetic
     nodebio train --model baseline-gb --configuration published --dataset limonene --out runs/gb
     nodebio reproduce --out results [--quick]
     nodebio train --dataset synthetic --data-seed 1 --seed 0 --out runs/synthetic
@@ -71,15 +72,19 @@ def load_dataset(args: argparse.Namespace) -> data.Dataset:
                      data_dir=args.data_dir)
 
 
+#: The models whose field is built from a reaction list (``--reactions``).
+REACTION_MODELS = ("node-structured", "node-kinetic")
 SYNTHETIC_NOISE = 0.05  # measurement noise of `train --dataset synthetic` (recorded in run.json)
 
 
 def train_command(args: argparse.Namespace) -> None:
     from nodebio import runs
-    from nodebio.models import is_neural
+    from nodebio.models import NEURAL_MODELS, is_neural
 
-    if args.reactions is not None and args.model != "node-structured":
-        raise data.DataValidationError(f"--reactions applies to --model node-structured only, not to {args.model!r}.")
+    neural = ", ".join(NEURAL_MODELS)
+    if args.reactions is not None and args.model not in REACTION_MODELS:
+        raise data.DataValidationError(
+            f"--reactions applies to --model {' or '.join(REACTION_MODELS)} only, not to {args.model!r}.")
     synthetic_spec = None
     if args.dataset == "synthetic":
         synthetic_spec = {"strains": args.synthetic_strains, "seed": args.data_seed, "noise": SYNTHETIC_NOISE}
@@ -93,11 +98,11 @@ def train_command(args: argparse.Namespace) -> None:
     if args.solver:
         options["solver"] = args.solver
     if options and not is_neural(args.model):
-        raise data.DataValidationError("--epochs and --solver apply to --model node only (or node-structured).")
+        raise data.DataValidationError(f"--epochs and --solver apply to the neural ODEs ({neural}) only.")
     if args.ensemble > 1 and not is_neural(args.model):
-        raise data.DataValidationError("--ensemble applies to the neural ODEs (node, node-structured) only.")
+        raise data.DataValidationError(f"--ensemble applies to the neural ODEs ({neural}) only.")
     if args.resume and not is_neural(args.model):
-        raise data.DataValidationError("--resume applies to --model node only (or node-structured).")
+        raise data.DataValidationError(f"--resume applies to the neural ODEs ({neural}) only.")
     if args.ensemble < 1:
         raise data.DataValidationError(f"--ensemble must be at least 1, got {args.ensemble}.")
     if args.reactions is not None:
@@ -231,10 +236,10 @@ def _add_train_parser(sub) -> None:
     p.add_argument("--train", help="comma-separated training strains (default: the paper's split)")
     p.add_argument("--test", help="comma-separated held-out strains")
     p.add_argument("--model", default="node", choices=list(MODEL_NAMES),
-                   help="neural ODE (plain, or pathway-structured), the 2018 baseline (gradient boosting or random forest), "
+                   help="neural ODE (plain, pathway-structured, or kinetic: fluxes proportional to their enzymes), the 2018 baseline (gradient boosting or random forest), "
                         "the training-strain mean, or the 2018 kinetic model (limonene pathway)")
     p.add_argument("--reactions", type=Path, metavar="FILE",
-                   help="the pathway's reactions for --model node-structured, a YAML or SBML file (replaces the "
+                   help="the pathway's reactions for --model node-structured or node-kinetic, a YAML or SBML file (replaces the "
                         "reaction list of --dataset; needed for --csv)")
     p.add_argument("--configuration", default="careful", choices=["careful", "published", "published-features"],
                    help="configuration of the baselines and the kinetic model (default careful)")

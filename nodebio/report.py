@@ -15,8 +15,9 @@ from collections.abc import Mapping
 __all__ = ["glue_all"]
 
 
-def glue_all(values: Mapping[str, object]) -> dict[str, object]:
-    """Glue every ``key: value`` pair for ``{glue:text}`key``` and return the values.
+def glue_all(values: Mapping[str, object]) -> None:
+    """Glue every ``key: value`` pair for ``{glue:text}`key```; returns None, so that a call at the
+    end of a cell shows nothing.
 
     Keys must be identifiers (letters, digits, underscores) so that a glue key left in the text
     by mistake is easy to find in the rendered page; a key that is not one raises ValueError.
@@ -27,4 +28,3 @@ def glue_all(values: Mapping[str, object]) -> dict[str, object]:
         if not isinstance(key, str) or not key.isidentifier():
             raise ValueError(f"glue key {key!r} is not an identifier; use letters, digits and underscores")
         glue(key, value, display=False)
-    return dict(values)

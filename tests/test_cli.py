@@ -176,7 +176,7 @@ def test_cli_trains_the_structured_model_with_reactions_from_a_file(tmp_path, ca
     # only the structured model takes a reaction list
     plain = [a if a != "node-structured" else "node" for a in base]
     assert cli.main(plain + ["--reactions", str(bad), "--out", str(tmp_path / "plain")]) == 2
-    assert "--reactions applies to --model node-structured only, not to 'node'" in capsys.readouterr().err
+    assert "--reactions applies to --model node-structured or node-kinetic only, not to 'node'" in capsys.readouterr().err
 
 
 def test_cli_reactions_replace_the_list_of_a_named_dataset(tmp_path):

@@ -53,3 +53,21 @@ def test_an_ablation_scores_the_references_on_the_same_folds(limonene_path):
     assert table.set_index("experiment")["reference"].to_dict()["plain"] is False
     assert set(runs[runs["experiment"] == "reference: persistence"]["split"]) == {"inner:L1", "inner:L3", "test"}
     assert ablation.best_experiment(table) == "plain"
+
+
+def test_best_experiment_of_one_model_and_the_kinetic_rows_run(limonene_path):
+    import pandas as pd
+
+    labels = ["plain (default)", "kinetic (default)", "kinetic, no flux correction", "reference: persistence"]
+    table = pd.DataFrame({"experiment": labels, "reference": [False, False, False, True],
+                          "inner mean": [1.0, 3.0, 2.0, 0.5]})
+    assert ablation.best_experiment(table) == "plain (default)"
+    assert ablation.best_experiment(table, model="node-kinetic") == "kinetic, no flux correction"
+    with pytest.raises(ValueError, match="No experiment of model 'zero'"):
+        ablation.best_experiment(table, model="zero")
+    # the kinetic rows are prepared with the model's own scalings (enzymes in original units, and
+    # OD600 among the controls for growth dilution)
+    runs = ablation.ablation({"kinetic": {"model": "node-kinetic", "growth": "OD600", "iterations": 4, "eval_every": 2}},
+                             ["limonene"], quick=True, progress=False, references=False, test=False,
+                             data_dir=limonene_path.parent)
+    assert (runs["status"] == "ok").all() and runs["rmse_scaled"].notna().all()

@@ -21,12 +21,13 @@ import pandas as pd
 from nodebio import data as _data
 from nodebio import metrics
 from nodebio.models.ensemble import Ensemble
-from nodebio.models.registry import make_model
+from nodebio.models.registry import make_model, prepare_for
 
-__all__ = ["ABLATION_EXPERIMENTS", "QUICK_ABLATION", "REFERENCE_EXPERIMENTS", "BASELINE_GRID", "inner_folds",
+__all__ = ["ABLATION_EXPERIMENTS", "DEFAULT_EXPERIMENTS", "QUICK_ABLATION", "REFERENCE_EXPERIMENTS", "BASELINE_GRID", "inner_folds",
            "ablation", "ablation_table", "best_experiment", "tune"]
 
 _STRUCTURED = {"model": "node-structured"}
+_KINETIC = {"model": "node-kinetic"}
 #: The experiments of the accuracy push: each one change to the plain or the structured default.
 #: Keys are labels, values options for :func:`ablation`.
 ABLATION_EXPERIMENTS: dict[str, dict] = {
@@ -40,7 +41,18 @@ ABLATION_EXPERIMENTS: dict[str, dict] = {
     "structured, saturating fluxes": {**_STRUCTURED, "flux_form": "saturating"},
     "structured, monotone fluxes": {**_STRUCTURED, "monotone_fluxes": True},
     "structured, input noise 0.1": {**_STRUCTURED, "input_noise": 0.1},
+    "kinetic (default)": {**_KINETIC},
+    "kinetic, growth dilution (OD600)": {**_KINETIC, "growth": "OD600"},
+    "kinetic, growth dilution, product by OD": {**_KINETIC, "growth": "OD600", "od_product": True},
+    "kinetic, derivative-matching warm start": {**_KINETIC, "collocation_iterations": 200},
+    "kinetic, no flux correction": {**_KINETIC, "flux_correction": False},
+    "kinetic, log states": {**_KINETIC, "state_scaling": "log1p"},
+    "kinetic, with first-order losses": {**_KINETIC, "first_order_loss": True},
+    "kinetic, weight decay 1e-3": {**_KINETIC, "weight_decay": 1e-3},
 }
+#: The defaults of the three neural ODE variants among :data:`ABLATION_EXPERIMENTS`, by model name.
+DEFAULT_EXPERIMENTS = {"node": "plain (default)", "node-structured": "structured (default)",
+                       "node-kinetic": "kinetic (default)"}
 #: The model-free references, scored on the same folds in every ablation (rows marked
 #: ``reference``): what any kept configuration has to beat. They are never kept themselves.
 REFERENCE_EXPERIMENTS: dict[str, dict] = {
@@ -49,7 +61,7 @@ REFERENCE_EXPERIMENTS: dict[str, dict] = {
     "reference: nearest strain": {"model": "nearest"},
 }
 #: The tiny grid of quick runs (tests, CI).
-QUICK_ABLATION = ("plain (default)", "structured (default)")
+QUICK_ABLATION = ("plain (default)", "structured (default)", "kinetic (default)")
 
 
 def inner_folds(pathway: str, data_dir=None) -> list[tuple[str, _data.PreparedData]]:
@@ -66,10 +78,7 @@ def inner_folds(pathway: str, data_dir=None) -> list[tuple[str, _data.PreparedDa
 
 
 def _scaled_score(model, prepared: _data.PreparedData, options: dict) -> tuple[float, float]:
-    state_scaling = options.get("state_scaling", _data.STATE_SCALING)
-    if state_scaling != prepared.state_scaler.method:
-        prepared = _data.prepare(prepared.dataset, prepared.train.strains, prepared.test.strains,
-                                 state_scaling=state_scaling)
+    prepared = prepare_for(model, prepared.dataset, prepared.train.strains, prepared.test.strains)
     model.fit(prepared, progress=False)
     _, _, scores = metrics.evaluate(model, prepared, splits=("test",))
     return scores["test"]["mean_rmse_scaled"], scores["test"]["mean_rmse_integral"]
@@ -82,7 +91,7 @@ def ablation(experiments: dict[str, dict], pathways: Sequence[str] = tuple(_data
     (``test``) on the paper's held-out strain, for the record only.
 
     experiments : ``{label: options}``; options go to :func:`make_model`, with two extra keys:
-        ``model`` (``"node"`` by default, or ``"node-structured"``) and ``ensemble`` (number of
+        ``model`` (``"node"`` by default, ``"node-structured"`` or ``"node-kinetic"``) and ``ensemble`` (number of
         seeds averaged, :class:`~nodebio.models.Ensemble`; 1 by default).
     Returns one row per (experiment, pathway, seed, split): ``split`` is ``"inner:<strain>"`` for
     the inner folds and ``"test"``; scores are the mean scaled and integral RMSE over metabolites.
@@ -139,10 +148,17 @@ def ablation_table(results: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def best_experiment(table: pd.DataFrame) -> str:
+def best_experiment(table: pd.DataFrame, model: str | None = None) -> str:
     """The experiment an :func:`ablation_table` keeps: the lowest inner score among the candidates
-    (the model-free reference rows are there to be beaten, not kept)."""
+    (the model-free reference rows are there to be beaten, not kept); with ``model`` (e.g.
+    ``"node-kinetic"``), among the experiments of that model only."""
     candidates = table[~table["reference"]] if "reference" in table else table
+    if model is not None:
+        of_model = [label for label, options in ABLATION_EXPERIMENTS.items() if options.get("model", "node") == model]
+        candidates = candidates[candidates["experiment"].isin(of_model)]
+        if candidates.empty:
+            raise ValueError(f"No experiment of model {model!r} in the table; its experiments are "
+                             f"{', '.join(of_model) or 'none'}.")
     return candidates.loc[candidates["inner mean"].idxmin(), "experiment"]
 
 

@@ -37,7 +37,7 @@ from nodebio import metrics
 from nodebio import store as _store
 from nodebio.errors import unknown_message
 from nodebio.experiments import verdict as _verdict
-from nodebio.models.registry import NEURAL_MODELS, REFERENCE_MODELS, make_model
+from nodebio.models.registry import NEURAL_MODELS, REFERENCE_MODELS, make_model, prepare_for
 
 __all__ = ["PAPER_IMPROVEMENT", "NODE_MODELS", "reproduce", "leave_one_strain_out", "fit_and_score", "score_rows",
            "summarize", "improvements", "loso_summary", "write_results", "markdown_table"]
@@ -97,10 +97,16 @@ def fit_and_score(name: str, configuration: str, seed: int, prepared: _data.Prep
 
 
 def _own_states(model, prepared: _data.PreparedData) -> _data.PreparedData:
-    """The data a model simulates: ``prepared``, except for the 2018 pipeline with its published
-    feature lists, which simulates the states of its lists (Mev-P for isopentenol, which this
+    """The data a model simulates: ``prepared``, except for a model with scalings of its own (the
+    kinetic neural ODE takes enzymes in original units), prepared with them, and the 2018 pipeline
+    with its published feature lists, which simulates the states of its lists (Mev-P for isopentenol, which this
     comparison leaves out of the scores: the source table copies I3's series into I2)."""
-    if getattr(getattr(model, "config", None), "configuration", None) != "published-features":
+    config = getattr(model, "config", None)
+    scalings = (getattr(config, "state_scaling", prepared.state_scaler.method),
+                getattr(config, "control_scaling", prepared.control_scaler.method))
+    if scalings != (prepared.state_scaler.method, prepared.control_scaler.method):  # e.g. node-kinetic
+        return prepare_for(model, prepared.dataset, prepared.train.strains, prepared.test.strains)
+    if getattr(config, "configuration", None) != "published-features":
         return prepared
     from nodebio.models.published import published_states
 
@@ -126,7 +132,7 @@ class _ScoredOn:
         if tuple(trajectories.strains) != tuple(grid.strains):
             raise ValueError(f"{self.name} simulates the held-out strains of its own data only ({', '.join(grid.strains)}).")
         predicted = self.model.simulate(grid)
-        self.status_ = list(self.model.status_)
+        self.status_ = list(getattr(self.model, "status_", ["ok"] * len(grid.strains)))
         return predicted[..., [grid.states.index(s) for s in trajectories.states]]
 
 

@@ -19,8 +19,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from nodebio.metrics import improvement as _improvement
+
 __all__ = ["PAPER_BASELINE", "METRICS", "bootstrap_improvements", "per_metabolite", "strongest_references",
-           "assessment", "verdict", "hypothesis"]
+           "assessment", "verdict", "hypothesis", "variant_steps", "targets"]
 
 #: The 2018 pipeline the paper compares with: its configurations as published.
 PAPER_BASELINE = ("baseline-gb (published)", "baseline-rf (published)", "baseline-gb (published-features)",
@@ -262,3 +264,59 @@ def _interval(row, name: str | None) -> str:
     prefix = "" if name is None else f"{name}_"
     low, high = row.get(f"{prefix}low", np.nan), row.get(f"{prefix}high", np.nan)
     return "" if pd.isna(low) else f" (90% bootstrap interval of the improvement: {low:.1f}% to {high:.1f}%)"
+
+
+def variant_steps(summary: pd.DataFrame, variants: Sequence[str]) -> pd.DataFrame:
+    """The step-by-step table: per pathway and metric, the mean error of each model in ``variants``
+    (those present) next to the strongest non-neural model (every reference and baseline the
+    summary holds) and its value."""
+    strongest = strongest_references(summary, variants).set_index(["pathway", "metric"])
+    rows = []
+    for (pathway, column), best in strongest.iterrows():
+        row = {"pathway": pathway, "metric": column}
+        for variant in variants:
+            if ((summary["pathway"] == pathway) & (summary["model"] == variant)).any():
+                row[variant] = _value(summary, pathway, variant, column)
+        rows.append({**row, "strongest reference": best["strongest reference"], "its value": best["value"]})
+    return pd.DataFrame(rows)
+
+
+def targets(summary: pd.DataFrame, variant: str, neural: Sequence[str], *, loso: pd.DataFrame | None = None,
+            loso_variant: str | None = None, synthetic: pd.Series | None = None,
+            synthetic_variant: str | None = None) -> pd.DataFrame:
+    """The targets of a neural ODE ``variant`` measured in one run, met or not.
+
+    * every pathway and metric of :data:`METRICS`: ``variant`` beats every non-neural model of the
+      summary (all references and baselines; the smallest improvement is given);
+    * stretch: its scaled RMSE at least 50% below the strongest reference on every pathway;
+    * ``loso`` (:func:`nodebio.experiments.compare.loso_summary`): ``loso_variant`` beats the best
+      model-free reference in at least 5 of the held-out strains;
+    * ``synthetic`` (mean scaled RMSE by model label, ten training strains): ``synthetic_variant``
+      at least 50% below the training mean and below the best ``baseline-*`` row.
+    """
+    rows = []
+    references = summary[~summary["model"].isin([*neural, variant])]
+    for pathway in summary["pathway"].unique():
+        refs = references[references["pathway"] == pathway]
+        for column, words in METRICS.items():
+            values = refs[f"{column}_mean"].dropna() if f"{column}_mean" in refs else pd.Series(dtype=float)
+            mine = _value(summary, pathway, variant, column)
+            margin = min(_improvement(mine, r) for r in values) if len(values) else float("nan")
+            rows.append({"target": f"{pathway}: {variant} beats every reference ({words})",
+                         "measured": f"smallest improvement {margin:.1f}%", "met": bool(margin > 0)})
+        best = refs["rmse_scaled_mean"].min()
+        gain = _improvement(_value(summary, pathway, variant, "rmse_scaled"), best)
+        rows.append({"target": f"{pathway}: scaled RMSE at least 50% below the strongest reference (stretch)",
+                     "measured": f"{gain:.1f}%", "met": bool(gain >= 50)})
+    if loso is not None and loso_variant is not None:
+        wins = int(loso[f"{loso_variant} beats best reference"].sum())
+        rows.append({"target": "leave one strain out: beats the best model-free reference in at least 5 of 6",
+                     "measured": f"{wins} of {len(loso)} ({loso_variant})", "met": wins >= 5})
+    if synthetic is not None and synthetic_variant is not None:
+        baselines = synthetic[[name for name in synthetic.index if name.startswith("baseline")]]
+        gains = {"the training mean": _improvement(synthetic[synthetic_variant], synthetic["mean"]),
+                 f"the best baseline ({baselines.idxmin()})": _improvement(synthetic[synthetic_variant], baselines.min())}
+        for against, gain in gains.items():
+            rows.append({"target": f"synthetic, ten training strains: at least 50% below {against}",
+                         "measured": f"{gain:.1f}% ({synthetic_variant})", "met": bool(gain >= 50)})
+    return pd.DataFrame(rows)

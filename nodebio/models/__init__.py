@@ -29,13 +29,14 @@ _NAMES = {
     "NeuralODEModel": "node", "TrainConfig": "node", "resolve_device": "node",
     "VectorField": "fields", "make_field": "fields", "parameter_count": "fields", "rates_on_grid": "fields",
     "StructuredField": "structured", "STRUCTURED_OPTIONS": "structured", "structured_field": "structured",
+    "KineticField": "kinetic_field", "KINETIC_OPTIONS": "kinetic_field", "kinetic_field": "kinetic_field",
     "integrate": "solve", "SOLVERS": "solve",
     "DerivativeRegressionModel": "baseline", "BaselineConfig": "baseline", "CompiledEnsemble": "baseline",
     "TrainingMeanModel": "references", "PersistenceModel": "references", "NearestStrainModel": "references",
     "ZeroModel": "references", "REFERENCE_MODELS": "registry",
     "CostelloKineticModel": "kinetic", "KineticConfig": "kinetic",
 }
-_SUBMODULES = ("fields", "structured", "solve", "node", "baseline", "references", "registry", "ensemble", "kinetic")
+_SUBMODULES = ("fields", "structured", "kinetic_field", "solve", "node", "baseline", "references", "registry", "ensemble", "kinetic")
 
 __all__ = sorted(_NAMES) + list(_SUBMODULES)
 

@@ -276,10 +276,15 @@ class VectorField(ControlledField):
 def make_field(config: dict) -> nn.Module:
     """A vector field from the ``config()`` of one (checkpoints): plain or structured."""
     config = dict(config)
-    if config.pop("kind", "mlp") == "structured":
+    kind = config.pop("kind", "mlp")
+    if kind == "structured":
         from nodebio.models.structured import StructuredField
 
         return StructuredField(**config)
+    if kind == "kinetic":
+        from nodebio.models.kinetic_field import KineticField
+
+        return KineticField(**config)
     return VectorField(**config)
 
 

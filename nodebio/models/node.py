@@ -39,6 +39,7 @@ from nodebio.errors import (CheckpointMismatchError, DeviceError, SolverError, T
                             check_names)
 from nodebio.models.fields import VectorField, derivative_penalty, make_field, negative_penalty, rates_on_grid
 from nodebio.models.solve import integrate
+from nodebio.models.kinetic_field import KineticField, kinetic_field
 from nodebio.models.structured import StructuredField, structured_field
 
 __all__ = [
@@ -51,8 +52,9 @@ __all__ = [
 ]
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
-#: The kinds of vector field: one MLP over everything, or the pathway-structured field.
-STRUCTURES = ("mlp", "structured")
+#: The kinds of vector field: one MLP over everything, the pathway-structured field, or the
+#: enzyme-linear kinetic field (:mod:`nodebio.models.kinetic_field`).
+STRUCTURES = ("mlp", "structured", "kinetic")
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -94,7 +96,13 @@ class TrainConfig:
     for ``"structured"``: ``flux_width`` (hidden units per reaction; ``depth`` layers), ``flux_form``
     (``"softplus"`` or ``"saturating"``), ``yields`` (``"learned"`` or ``"stoichiometric"``),
     ``first_order_loss`` (learned first-order losses per metabolite), ``monotone_fluxes`` (fluxes
-    increase with their enzymes and substrates). Run: ``dtype``, ``device``, ``seed``,
+    increase with their enzymes and substrates); for ``"kinetic"``
+    (:class:`nodebio.models.kinetic_field.KineticField`, fluxes proportional to their enzymes, which
+    needs ``control_scaling="none"``): ``flux_correction`` (a learned factor in (0, 1) of each
+    flux), ``growth`` (the name of the OD control whose growth rate dilutes the pools, or None),
+    ``od_product`` (the product made in proportion to OD). Warm start: ``collocation_iterations``
+    Adam steps matching the field's rates to the slopes of the training data on the grid
+    (derivative matching) before the trajectory training. Run: ``dtype``, ``device``, ``seed``,
     ``num_threads`` (torch CPU threads during fit, 1 by default: the tensors are tiny, and more
     threads cost more in synchronisation than they save, measured 13 s with one thread and
     19 s with two for a limonene run; None leaves torch's setting).
@@ -135,14 +143,25 @@ class TrainConfig:
     yields: str = "learned"
     first_order_loss: bool = True
     monotone_fluxes: bool = False
+    flux_correction: bool = True
+    growth: str | None = None
+    od_product: bool = False
+    collocation_iterations: int = 0
 
     def __post_init__(self):
         if self.structure not in STRUCTURES:
-            raise ValueError(f"structure must be 'mlp' or 'structured', got {self.structure!r}.")
+            raise ValueError(f"structure must be one of {', '.join(STRUCTURES)}, got {self.structure!r}.")
+        if self.structure == "kinetic" and self.control_scaling != "none":
+            raise ValueError("The kinetic field takes the enzyme levels in original units: use "
+                             f"control_scaling='none' with structure='kinetic', not {self.control_scaling!r}.")
+        if (self.growth is not None or self.od_product) and self.structure != "kinetic":
+            raise ValueError("growth and od_product apply to structure='kinetic' only.")
+        if self.collocation_iterations < 0:
+            raise ValueError(f"collocation_iterations must be non-negative, got {self.collocation_iterations}.")
         if self.yields not in ("learned", "stoichiometric"):
             raise ValueError(f"yields must be 'learned' or 'stoichiometric', got {self.yields!r}.")
-        if self.structure == "structured" and self.use_time:
-            raise ValueError("The pathway-structured field has no time input: use_time must be False.")
+        if self.structure != "mlp" and self.use_time:
+            raise ValueError(f"The {self.structure} field has no time input: use_time must be False.")
         if self.input_noise < 0:
             raise ValueError(f"input_noise must be non-negative, got {self.input_noise}.")
         if self.dtype not in DTYPES:
@@ -181,8 +200,10 @@ class NeuralODEModel:
         #: the reaction list of a ``structure="structured"`` model (None: the dataset's own)
         self.reactions = None if reactions is None else tuple(
             r if isinstance(r, _data.Reaction) else _data.Reaction.from_dict(r) for r in reactions)
-        self.field: VectorField | StructuredField | None = None
+        self.field: VectorField | StructuredField | KineticField | None = None
         self.history: list[dict] = []
+        #: the losses of the derivative-matching warm start (``collocation_iterations``), one per step
+        self.collocation_history: list[float] = []
         self.fit_seconds: float | None = None
 
     # -- fitting ---------------------------------------------------------------------------------
@@ -218,9 +239,12 @@ class NeuralODEModel:
         self.data_sha256 = prepared.dataset.sha256
         self.units = {k: v for k, v in prepared.dataset.units.items() if k in self.states + self.controls}
         torch.manual_seed(cfg.seed)
-        if cfg.structure == "structured":
-            if self.reactions is None:
-                self.reactions = _data.reactions_for(prepared.dataset.name)
+        if cfg.structure != "mlp" and self.reactions is None:
+            self.reactions = _data.reactions_for(prepared.dataset.name)
+        if cfg.structure == "kinetic":
+            field = kinetic_field(prepared, self.reactions, growth=cfg.growth, correction=cfg.flux_correction,
+                                  od_product=cfg.od_product, yields=cfg.yields, first_order_loss=cfg.first_order_loss)
+        elif cfg.structure == "structured":
             field = structured_field(prepared, self.reactions, width=cfg.flux_width, depth=cfg.depth,
                                      activation=cfg.activation, flux_form=cfg.flux_form, yields=cfg.yields,
                                      first_order_loss=cfg.first_order_loss, monotone=cfg.monotone_fluxes)
@@ -236,6 +260,8 @@ class NeuralODEModel:
         saved = self._resume_state(prepared, checkpoint) if resume else None
         self._setup(prepared)
         objective = _Objective(self, prepared)
+        if saved is None and cfg.collocation_iterations:
+            self.collocation_history = objective.collocate(cfg.collocation_iterations, progress)
         optimizer = torch.optim.Adam(self.field.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
             optimizer, T_max=cfg.iterations, eta_min=cfg.learning_rate * cfg.lr_final_fraction)
@@ -404,6 +430,22 @@ class NeuralODEModel:
             )
         return self.state_scaler.inverse_transform(predicted.cpu().numpy().astype(float))
 
+    def fluxes(self, trajectories: _data.Trajectories, *, controls: np.ndarray | None = None,
+               states: np.ndarray | None = None) -> np.ndarray:
+        """Reaction fluxes (S, T, R) of a structured or kinetic model, original units per hour, at
+        the strains' measured states (or ``states``, original units) and their controls (or
+        ``controls``, original units): how fast each step runs, without simulating."""
+        self.check_compatible(trajectories)
+        if not hasattr(self.field, "fluxes_on_grid"):
+            raise TypeError("Only the structured and kinetic neural ODEs have reaction fluxes; this one is "
+                            f"structure={self.config.structure!r}.")
+        u = trajectories.u if controls is None else np.asarray(controls, dtype=float)
+        x = trajectories.x if states is None else np.asarray(states, dtype=float)
+        with torch.inference_mode():
+            self.field.set_controls(self._tensor(trajectories.times), self._tensor(self.control_scaler.transform(u)))
+            flux = self.field.fluxes_on_grid(self._tensor(self.state_scaler.transform(x)))
+        return flux.cpu().numpy().astype(float)
+
     # -- checkpoints -----------------------------------------------------------------------------
 
     def _write(self, path: Path, **training_state) -> None:
@@ -467,7 +509,7 @@ class NeuralODEModel:
         model.dataset_name, model.data_sha256 = state["dataset"], state["data_sha256"]
         model.history, model.fit_seconds = state["history"], state["fit_seconds"]
         model.field = make_field(state["field_config"]).to(model.device, DTYPES[model.config.dtype])
-        if isinstance(model.field, StructuredField):
+        if isinstance(model.field, (StructuredField, KineticField)):
             model.reactions = tuple(_data.Reaction.from_dict(r) for r in model.field.reactions)
         model.field.load_state_dict(state["field"])
         model.checkpoint_version = state["nodebio_version"]
@@ -481,6 +523,8 @@ class NeuralODEModel:
         if isinstance(self.field, StructuredField):
             network = (f"structured, {self.field.n_reactions} reactions, fluxes "
                        f"{self.config.flux_width}x{self.config.depth}")
+        elif isinstance(self.field, KineticField):
+            network = f"kinetic, {self.field.n_reactions} reactions, fluxes proportional to their enzymes"
         else:
             network = f"{self.config.width}x{self.config.depth}"
         return (f"NeuralODEModel({self.dataset_name!r}: {len(self.states)} states, {len(self.controls)} controls, "
@@ -548,6 +592,30 @@ class _Objective:
             rates = rates_on_grid(self.field, predicted, window_times)
             penalty = penalty + cfg.derivative_weight * derivative_penalty(rates, self.rate_limit)
         return data_loss + penalty, data_loss, penalty
+
+    def collocate(self, iterations: int, progress: bool = False) -> list[float]:
+        """Warm start by derivative matching: Adam steps that bring the field's rates at the training
+        data, on the grid, close to the data's slopes (central differences of the interpolated
+        data, scaled units per hour); no solver involved. The losses, one per step."""
+        from tqdm import tqdm
+
+        cfg = self.config
+        slopes = torch.gradient(self.x, spacing=(self.times,), dim=1)[0]
+        optimizer = torch.optim.Adam(self.field.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+        losses = []
+        for _ in tqdm(range(iterations), desc="derivative matching", disable=not progress):
+            self.field.set_controls(self.times, self.u)
+            loss = ((rates_on_grid(self.field, self.x, self.times) - slopes) ** 2).mean()
+            if not torch.isfinite(loss):
+                raise TrainingDivergedError(
+                    f"Derivative matching diverged after {len(losses)} steps (loss {float(loss)}); try fewer "
+                    "collocation_iterations or a smaller learning_rate.")
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.field.parameters(), cfg.grad_clip)
+            optimizer.step()
+            losses.append(loss.item())
+        return losses
 
     def rollout_loss(self) -> float:
         """Mean squared error of the whole training trajectories simulated from their starts."""

@@ -2,7 +2,8 @@
 
 The names: ``node`` (the neural ODE, :class:`~nodebio.models.node.NeuralODEModel`),
 ``node-structured`` (the same with the pathway-structured field and
-:data:`~nodebio.models.structured.STRUCTURED_OPTIONS`), ``baseline-gb`` and ``baseline-rf`` (the
+:data:`~nodebio.models.structured.STRUCTURED_OPTIONS`), ``node-kinetic`` (the enzyme-linear kinetic
+field, :data:`~nodebio.models.kinetic_field.KINETIC_OPTIONS`), ``baseline-gb`` and ``baseline-rf`` (the
 2018 derivative-regression pipeline with gradient boosting or random forests,
 :class:`~nodebio.models.baseline.DerivativeRegressionModel`), and the model-free references
 ``mean`` (the training-strain mean), ``persistence`` (initial values held), ``nearest`` (the
@@ -28,10 +29,10 @@ from nodebio.errors import unknown_message
 __all__ = ["MODEL_NAMES", "NEURAL_MODELS", "REFERENCE_MODELS", "QUICK_NODE_ITERATIONS", "QUICK_TREES", "make_model", "is_neural",
            "prepare_for"]
 
-MODEL_NAMES = ("node", "node-structured", "baseline-gb", "baseline-rf", "mean", "persistence", "nearest", "zero",
+MODEL_NAMES = ("node", "node-structured", "node-kinetic", "baseline-gb", "baseline-rf", "mean", "persistence", "nearest", "zero",
                "kinetic")
 #: The neural ODE variants among :data:`MODEL_NAMES`.
-NEURAL_MODELS = ("node", "node-structured")
+NEURAL_MODELS = ("node", "node-structured", "node-kinetic")
 #: The model-free references among :data:`MODEL_NAMES` (:mod:`nodebio.models.references`).
 REFERENCE_MODELS = ("mean", "persistence", "nearest", "zero")
 #: The size of a quick model (tests, CI, the quick book): training iterations of a neural ODE...
@@ -57,10 +58,11 @@ def make_model(name: str, *, seed: int = 0, quick: bool = False, configuration: 
     """
     if is_neural(name):
         from nodebio.models.node import NeuralODEModel
+        from nodebio.models.kinetic_field import KINETIC_OPTIONS
         from nodebio.models.structured import STRUCTURED_OPTIONS
 
-        if name == "node-structured":
-            options = {**STRUCTURED_OPTIONS, **options}
+        defaults = {"node": {}, "node-structured": STRUCTURED_OPTIONS, "node-kinetic": KINETIC_OPTIONS}[name]
+        options = {**defaults, **options}
         if quick:
             options = {"iterations": QUICK_NODE_ITERATIONS, "eval_every": 5, **options}
         return NeuralODEModel(seed=seed, device=device, **options)
@@ -87,8 +89,28 @@ def make_model(name: str, *, seed: int = 0, quick: bool = False, configuration: 
 def prepare_for(model, dataset: _data.Dataset, train: Sequence[str] | None = None,
                 test: Sequence[str] | None = None) -> _data.PreparedData:
     """:func:`nodebio.data.prepare` with the scalings of ``model`` (a model or an ensemble): those of
-    its configuration when it has them, else the package's defaults."""
+    its configuration when it has them, else the package's defaults. A kinetic model with
+    ``growth="OD600"`` needs that column among the controls: a pathway of the package is reloaded
+    with it (the tables have it); any other dataset must have been loaded with it."""
     config = getattr(model, "config", None)
+    growth = getattr(config, "growth", None)
+    if growth is not None and growth not in dataset.controls:
+        dataset = _with_control(dataset, growth)
     return _data.prepare(dataset, train, test,
                          state_scaling=getattr(config, "state_scaling", _data.STATE_SCALING),
                          control_scaling=getattr(config, "control_scaling", _data.CONTROL_SCALING))
+
+
+def _with_control(dataset: _data.Dataset, column: str) -> _data.Dataset:
+    """``dataset`` reloaded with one more control column (datasets of the package only)."""
+    spec = _data.PATHWAYS.get(dataset.name)
+    if spec is None or dataset.sha256 != _data.REGISTRY[spec.file].sha256:
+        raise _data.DataValidationError(
+            f"The model needs the column {column!r} among the controls (growth={column!r}), and the dataset "
+            f"{dataset.name!r} has only {', '.join(dataset.controls)}: load it with {column!r} among the controls "
+            f"(nodebio train --controls ... {column}), or train without growth.")
+    from pathlib import Path
+
+    folder = Path(dataset.source).parent if dataset.source else None  # the folder it was loaded from
+    reloaded = _data.load(dataset.name, states=dataset.states, controls=[*dataset.controls, column], data_dir=folder)
+    return reloaded.subset(dataset.strains) if set(dataset.strains) != set(reloaded.strains) else reloaded

@@ -19,7 +19,7 @@ from torch.nn import functional as F
 from nodebio.data import PreparedData, Reaction, stoichiometry
 from nodebio.models.fields import ACTIVATIONS, ControlledField, check_architecture
 
-__all__ = ["StructuredField", "structured_field", "STRUCTURED_OPTIONS"]
+__all__ = ["StructuredField", "structured_field", "STRUCTURED_OPTIONS", "reaction_inputs", "rate_scales_and_yields"]
 
 #: The options of the model ``node-structured``. The chapter "Building biology into the model"
 #: shows how they were chosen: by leave-one-strain-out within the training strains, where the
@@ -281,6 +281,27 @@ def structured_field(prepared: PreparedData, reactions: Sequence[Reaction], *, w
     states, controls = list(prepared.train.states), list(prepared.train.controls)
     S = stoichiometry(reactions, states, controls)
     input_states, input_controls = reaction_inputs(reactions, states, controls)
+    rate_scale, free, log_yield, sd = rate_scales_and_yields(prepared, reactions, S, yields)
+    scaler = prepared.state_scaler
+    return StructuredField(
+        len(states), len(controls), stoichiometry=S, input_states=input_states, input_controls=input_controls,
+        rate_scale=rate_scale, state_mean=scaler.mean_, state_scale=scaler.scale_, state_scaling=scaler.method,
+        substrate_scale=sd, free_yield=free, initial_log_yield=log_yield, width=width, depth=depth,
+        activation=activation, flux_form=flux_form, first_order_loss=first_order_loss, monotone=monotone,
+        reactions=[r.to_dict() for r in reactions])
+
+
+def rate_scales_and_yields(prepared: PreparedData, reactions: Sequence[Reaction], S: np.ndarray,
+                           yields: str = "learned") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(rate scale per reaction, free-yield mask, initial log yields, each state's sd), from the
+    training strains in original units.
+
+    Rate scale of a reaction: the largest rate of change of its first substrate (of its product,
+    for a supply) in the training data. Yields start where consuming one standard deviation of
+    substrate makes one standard deviation of product; ``yields="stoichiometric"`` keeps the
+    coefficients of products in the substrate's units fixed.
+    """
+    states = list(prepared.train.states)
     x = prepared.train.x  # (strains, times, states), original units
     sd = np.maximum(x.reshape(-1, len(states)).std(0), 1e-12)
     dt = float(prepared.train.times[1] - prepared.train.times[0])
@@ -299,10 +320,4 @@ def structured_field(prepared: PreparedData, reactions: Sequence[Reaction], *, w
             free[i, j] = 1.0 if yields == "learned" or not same_units else 0.0
             c_sub = reaction.substrates[reference]
             log_yield[i, j] = np.log(c_sub * sd[i] / (coefficient * sd[r])) if free[i, j] else 0.0
-    scaler = prepared.state_scaler
-    return StructuredField(
-        len(states), len(controls), stoichiometry=S, input_states=input_states, input_controls=input_controls,
-        rate_scale=rate_scale, state_mean=scaler.mean_, state_scale=scaler.scale_, state_scaling=scaler.method,
-        substrate_scale=sd, free_yield=free, initial_log_yield=log_yield, width=width, depth=depth,
-        activation=activation, flux_form=flux_form, first_order_loss=first_order_loss, monotone=monotone,
-        reactions=[r.to_dict() for r in reactions])
+    return rate_scale, free, log_yield, sd
