@@ -309,3 +309,19 @@ def test_data_warnings_are_one_line(tmp_path, tidy_frame, capsys):
     assert cli.main(["info", "--csv", str(path), "--states", "m1,m2", "--controls", "E1"]) == 0
     err = capsys.readouterr().err
     assert err.startswith("warning: The times in") and "--time-unit" in err and "loading.py" not in err
+
+
+def test_cli_trains_the_kinetic_model_on_a_csv_with_reactions_and_simulates_it(tmp_path, capsys):
+    csv, reactions = tmp_path / "mine.csv", tmp_path / "pathway.yaml"
+    synthetic.generate(4, seed=2).to_csv(csv, index=False)
+    reactions.write_text(SYNTHETIC_REACTIONS)
+    out = tmp_path / "run"
+    assert cli.main(["train", "--csv", str(csv), "--states", "Mevalonate,IPP/DMAPP,Limonene", "--controls",
+                     "HMGR,MK,PMK,PMD,Idi,GPPS,Limonene Synthase", "--product", "Limonene", "--train", "S1,S2,S3",
+                     "--test", "S4", "--model", "node-kinetic", "--epochs", "4", "--no-progress", "--device", "cpu",
+                     "--reactions", str(reactions), "--out", str(out)]) == 0
+    loaded = NeuralODEModel.load(out / "model.pt")
+    assert loaded.config.structure == "kinetic" and loaded.control_scaler.method == "none"
+    capsys.readouterr()
+    assert cli.main(["simulate", str(out), "--strain", "S4", "--scale", "HMGR=2"]) == 0
+    assert "HMGR x2" in capsys.readouterr().out

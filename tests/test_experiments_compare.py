@@ -17,15 +17,15 @@ def test_reproduce_quick_writes_the_tables(tmp_path, limonene_path):
     assert {"results.csv", "summary.csv", "improvement.csv", "predictions.csv", "per_metabolite.csv",
             "strongest.csv", "tuning.csv", "results.json", "results.md"} <= files
     summary = output["summary"]
-    assert set(summary["model"]) == {"node", "node-structured", "baseline-gb", "baseline-rf", "mean", "persistence",
-                                     "nearest", "zero", "kinetic", "tpot"}
-    # 2 neural ODEs, 2 baselines x 4 configurations, 2 kinetic fits, 4 references, TPOT from its artifact
-    assert len(summary) == 2 + 2 * 4 + 2 + 4 + 1
+    assert set(summary["model"]) == {"node", "node-structured", "node-kinetic", "baseline-gb", "baseline-rf", "mean",
+                                     "persistence", "nearest", "zero", "kinetic", "tpot"}
+    # 3 neural ODEs, 2 baselines x 4 configurations, 2 kinetic fits, 4 references, TPOT from its artifact
+    assert len(summary) == 3 + 2 * 4 + 2 + 4 + 1
     assert summary.loc[summary["model"] == "tpot", "seeds"].iloc[0] == 3
     assert {"titer_error_mean", "rmse_integral_mean", "rmse_scaled_mean"} <= set(summary.columns)
     improvement = output["improvement"]
-    assert (improvement["paper_%"] == 94.38).all() and len(improvement) == 2 * 15  # 2 variants x 15 references
-    assert set(improvement["model"]) == {"node", "node-structured"}
+    assert (improvement["paper_%"] == 94.38).all() and len(improvement) == 3 * 15  # 3 variants x 15 references
+    assert set(improvement["model"]) == {"node", "node-structured", "node-kinetic"}
     inside = improvement.dropna(subset=["integral_low"])
     assert ((inside["integral_low"] <= inside["improvement_integral_%"] + 1e-9)
             & (inside["improvement_integral_%"] <= inside["integral_high"] + 1e-9)).mean() > 0.8
@@ -45,12 +45,14 @@ def test_leave_one_strain_out_quick(isopentenol_path):
     table = compare.leave_one_strain_out(["isopentenol"], quick=True, seeds=2, device="cpu", progress=False,
                                          data_dir=isopentenol_path.parent)
     assert set(table["held_out"]) == {"I1", "I2", "I3"}
-    assert set(table["model"]) == {"node", "node-structured", "baseline-gb", "mean", "persistence", "nearest", "zero"}
+    assert set(table["model"]) == {"node", "node-structured", "node-kinetic", "baseline-gb", "mean", "persistence",
+                                   "nearest", "zero"}
     assert set(table.loc[table["model"] == "node", "seed"]) == {0, 1}
     assert set(table.loc[table["model"] == "zero", "seed"]) == {0}
     summary = compare.loso_summary(table)
     assert len(summary) == 3 and summary["node beats mean"].dtype == bool
     assert summary["node-structured beats best reference"].dtype == bool
+    assert summary["node-kinetic beats best reference"].dtype == bool
     assert set(summary["best reference"]) <= {"mean", "persistence", "nearest", "zero"}
 
 

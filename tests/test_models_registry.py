@@ -13,8 +13,10 @@ from nodebio import data, metrics, models
 def test_every_model_evaluates_the_same_way(baseline_prepared):
     for name in models.MODEL_NAMES:
         model = models.make_model(name, quick=True, device="cpu")
-        model.fit(baseline_prepared, **({"progress": False} if name.startswith("node") else {}))
-        predictions, trajectories, scores = metrics.evaluate(model, baseline_prepared)
+        prepared = models.prepare_for(model, baseline_prepared.dataset, baseline_prepared.train.strains,
+                                      baseline_prepared.test.strains, n_points=60)
+        model.fit(prepared, progress=False)
+        predictions, trajectories, scores = metrics.evaluate(model, prepared)
         assert set(scores) == {"test", "train"}
         assert set(scores["test"]["rmse_integral"]) == set(baseline_prepared.test.states)
         assert scores["test"]["status"] == ["ok"]

@@ -78,7 +78,8 @@ def inner_folds(pathway: str, data_dir=None) -> list[tuple[str, _data.PreparedDa
 
 
 def _scaled_score(model, prepared: _data.PreparedData, options: dict) -> tuple[float, float]:
-    prepared = prepare_for(model, prepared.dataset, prepared.train.strains, prepared.test.strains)
+    prepared = prepare_for(model, prepared.dataset, prepared.train.strains, prepared.test.strains,
+                           n_points=len(prepared.train.times))
     model.fit(prepared, progress=False)
     _, _, scores = metrics.evaluate(model, prepared, splits=("test",))
     return scores["test"]["mean_rmse_scaled"], scores["test"]["mean_rmse_integral"]

@@ -105,7 +105,8 @@ def _own_states(model, prepared: _data.PreparedData) -> _data.PreparedData:
     scalings = (getattr(config, "state_scaling", prepared.state_scaler.method),
                 getattr(config, "control_scaling", prepared.control_scaler.method))
     if scalings != (prepared.state_scaler.method, prepared.control_scaler.method):  # e.g. node-kinetic
-        return prepare_for(model, prepared.dataset, prepared.train.strains, prepared.test.strains)
+        return prepare_for(model, prepared.dataset, prepared.train.strains, prepared.test.strains,
+                           n_points=len(prepared.train.times))
     if getattr(config, "configuration", None) != "published-features":
         return prepared
     from nodebio.models.published import published_states

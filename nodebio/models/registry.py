@@ -87,18 +87,19 @@ def make_model(name: str, *, seed: int = 0, quick: bool = False, configuration: 
 
 
 def prepare_for(model, dataset: _data.Dataset, train: Sequence[str] | None = None,
-                test: Sequence[str] | None = None) -> _data.PreparedData:
+                test: Sequence[str] | None = None, **options) -> _data.PreparedData:
     """:func:`nodebio.data.prepare` with the scalings of ``model`` (a model or an ensemble): those of
     its configuration when it has them, else the package's defaults. A kinetic model with
     ``growth="OD600"`` needs that column among the controls: a pathway of the package is reloaded
-    with it (the tables have it); any other dataset must have been loaded with it."""
+    with it (the tables have it); any other dataset must have been loaded with it. ``options``
+    (e.g. ``n_points``) go to :func:`nodebio.data.prepare`."""
     config = getattr(model, "config", None)
     growth = getattr(config, "growth", None)
     if growth is not None and growth not in dataset.controls:
         dataset = _with_control(dataset, growth)
     return _data.prepare(dataset, train, test,
                          state_scaling=getattr(config, "state_scaling", _data.STATE_SCALING),
-                         control_scaling=getattr(config, "control_scaling", _data.CONTROL_SCALING))
+                         control_scaling=getattr(config, "control_scaling", _data.CONTROL_SCALING), **options)
 
 
 def _with_control(dataset: _data.Dataset, column: str) -> _data.Dataset:
