@@ -20,7 +20,8 @@ import pandas as pd
 from nodebio import data, synthetic
 
 __all__ = ["FOLDER", "CSV", "REACTIONS", "SETTINGS", "GAPS", "STATES", "CONTROLS", "PRODUCT", "TRAIN", "TEST",
-           "example_frame", "write_example", "load_example", "copy_example", "Mistake", "mistakes"]
+           "example_frame", "write_example", "load_example", "copy_example", "true_fold_change", "Mistake",
+           "mistakes"]
 
 #: Where the example files are installed.
 FOLDER = Path(__file__).resolve().parent / "data" / "examples"
@@ -65,6 +66,17 @@ def copy_example(folder: str | Path) -> tuple[Path, Path]:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     return Path(shutil.copy(CSV, folder / CSV.name)), Path(shutil.copy(REACTIONS, folder / REACTIONS.name))
+
+
+def true_fold_change(strain: str, changes: dict[str, float]) -> float:
+    """The true effect of an intervention on a strain of the example: the product at 72 h with the
+    enzymes of ``changes`` scaled (``{"HMGR": 2.0}``), over the unmodified strain's, noise-free."""
+    pathway = synthetic.SyntheticPathway()
+    strains = {s.name: s for s in pathway.sample_strains(SETTINGS["n_strains"], seed=SETTINGS["seed"])}
+    if strain not in strains:
+        raise ValueError(f"The example has strains {', '.join(strains)}, not {strain!r}.")
+    base = pathway.simulate(strains[strain])[PRODUCT].iloc[-1]
+    return float(pathway.simulate(strains[strain], scale=changes)[PRODUCT].iloc[-1] / base)
 
 
 @dataclass

@@ -70,3 +70,14 @@ def test_every_mistake_is_stopped_with_its_message(tmp_path):
             mistake.load()
     # the untouched example loads with the same call
     assert examples.Mistake("none", "nothing", examples.CSV).load().strains == ("S1", "S2", "S3", "S4")
+
+
+def test_true_fold_change_is_the_noise_free_pathway_s():
+    pathway = synthetic.SyntheticPathway()
+    strain = pathway.sample_strains(4, seed=examples.SETTINGS["seed"])[3]
+    base = pathway.simulate(strain)["Limonene"].iloc[-1]
+    expected = pathway.simulate(strain, scale={"HMGR": 2.0})["Limonene"].iloc[-1] / base
+    assert examples.true_fold_change("S4", {"HMGR": 2.0}) == pytest.approx(expected)
+    assert examples.true_fold_change("S4", {}) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="strains S1, S2, S3, S4, not 'S9'"):
+        examples.true_fold_change("S9", {"HMGR": 2.0})
