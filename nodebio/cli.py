@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -375,7 +376,7 @@ def cli_words(message: str) -> str:
 
 
 def run_command(command: str, *, cwd: str | Path | None = None, expect_failure: bool = False,
-                timeout: float = 600.0) -> "subprocess.CompletedProcess":
+                timeout: float = 600.0) -> subprocess.CompletedProcess:
     """Run a command line ``nodebio ...`` as typed in a shell, print it and its output; for the chapters.
 
     The command runs as ``python -m nodebio ...`` with this interpreter (so the package that runs is
@@ -384,8 +385,6 @@ def run_command(command: str, *, cwd: str | Path | None = None, expect_failure: 
     ``stdout``/``stderr``, ``returncode``). Raises RuntimeError, with the output, when the command
     fails, or, with ``expect_failure``, when it succeeds.
     """
-    import subprocess
-
     words = shlex.split(command)
     if not words or words[0] != "nodebio":
         raise ValueError(f"run_command runs nodebio command lines, 'nodebio ...'; got {command!r}.")
