@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -377,6 +378,31 @@ def cli_words(message: str) -> str:
     for python, flag in _FLAGS.items():
         message = message.replace(python, flag)
     return " ".join(message.split())
+
+
+def run_command(command: str, *, cwd: str | Path | None = None, expect_failure: bool = False,
+                timeout: float = 600.0) -> subprocess.CompletedProcess:
+    """Run a command line ``nodebio ...`` as typed in a shell, print it and its output; for the chapters.
+
+    The command runs as ``python -m nodebio ...`` with this interpreter (so the package that runs is
+    the one imported here, installed or not), in ``cwd``. It is printed as ``$ nodebio ...``, then
+    what it wrote to stdout and to stderr. Returns the ``subprocess.CompletedProcess`` (text
+    ``stdout``/``stderr``, ``returncode``). Raises RuntimeError, with the output, when the command
+    fails, or, with ``expect_failure``, when it succeeds.
+    """
+    words = shlex.split(command)
+    if not words or words[0] != "nodebio":
+        raise ValueError(f"run_command runs nodebio command lines, 'nodebio ...'; got {command!r}.")
+    result = subprocess.run([sys.executable, "-m", "nodebio", *words[1:]], cwd=cwd, capture_output=True, text=True,
+                            timeout=timeout)
+    print(f"$ {command}")
+    for text in (result.stdout, result.stderr):
+        if text.strip():
+            print(text.rstrip())
+    if (result.returncode != 0) != expect_failure:
+        what = "failed" if result.returncode else "succeeded, but a failure was expected"
+        raise RuntimeError(f"`{command}` {what} (exit status {result.returncode}):\n{result.stdout}{result.stderr}")
+    return result
 
 
 def _interrupted(args: argparse.Namespace, argv: list[str]) -> str:

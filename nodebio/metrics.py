@@ -10,7 +10,8 @@ Two definitions of the RMSE are in use for this data:
     metabolite's standard deviation in the training strains, i.e. standardized units).
 
 :func:`evaluate` simulates the strains of a prepared split with any fitted model and returns
-every score at once. :func:`improvement` turns two RMSEs into the paper's "% lower RMSE"; :func:`mean_sd` aggregates
+every score at once; :func:`score_table` scores several fitted models side by side with the
+model-free references. :func:`improvement` turns two RMSEs into the paper's "% lower RMSE"; :func:`mean_sd` aggregates
 over seeds.
 
 Two places to compare:
@@ -35,7 +36,10 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["evaluate", "titer_error", "predictions_table", "rmse_at_measurements", "rmse_on_grid", "rmse_integral", "normalized",
-           "training_spread", "improvement", "mean_sd"]
+           "training_spread", "improvement", "mean_sd", "REFERENCE_NAMES", "score_table"]
+
+#: The model-free references every comparison table of the book carries (:mod:`nodebio.models.references`).
+REFERENCE_NAMES = ("mean", "persistence", "nearest")
 
 
 def predictions_table(strains: Sequence[str], times: np.ndarray, predicted: np.ndarray,
@@ -186,3 +190,34 @@ def evaluate(model, prepared, splits: Sequence[str] = ("test", "train")):
             **titer_error(table, product),
         }
     return pd.concat(predictions, ignore_index=True), pd.concat(trajectories, ignore_index=True), scores
+
+
+def score_table(fitted, prepared, *, splits: Sequence[str] = ("test", "train"),
+                references: Sequence[str] = REFERENCE_NAMES) -> pd.DataFrame:
+    """Mean scaled RMSE and share of negative values of fitted models, with the references.
+
+    fitted : a mapping ``{label: fitted model}`` (anything with ``simulate``). Every name of
+    ``references`` (:data:`nodebio.models.references.REFERENCES`) is fitted on the same training
+    strains and added as a row labelled ``"<name> (reference)"``. Returns one row per model
+    (index ``model``) with ``kind`` (``"model"`` or ``"reference"``) and, per split,
+    ``"<split> scaled RMSE"`` (:func:`evaluate`'s mean over the states) and
+    ``"<split> negative values (%)"`` (the share of simulated values on the grid below zero).
+    """
+    from nodebio.models.references import REFERENCES
+
+    unknown = [name for name in references if name not in REFERENCES]
+    if unknown:
+        raise ValueError(f"Unknown reference(s) {', '.join(map(repr, unknown))}; choose from "
+                         f"{', '.join(REFERENCES)}.")
+    entries = [(label, "model", model) for label, model in dict(fitted).items()]
+    entries += [(f"{name} (reference)", "reference", REFERENCES[name]().fit(prepared)) for name in references]
+    rows = []
+    for label, kind, model in entries:
+        _, trajectories, scores = evaluate(model, prepared, splits=splits)
+        row = {"model": label, "kind": kind}
+        for split in splits:
+            predicted = trajectories.loc[trajectories["split"] == split, "predicted"].to_numpy()
+            row[f"{split} scaled RMSE"] = scores[split]["mean_rmse_scaled"]
+            row[f"{split} negative values (%)"] = 100.0 * float((predicted < 0).mean())
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("model")

@@ -325,3 +325,25 @@ def test_cli_trains_the_kinetic_model_on_a_csv_with_reactions_and_simulates_it(t
     capsys.readouterr()
     assert cli.main(["simulate", str(out), "--strain", "S4", "--scale", "HMGR=2"]) == 0
     assert "HMGR x2" in capsys.readouterr().out
+
+
+def test_run_command_prints_the_command_and_its_output(tmp_path, capsys):
+    from nodebio import examples
+
+    csv, _ = examples.copy_example(tmp_path)
+    states, controls = ",".join(examples.STATES), ",".join(examples.CONTROLS)
+    command = f"nodebio info --csv {csv.name} --states {states} --controls '{controls}'"
+    result = cli.run_command(command, cwd=tmp_path)
+    out = capsys.readouterr().out
+    assert out.startswith(f"$ {command}\n") and "Dataset 'synthetic-limonene': 4 strains" in out
+    assert result.returncode == 0
+    wrong = cli.run_command(f"nodebio info --csv {csv.name} --states Mevalonat --controls AtoB", cwd=tmp_path,
+                            expect_failure=True)
+    assert wrong.returncode == 2 and "did you mean 'Mevalonate'" in wrong.stderr
+    assert "did you mean 'Mevalonate'" in capsys.readouterr().out
+    with pytest.raises(RuntimeError, match=r"failed \(exit status 2\)"):
+        cli.run_command("nodebio info --csv missing.csv --states A --controls B", cwd=tmp_path)
+    with pytest.raises(RuntimeError, match="succeeded, but a failure was expected"):
+        cli.run_command(command, cwd=tmp_path, expect_failure=True)
+    with pytest.raises(ValueError, match="runs nodebio command lines"):
+        cli.run_command("ls -l")

@@ -72,3 +72,24 @@ def test_titer_error_at_the_last_measured_time():
     assert result["titer_error"] == pytest.approx((1.0 + 2.0) / 2)
     assert result["titer_relative_error"] == pytest.approx((0.5 + 0.5) / 2) and result["titer_hours"] == 72.0
     assert np.isnan(metrics.titer_error(table, "Q")["titer_error"])
+
+
+def test_score_table_puts_models_next_to_the_references(baseline_prepared):
+    from nodebio.models import references
+
+    class Negative(references.PersistenceModel):
+        def predict(self, times, u, start):
+            return -super().predict(times, u, start) - 1.0
+
+    table = metrics.score_table({"negated": Negative().fit(baseline_prepared)}, baseline_prepared)
+    assert list(table.index) == ["negated", "mean (reference)", "persistence (reference)", "nearest (reference)"]
+    assert list(table["kind"]) == ["model", "reference", "reference", "reference"]
+    assert table.loc["negated", "test negative values (%)"] == 100.0
+    assert table.loc["persistence (reference)", "test negative values (%)"] == 0.0
+    _, _, scores = metrics.evaluate(references.PersistenceModel().fit(baseline_prepared), baseline_prepared)
+    assert table.loc["persistence (reference)", "test scaled RMSE"] == scores["test"]["mean_rmse_scaled"]
+    assert table.loc["persistence (reference)", "train scaled RMSE"] == scores["train"]["mean_rmse_scaled"]
+    only = metrics.score_table({}, baseline_prepared, splits=("test",), references=("zero",))
+    assert list(only.columns) == ["kind", "test scaled RMSE", "test negative values (%)"]
+    with pytest.raises(ValueError, match="Unknown reference.*'best'.*choose from"):
+        metrics.score_table({}, baseline_prepared, references=("best",))

@@ -33,3 +33,27 @@ def test_persistence_nearest_and_zero(baseline_prepared):
     assert nearest.nearest_ == [train.strains[1]]
     with pytest.raises(ValueError, match="takes no options"):
         models.make_model("nearest", width=3)
+
+
+def test_a_new_reference_overrides_the_public_predict_hook(baseline_prepared):
+    class FirstTrainingStrain(references.NearestStrainModel):
+        name = "first"
+
+        def predict(self, times, u, start):
+            return np.repeat(self.on_grid(self.train_x_, times)[:1], len(start), axis=0)
+
+    test, train = baseline_prepared.test, baseline_prepared.train
+    predicted = FirstTrainingStrain().fit(baseline_prepared).simulate(test)
+    np.testing.assert_allclose(predicted[0], train.x[0])
+    half = test.times[::2]
+    on_half = references.TrainingMeanModel().fit(baseline_prepared).on_grid(train.x, half)
+    assert on_half.shape == (len(train.strains), len(half), len(train.states))
+    np.testing.assert_allclose(on_half, train.x[:, ::2])
+
+
+def test_a_reference_without_predict_says_what_to_define(baseline_prepared):
+    class Empty(references.TrainingMeanModel.__mro__[1]):
+        pass
+
+    with pytest.raises(NotImplementedError, match=r"Empty must define predict\(times, u, start\)"):
+        Empty().fit(baseline_prepared).simulate(baseline_prepared.test)

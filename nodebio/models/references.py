@@ -11,7 +11,9 @@ Each predicts a strain's metabolites without learning any dynamics:
   and enzymes): the only reference that uses the held-out strain's proteomics.
 - :class:`ZeroModel` (``"zero"``): every metabolite at zero.
 
-They have the ``fit``/``simulate`` signature of every model of :mod:`nodebio.models`
+A new reference subclasses one of them and overrides :meth:`NearestStrainModel.predict`
+(``predict(times, u, start)``), with :meth:`NearestStrainModel.on_grid` to put the training
+strains on the grid. They have the ``fit``/``simulate`` signature of every model of :mod:`nodebio.models`
 (``controls`` and ``x0`` are accepted: the nearest strain is chosen on the given controls, the
 persistence holds the given initial state). A model that cannot beat them has learned nothing
 that transfers to a new strain.
@@ -46,8 +48,8 @@ class _Reference:
         self.fit_seconds = 0.0
         return self
 
-    def _on_grid(self, values: np.ndarray, times: np.ndarray) -> np.ndarray:
-        """Training trajectories (..., T_train, n) interpolated onto ``times``."""
+    def on_grid(self, values: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """Training trajectories (..., T_train, n), e.g. ``train_x_``, interpolated linearly onto ``times``."""
         if np.array_equal(times, self.times):
             return values
         flat = values.reshape(-1, len(self.times), values.shape[-1])
@@ -67,10 +69,16 @@ class _Reference:
         u = trajectories.u if controls is None else np.asarray(controls, dtype=float)
         start = trajectories.x[:, 0] if x0 is None else np.asarray(x0, dtype=float)
         self.status_ = ["ok"] * len(start)
-        return self._predict(times, u, start)
+        return self.predict(times, u, start)
 
-    def _predict(self, times: np.ndarray, u: np.ndarray, start: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+    def predict(self, times: np.ndarray, u: np.ndarray, start: np.ndarray) -> np.ndarray:
+        """The reference's prediction, the hook a new reference overrides: (S, T, n_states).
+
+        times : (T,) the strains' grid (h). u : (S, T, n_controls) their controls, original units.
+        start : (S, n_states) their initial states. :meth:`on_grid` puts the training strains'
+        trajectories (``train_x_``, ``train_u_``) on ``times``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must define predict(times, u, start).")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(trained on {', '.join(getattr(self, 'train_strains', ())) or 'nothing yet'})"
@@ -81,8 +89,8 @@ class TrainingMeanModel(_Reference):
 
     name = "mean"
 
-    def _predict(self, times, u, start):
-        mean = self._on_grid(self.train_x_.mean(axis=0), times)
+    def predict(self, times, u, start):
+        mean = self.on_grid(self.train_x_.mean(axis=0), times)
         return np.repeat(mean[None], len(start), axis=0)
 
 
@@ -91,7 +99,7 @@ class PersistenceModel(_Reference):
 
     name = "persistence"
 
-    def _predict(self, times, u, start):
+    def predict(self, times, u, start):
         return np.repeat(np.asarray(start, dtype=float)[:, None, :], len(times), axis=1)
 
 
@@ -105,9 +113,9 @@ class NearestStrainModel(_Reference):
     name = "nearest"
     uses_controls = True
 
-    def _predict(self, times, u, start):
-        train_u = np.log1p(self._on_grid(self.train_u_, times))  # (S_train, T, C)
-        train_x = self._on_grid(self.train_x_, times)
+    def predict(self, times, u, start):
+        train_u = np.log1p(self.on_grid(self.train_u_, times))  # (S_train, T, C)
+        train_x = self.on_grid(self.train_x_, times)
         distance = np.abs(np.log1p(u)[:, None] - train_u[None]).mean(axis=(2, 3))  # (S, S_train)
         choice = distance.argmin(axis=1)
         self.nearest_ = [self.train_strains[k] for k in choice]
@@ -119,7 +127,7 @@ class ZeroModel(_Reference):
 
     name = "zero"
 
-    def _predict(self, times, u, start):
+    def predict(self, times, u, start):
         return np.zeros((len(start), len(times), len(self.states)))
 
 
