@@ -201,3 +201,21 @@ def test_fluxes_of_a_fitted_model_scale_with_the_enzyme_for_the_kinetic_field_on
     assert not np.allclose(ratios["structured"], 20.0, rtol=0.1)  # a saturating network
     with pytest.raises(TypeError, match="Only the structured and kinetic"):
         make_model("node", seed=0, **SMALL).fit(node_prepared, progress=False).fluxes(node_prepared.test)
+
+
+def test_a_homeostatic_supply_refills_a_drained_pool(kinetic_prepared):
+    field = _field(kinetic_prepared, homeostatic_supply=True, correction=False)
+    times, states, controls = _grid(kinetic_prepared)
+    reactions = data.reactions_for("synthetic")
+    supply = next(j for j, r in enumerate(reactions) if not r.substrates)
+    made = list(kinetic_prepared.train.states).index(next(iter(reactions[supply].products)))
+    field.set_controls(times, controls)
+    c = field.concentrations(states)
+    fluxes = []
+    for level in (0.0, 0.5, 2.0):
+        x = states.clone()
+        set_point = float(field.supply_set_point[made] * torch.exp(field.log_set_point[made]))
+        wanted = c[..., made].clone().fill_(level * set_point)
+        x[..., made] = (wanted - field.state_mean[made]) / field.state_scale[made]
+        fluxes.append(field.fluxes_on_grid(x)[..., supply])
+    assert (fluxes[0] > fluxes[1]).all() and (fluxes[2] == 0).all()  # empty: fastest; above the set point: none

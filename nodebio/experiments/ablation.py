@@ -49,6 +49,8 @@ ABLATION_EXPERIMENTS: dict[str, dict] = {
     "kinetic, log states": {**_KINETIC, "state_scaling": "log1p"},
     "kinetic, with first-order losses": {**_KINETIC, "first_order_loss": True},
     "kinetic, weight decay 1e-3": {**_KINETIC, "weight_decay": 1e-3},
+    "kinetic, homeostatic acetyl-CoA supply": {**_KINETIC, "homeostatic_supply": True},
+    "kinetic, homeostatic supply, log states": {**_KINETIC, "homeostatic_supply": True, "state_scaling": "log1p"},
 }
 #: The defaults of the three neural ODE variants among :data:`ABLATION_EXPERIMENTS`, by model name.
 DEFAULT_EXPERIMENTS = {"node": "plain (default)", "node-structured": "structured (default)",

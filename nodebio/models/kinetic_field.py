@@ -29,6 +29,10 @@ et al.). :class:`KineticField` is a neural ODE built that way:
   a titre of the culture), computed from the measured OD600 of the strain being simulated. With
   ``od_product``, the product is made in proportion to the culture's biomass (OD relative to the
   training mean).
+* ``homeostatic_supply``: a supply from the host (a reaction without substrates, e.g. of
+  acetyl-CoA) runs at :math:`k_j\,\max(0, 1 - c_p/c^{*}_p)`, faster the further its product lies
+  below a learned set point :math:`c^{*}_p` (starting at twice its training maximum), as central
+  metabolism refills a pool that a strong pathway drains.
 * :math:`\lambda \ge 0` (``first_order_loss``): learned first-order losses, as in the structured
   field.
 
@@ -89,7 +93,8 @@ class KineticField(ControlledField):
                  control_reference, rate_scale, state_mean, state_scale, state_scaling: str = "standardize",
                  substrate_scale, free_yield, initial_log_yield, correction: bool = True,
                  correction_width: int = 8, growth: int | None = None, product: int | None = None,
-                 od_product: bool = False, first_order_loss: bool = False, reactions: list | None = None):
+                 od_product: bool = False, first_order_loss: bool = False, homeostatic_supply: bool = False,
+                 supply_set_point=None, reactions: list | None = None):
         super().__init__()
         if state_scaling not in ("standardize", "log1p", "none"):
             raise ValueError(f"Unknown state scaling {state_scaling!r}.")
@@ -102,7 +107,7 @@ class KineticField(ControlledField):
         self.n_states, self.n_controls, self.n_reactions = n_states, n_controls, n_reactions
         self.state_scaling, self.correction, self.correction_width = state_scaling, correction, correction_width
         self.growth, self.product, self.od_product = growth, product, od_product
-        self.first_order_loss = first_order_loss
+        self.first_order_loss, self.homeostatic_supply = first_order_loss, homeostatic_supply
         self.reactions = list(reactions or [])
 
         def buffer(name, values, shape):
@@ -123,6 +128,13 @@ class KineticField(ControlledField):
         buffer("free_yield", free_yield, (n_states, n_reactions))
         self.register_buffer("substrate_mask", (self.consumption > 0).T.float().clone())
         self.register_buffer("no_enzyme", (self.enzyme_mask.sum(1) == 0).float())
+        # a supply (no substrates) and the state it makes: its set point, for homeostatic_supply
+        supply = (self.consumption.sum(0) == 0) & (self.production.sum(0) > 0)
+        self.register_buffer("supply_mask", (self.production * supply).T.clone())  # (R, n_states)
+        set_point = torch.ones(n_states) if supply_set_point is None else torch.as_tensor(
+            np.asarray(supply_set_point, dtype=float), dtype=torch.float32)
+        self.register_buffer("supply_set_point", set_point.clone())
+        self.log_set_point = nn.Parameter(torch.zeros(n_states))
         dilute = torch.ones(n_states)
         if product is not None:
             dilute[product] = 0.0
@@ -205,6 +217,11 @@ class KineticField(ControlledField):
         saturation = positive / (positive + weights["affinity"])  # (..., R, n_states)
         log_mm = (torch.log(saturation.clamp(min=1e-12)) * self.substrate_mask).sum(-1)
         v = weights["capacity"] * self.enzyme_levels(projected, weights) * torch.exp(log_mm)
+        if self.homeostatic_supply:  # a supply runs faster the further its product lies below a set point
+            set_point = self.supply_set_point * torch.exp(self.log_set_point)
+            deficit = (1.0 - c.clamp(min=0) / set_point).clamp(min=0.0)  # (..., n_states)
+            has_supply = self.supply_mask.sum(1) > 0
+            v = torch.where(has_supply, v * (deficit @ self.supply_mask.T), v)
         if self.correction:
             w_in, b_in, w_out, b_out = weights["correction"]
             h = torch.tanh(x @ w_in + b_in)
@@ -275,12 +292,14 @@ class KineticField(ControlledField):
                 "initial_log_yield": plain(self.log_yield), "correction": self.correction,
                 "correction_width": self.correction_width, "growth": self.growth, "product": self.product,
                 "od_product": self.od_product, "first_order_loss": self.first_order_loss,
+                "homeostatic_supply": self.homeostatic_supply, "supply_set_point": plain(self.supply_set_point),
                 "reactions": self.reactions}
 
 
 def kinetic_field(prepared: PreparedData, reactions: Sequence[Reaction], *, growth: str | None = None,
                   correction: bool = True, correction_width: int = 8, od_product: bool = False,
-                  yields: str = "learned", first_order_loss: bool = False) -> KineticField:
+                  yields: str = "learned", first_order_loss: bool = False,
+                  homeostatic_supply: bool = False) -> KineticField:
     """The kinetic field for these data: stoichiometry, each reaction's enzymes and inputs, and
     scales from the training strains only.
 
@@ -316,6 +335,7 @@ def kinetic_field(prepared: PreparedData, reactions: Sequence[Reaction], *, grow
         state_mean=scaler.mean_, state_scale=scaler.scale_, state_scaling=scaler.method, substrate_scale=sd,
         free_yield=free, initial_log_yield=log_yield, correction=correction, correction_width=correction_width,
         growth=growth_index, product=product, od_product=od_product, first_order_loss=first_order_loss,
+        homeostatic_supply=homeostatic_supply, supply_set_point=2.0 * np.maximum(prepared.train.x.max(axis=(0, 1)), 1e-12),
         reactions=[r.to_dict() for r in reactions])
 
 

@@ -100,7 +100,8 @@ class TrainConfig:
     (:class:`nodebio.models.kinetic_field.KineticField`, fluxes proportional to their enzymes, which
     needs ``control_scaling="none"``): ``flux_correction`` (a learned factor in (0, 1) of each
     flux), ``growth`` (the name of the OD control whose growth rate dilutes the pools, or None),
-    ``od_product`` (the product made in proportion to OD). Warm start: ``collocation_iterations``
+    ``od_product`` (the product made in proportion to OD), ``homeostatic_supply`` (a supply refills
+    its pool towards a learned set point). Warm start: ``collocation_iterations``
     Adam steps matching the field's rates to the slopes of the training data on the grid
     (derivative matching) before the trajectory training. Run: ``dtype``, ``device``, ``seed``,
     ``num_threads`` (torch CPU threads during fit, 1 by default: the tensors are tiny, and more
@@ -146,6 +147,7 @@ class TrainConfig:
     flux_correction: bool = True
     growth: str | None = None
     od_product: bool = False
+    homeostatic_supply: bool = False
     collocation_iterations: int = 0
 
     def __post_init__(self):
@@ -243,7 +245,8 @@ class NeuralODEModel:
             self.reactions = _data.reactions_for(prepared.dataset.name)
         if cfg.structure == "kinetic":
             field = kinetic_field(prepared, self.reactions, growth=cfg.growth, correction=cfg.flux_correction,
-                                  od_product=cfg.od_product, yields=cfg.yields, first_order_loss=cfg.first_order_loss)
+                                  od_product=cfg.od_product, yields=cfg.yields, first_order_loss=cfg.first_order_loss,
+                                  homeostatic_supply=cfg.homeostatic_supply)
         elif cfg.structure == "structured":
             field = structured_field(prepared, self.reactions, width=cfg.flux_width, depth=cfg.depth,
                                      activation=cfg.activation, flux_form=cfg.flux_form, yields=cfg.yields,
