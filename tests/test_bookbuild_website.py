@@ -126,3 +126,28 @@ def test_html_finds_the_sphinx_extension_of_bookbuild_from_anywhere(tmp_path, mo
     assert site == tmp_path / "_build" / "html"
     page = (site / "book" / "page.html").read_text()
     assert 'href="../_notebooks/book/page.ipynb"' in page  # written by bookbuild.sphinxext
+
+
+def test_no_unsubstituted_names_in_the_prose(site):
+    problems = book.unsubstituted_names(site)
+    assert not problems, "names the reader sees instead of their values:\n" + "\n".join(problems)
+
+
+def test_the_prose_check_finds_parameters_glue_roles_and_keys_but_not_code():
+    page = """<html><body><article>
+    <p>measured in this run (mode <code class="literal"><span class="pre">MODE</span></code>, 1 seeds)</p>
+    <p>Set <code>DEVICE = "cuda"</code> or pass <code>--param DEVICE=cuda</code>.</p>
+    <p>took {glue:text}`minutes` minutes over n_seeds seeds; <code>copies</code>; the copies of a table</p>
+    <div class="cell"><div class="cell_input"><pre>SEED = 0
+    glue("n_seeds", 3)</pre></div><div class="cell_output"><pre>MODE = 'quick'</pre>
+    <figure><img src="a.png"><figcaption>the mean (seed <code>SEED</code>)</figcaption></figure></div></div>
+    <pre>python -m bookbuild execute --param SEED=1 SEED</pre>
+    </article></body></html>"""
+    problems = book.prose_problems(page, {"MODE", "SEED", "DEVICE"}, {"n_seeds", "copies", "minutes"})
+    assert len(problems) == 5, problems
+    assert sum("parameter name MODE" in p for p in problems) == 1
+    assert sum("parameter name SEED" in p and "the mean (seed" in p for p in problems) == 1
+    assert not any("parameter name DEVICE" in p for p in problems)
+    assert sum(p.startswith("literal glue role") for p in problems) == 1
+    assert sum(p.startswith("glue key n_seeds") for p in problems) == 1
+    assert "glue key copies as inline code in the prose" in problems
