@@ -31,7 +31,7 @@ Modules: :mod:`~bookbuild.sources` (the toc, the config, parameters and the inst
 :mod:`~bookbuild.execution` (papermill, the build record), :mod:`~bookbuild.timings`,
 :mod:`~bookbuild.website` (jupyter-book, published notebooks), :mod:`~bookbuild.sitecheck`,
 :mod:`~bookbuild.environment` (the lock and environment.yml), :mod:`~bookbuild.formatting`
-(black over the code cells), :mod:`~bookbuild.cli`, and the
+(black over the code cells), :mod:`~bookbuild.conventions` (the shape of a chapter), :mod:`~bookbuild.cli`, and the
 Sphinx extension :mod:`~bookbuild.sphinxext` (imported by Sphinx only).
 """
 
