@@ -15,8 +15,9 @@ inside, so 69 characters fit (582 px). :data:`LINE_LENGTH` (76) and
 :data:`SOLUTION_LINE_LENGTH` (68) keep one character of slack for a font a little wider than
 the one the measurement found. The browser test checks the result on every page.
 
-Black does not split long strings or comments; a line it leaves longer than the length is
-reported (:func:`format_text`), to be broken by hand.
+Black does not split long strings or comments; a line it leaves longer than the length in a
+cell the page shows (not tagged ``remove-cell`` or ``remove-input``) is reported
+(:func:`format_text`), to be broken by hand.
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ class Cell:
     line: int
     start: int
     stop: int
+    tags: tuple[str, ...] = ()
+
+    @property
+    def shown(self) -> bool:
+        """Whether the page shows the cell's code (it is not tagged ``remove-cell``/``remove-input``)."""
+        return not {"remove-cell", "remove-input"} & set(self.tags)
 
 
 def code_cells(lines: list[str]) -> list[Cell]:
@@ -72,7 +79,9 @@ def code_cells(lines: list[str]) -> list[Cell]:
             i += 1
         if i == len(lines):
             raise ChapterError(f"the code cell at line {first + 1} is not closed by {fence}")
-        cells.append(Cell(len(cells) + 1, first + 1, start, i))
+        tags = re.search(r"(?m)^:?tags:\s*\[(.*?)\]", "\n".join(lines[first + 1:start]))
+        tags = tuple(t.strip().strip("'\"") for t in tags.group(1).split(",")) if tags else ()
+        cells.append(Cell(len(cells) + 1, first + 1, start, i, tags))
         i += 1
     return cells
 
@@ -125,8 +134,10 @@ def format_text(text: str, name: str = "chapter") -> tuple[str, list[Cell], list
                                f"{str(error).splitlines()[0]}; fix its syntax by hand") from None
         new = formatted.split("\n")
         first = len(out) + cell.start - done + 1  # line number of the cell's first code line after formatting
-        long += [f"{name}:{first + i}: code cell {cell.number} has a line of {len(line)} characters "
-                 f"(at most {width} fit the page); break it by hand" for i, line in enumerate(new) if len(line) > width]
+        if cell.shown:
+            long += [f"{name}:{first + i}: code cell {cell.number} has a line of {len(line)} characters "
+                     f"(at most {width} fit the page); break it by hand"
+                     for i, line in enumerate(new) if len(line) > width]
         out += lines[done:cell.start] + new
         done = cell.stop
         if formatted != code:

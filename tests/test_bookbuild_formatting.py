@@ -136,3 +136,14 @@ def test_every_chapter_is_formatted():
     assert not changes and not long, (
         "run `python -m bookbuild format` and break the lines it reports by hand:\n"
         + "\n".join(formatting.describe(changes, check=True) + long))
+
+
+def test_long_lines_of_hidden_cells_are_not_reported():
+    """A cell tagged remove-input or remove-cell is not on the page: black formats it, and a
+    string black cannot split does not overflow anything."""
+    line = 'print("' + "x" * 80 + '")'
+    for tags in ("[remove-input]", "[parameters, remove-cell]"):
+        text = f"# T\n\n```{{code-cell}} ipython3\n:tags: {tags}\n\n{line}\n```\n"
+        assert book.format_text(text)[2] == []
+    shown = f"# T\n\n```{{code-cell}} ipython3\n:tags: [hide-input]\n\n{line}\n```\n"
+    assert "code cell 1 has a line of 86 characters" in book.format_text(shown)[2][0]
