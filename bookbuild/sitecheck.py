@@ -82,7 +82,8 @@ def prose_problems(html: str, names: set[str] = frozenset(), keys: set[str] = fr
     (``SEED`` in backticks) are prose, since a name in backticks is still a name the reader sees
     instead of its value. Flagged:
 
-    - a literal glue role (``{glue:text}``, ``{glue:}``, ...), which the build left unparsed;
+    - a literal glue role (``{glue:text}``, ``{glue:}``, ...), which the build left unparsed (in
+      an inline code span it is the role's syntax, shown on purpose, as on the API page);
     - a word of ``names`` (the parameters of the chapter: ``MODE``, ``SEED``, ...), unless an
       ``=`` follows it: ``Set `DEVICE = "cuda"` `` or ``--param DEVICE=cuda`` tells the reader
       how to set the parameter, where "mode `MODE`" stands in for a value;
@@ -103,17 +104,20 @@ def prose_problems(html: str, names: set[str] = frozenset(), keys: set[str] = fr
     for element in article.select("div.cell_input, pre, script, style"):
         element.decompose()
     text = " ".join(article.get_text(" ").split())
+    codes = {" ".join(c.get_text(" ").split()) for c in article.find_all("code")}
+    for code in article.find_all("code"):
+        code.replace_with(" ")
+    plain = " ".join(article.get_text(" ").split())
     problems = []
 
-    def context(match) -> str:
-        return text[max(0, match.start() - 40):match.end() + 40]
+    def context(match, source: str = text) -> str:
+        return source[max(0, match.start() - 40):match.end() + 40]
 
-    for match in re.finditer(r"\{glue(?::\w+)?\}", text):
-        problems.append(f"literal glue role {match.group(0)!r}: ...{context(match)}...")
+    for match in re.finditer(r"\{glue(?::\w+)?\}", plain):
+        problems.append(f"literal glue role {match.group(0)!r}: ...{context(match, plain)}...")
     for name in sorted(names):
         for match in re.finditer(rf"(?<![\w.]){re.escape(name)}(?!\w)(?!\s*=)", text):
             problems.append(f"parameter name {name} in the prose: ...{context(match)}...")
-    codes = {" ".join(c.get_text(" ").split()) for c in article.find_all("code")}
     for key in sorted(keys):
         if re.search(r"[_\d]", key):
             for match in re.finditer(rf"(?<![\w.]){re.escape(key)}(?![\w])", text):
