@@ -7,7 +7,7 @@ Used by the Makefile; also runnable by hand from the repository root::
     python -m bookbuild prepare --mode quick --out _build/nbval  # parameterized, not executed
     python -m bookbuild environment-file                         # environment.yml from the lock
     python -m bookbuild time --mode quick                        # record chapter timings in book/_timings
-    python -m bookbuild check-site                               # internal links and images of _build/html
+    python -m bookbuild check-site                               # links, images, names left in the prose
     python -m bookbuild format [--check] [FILES]                 # black over the chapters' code cells
 
 Chapter sources are the jupytext MyST files ``book/*.md`` listed in ``_toc.yml``. ``execute``

@@ -1,5 +1,6 @@
 """bookbuild.website, bookbuild.sitecheck and bookbuild.sphinxext: the HTML, the notebooks
-published with it, the launch buttons and the internal links.
+published with it, the launch buttons, the internal links, the names left in the prose, the
+parameters cell, the API page and its links, and the zip of results.
 
 The tests of the built site read ``$NODEBIO_SITE`` (``make test`` builds it from the quick
 chapters and sets it; there a missing site is a failure) or ``_build/html`` when it exists; they

@@ -2,7 +2,8 @@
 
 The site (``$NODEBIO_SITE`` or ``_build/html``) is served on localhost. The index and every
 page of ``_toc.yml`` must load without console errors and with every image loaded; the sidebar
-must link every page, and the "next" links must walk through them all in order. A screenshot of
+must link every page, and the "next" links must walk through them all in order; no code block
+may scroll sideways at the window size of the test. A screenshot of
 each page goes to ``_build/screenshots/`` (CI uploads them). Without Debian's ``chromium`` and
 ``chromium-driver`` the test is skipped with that reason.
 
