@@ -34,7 +34,7 @@ SOLUTION_LINE_LENGTH = 68
 _START = re.compile(r"^(`{3,})\{code-cell\}[^\n]*$")
 # IPython magics and shell escapes that black cannot parse: masked by a placeholder statement
 # of the same indentation while black runs, then put back.
-_MAGIC = re.compile(r"^(\s*)([%!].*)$")
+_MAGIC = re.compile(r"^(\s*)((?:%%?[A-Za-z]|!(?!=)).*)$")
 
 
 @dataclass(frozen=True)
@@ -87,9 +87,19 @@ def code_cells(lines: list[str]) -> list[Cell]:
 
 
 def format_code(code: str, line_length: int = LINE_LENGTH) -> str:
-    """``code`` formatted by black at ``line_length``, IPython magics kept as they are."""
+    """``code`` formatted by black at ``line_length``, IPython magics kept as they are.
+
+    Plain Python is formatted as it is; only code black cannot parse has its magic lines
+    (``%time ...``, ``%%capture``, ``!pip ...``) masked, so an operator that opens a line inside
+    brackets (``!= x``, ``% n``, as black itself writes them) is never taken for one.
+    """
     import black
 
+    mode = black.Mode(line_length=line_length)
+    try:
+        return black.format_str(code, mode=mode).rstrip("\n")
+    except black.parsing.InvalidInput:
+        pass
     masked, magics = [], {}
     for line in code.split("\n"):
         match = _MAGIC.match(line)
@@ -98,7 +108,7 @@ def format_code(code: str, line_length: int = LINE_LENGTH) -> str:
             magics[name] = match.group(2)
             line = f"{match.group(1)}{name} = 0"
         masked.append(line)
-    text = black.format_str("\n".join(masked), mode=black.Mode(line_length=line_length))
+    text = black.format_str("\n".join(masked), mode=mode)
     for name, magic in magics.items():
         text = re.sub(rf"{name} = 0", lambda _: magic, text)
     return text.rstrip("\n")

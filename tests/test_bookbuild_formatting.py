@@ -147,3 +147,12 @@ def test_long_lines_of_hidden_cells_are_not_reported():
         assert book.format_text(text)[2] == []
     shown = f"# T\n\n```{{code-cell}} ipython3\n:tags: [hide-input]\n\n{line}\n```\n"
     assert "code cell 1 has a line of 86 characters" in book.format_text(shown)[2][0]
+
+
+def test_operators_that_open_a_line_are_not_magics():
+    """Black breaks long conditions before their operators (``!= x`` opens a line); formatting
+    its own output again must not take that line for a shell escape."""
+    code = ("if (\n    options.get(\"state_scaling\", \"standardize\")\n    != \"standardize\"\n):\n"
+            "    x = 1")
+    assert formatting.format_code(code, 50) == code
+    assert formatting.format_code("%time y = 1\n!ls\nif y != 2:\n    pass") == "%time y = 1\n!ls\nif y != 2:\n    pass"
