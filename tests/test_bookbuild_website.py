@@ -231,3 +231,12 @@ def test_the_instructors_page_links_the_results_of_the_build(site):
         assert {"glued.json", "build.json"} <= names and any(n.startswith("tables/") for n in names)
         glued = json.loads(archive.read("glued.json"))
         assert all(glued[c.stem] for c in _main_chapters()), "a chapter without glued values in the zip"
+
+
+def test_docstring_entries_become_definition_lists():
+    """The package's ``name : text`` docstrings, as autodoc reads them for book/api.md."""
+    lines = ["Summary line.", "", "Attributes", "----------", "table : a DataFrame with", "    two lines.",
+             "states, controls : names.", "", "A closing paragraph."]
+    assert sphinxext.definition_lists(lines) == [
+        "Summary line.", "", ".. rubric:: Attributes", "", "``table``", "    a DataFrame with",
+        "    two lines.", "``states``, ``controls``", "    names.", "", "A closing paragraph."]
