@@ -12,7 +12,7 @@ BIN    := $(VENV)/bin
 MODE   ?= full
 STAMP  := $(VENV)/.nodebio-installed
 
-.PHONY: book test unit env execute html clean env-file time tpot tpot-env
+.PHONY: book test unit env execute html clean env-file time tpot tpot-env format
 
 env: $(STAMP)
 
@@ -47,6 +47,11 @@ unit: $(STAMP)
 # Record the seconds of every chapter on this machine into book/_timings/ (the instructors' page).
 time: $(STAMP)
 	$(BIN)/python -m bookbuild time --mode $(MODE)
+
+# black over the code cells of the chapters, at the width of a code block on the page; the
+# markdown is left as it is. `python -m bookbuild format --check` only reports.
+format: $(STAMP)
+	$(BIN)/python -m bookbuild format
 
 # environment.yml lists the same pins as requirements.lock (a test checks it).
 env-file: $(STAMP)

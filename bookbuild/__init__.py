@@ -7,7 +7,8 @@ Used by the Makefile; also runnable by hand from the repository root::
     python -m bookbuild prepare --mode quick --out _build/nbval  # parameterized, not executed
     python -m bookbuild environment-file                         # environment.yml from the lock
     python -m bookbuild time --mode quick                        # record chapter timings in book/_timings
-    python -m bookbuild check-site                               # internal links and images of _build/html
+    python -m bookbuild check-site                               # links, images, names left in the prose
+    python -m bookbuild format [--check] [FILES]                 # black over the chapters' code cells
 
 Chapter sources are the jupytext MyST files ``book/*.md`` listed in ``_toc.yml``. ``execute``
 converts each to a notebook, injects its parameters with papermill (``MODE`` and any
@@ -29,13 +30,15 @@ kernels and jupyter-book's Sphinx, get that folder on their PYTHONPATH
 Modules: :mod:`~bookbuild.sources` (the toc, the config, parameters and the install cell),
 :mod:`~bookbuild.execution` (papermill, the build record), :mod:`~bookbuild.timings`,
 :mod:`~bookbuild.website` (jupyter-book, published notebooks), :mod:`~bookbuild.sitecheck`,
-:mod:`~bookbuild.environment` (the lock and environment.yml), :mod:`~bookbuild.cli`, and the
+:mod:`~bookbuild.environment` (the lock and environment.yml), :mod:`~bookbuild.formatting`
+(black over the code cells), :mod:`~bookbuild.conventions` (the shape of a chapter), :mod:`~bookbuild.cli`, and the
 Sphinx extension :mod:`~bookbuild.sphinxext` (imported by Sphinx only).
 """
 
 from bookbuild.environment import environment_file, lock_requirements
 from bookbuild.execution import build_record, execute, hardware, prepare
-from bookbuild.sitecheck import check_site
+from bookbuild.formatting import LINE_LENGTH, SOLUTION_LINE_LENGTH, format_chapters, format_text
+from bookbuild.sitecheck import check_site, glue_keys, prose_problems, unsubstituted_names
 from bookbuild.sources import (BOOK_FILES, INSTALL_TAG, MODES, PARAMETER_NAMES, ROOT, ChapterError, chapters,
                                install_cell_source, is_notebook, parameters_of, parts, repository,
                                with_install_cell)
@@ -43,10 +46,11 @@ from bookbuild.timings import TIMINGS_DIR, record_timings, recorded_timings
 from bookbuild.website import NOTEBOOKS_DIR, html, publish
 
 __all__ = [
-    "BOOK_FILES", "INSTALL_TAG", "MODES", "NOTEBOOKS_DIR", "PARAMETER_NAMES", "ROOT", "TIMINGS_DIR",
-    "ChapterError", "build_record", "chapters", "check_site", "environment_file", "execute", "hardware",
-    "html", "install_cell_source", "is_notebook", "lock_requirements", "parameters_of", "parts", "prepare",
-    "publish", "record_timings", "recorded_timings", "repository", "with_install_cell",
+    "BOOK_FILES", "INSTALL_TAG", "LINE_LENGTH", "MODES", "NOTEBOOKS_DIR", "PARAMETER_NAMES", "ROOT", "SOLUTION_LINE_LENGTH",
+    "TIMINGS_DIR", "ChapterError", "build_record", "chapters", "check_site", "environment_file", "execute",
+    "format_chapters", "format_text", "glue_keys", "hardware", "html", "install_cell_source", "is_notebook",
+    "lock_requirements", "parameters_of", "parts", "prepare", "prose_problems", "publish", "record_timings",
+    "recorded_timings", "repository", "unsubstituted_names", "with_install_cell",
 ]
 
 

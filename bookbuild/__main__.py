@@ -1,4 +1,4 @@
-"""``python -m bookbuild execute|html|prepare|environment-file|time|check-site``."""
+"""``python -m bookbuild execute|html|prepare|environment-file|time|check-site|format``."""
 
 import sys
 

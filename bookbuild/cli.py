@@ -1,4 +1,4 @@
-"""``python -m bookbuild``: the commands of the Makefile (see the package docstring)."""
+"""``python -m bookbuild``: the commands of the Makefile and ``format`` (see the package docstring)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import bookbuild
 from bookbuild.environment import environment_file
 from bookbuild.execution import execute, prepare
-from bookbuild.sitecheck import check_site
+from bookbuild.formatting import LINE_LENGTH, describe, format_chapters
+from bookbuild.sitecheck import check_site, unsubstituted_names
 from bookbuild.sources import MODES, ROOT, ChapterError
 from bookbuild.timings import record_timings
 from bookbuild.website import html
@@ -48,8 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--note", default="", help="a remark stored with the timings, e.g. 'shared machine'")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     p.add_argument("--only", action="append", help="time only this chapter (file stem; repeatable)")
-    p = sub.add_parser("check-site", help="check the internal links and images of the built HTML")
+    p = sub.add_parser("check-site", help="check the internal links and images of the built HTML, and "
+                                          "names left in its prose instead of their values")
     p.add_argument("--site", type=Path, default=ROOT / "_build" / "html")
+    p = sub.add_parser("format", help=f"format the chapters' code cells with black ({LINE_LENGTH} columns)")
+    p.add_argument("files", nargs="*", type=Path, help="chapter sources (default: every chapter of _toc.yml)")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 naming the unformatted cells")
     args = parser.parse_args(argv)
     try:
         if args.command == "execute":
@@ -64,10 +69,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[bookbuild] timings written to {path}")
         elif args.command == "check-site":
             problems = check_site(args.site)
-            for problem in problems:
+            names = unsubstituted_names(args.site)
+            for problem in problems + names:
                 print(problem)
-            print(f"[bookbuild] {len(problems)} broken internal links or images in {args.site}")
-            return 1 if problems else 0
+            print(f"[bookbuild] {len(problems)} broken internal links or images, {len(names)} names left "
+                  f"in the prose in {args.site}")
+            return 1 if problems or names else 0
+        elif args.command == "format":
+            changes, long = format_chapters(args.files, check=args.check)
+            for line in describe(changes, args.check) + long:
+                print(line)
+            if args.check and changes:
+                print("[bookbuild] run `python -m bookbuild format` to format them", file=sys.stderr)
+            return 1 if (args.check and changes) or long else 0
         else:
             environment_file()
     except (ChapterError, FileNotFoundError) as error:

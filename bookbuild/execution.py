@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from bookbuild.sources import (BOOK_FILES, MODES, PARAMETER_NAMES, ROOT, ChapterError, chapters, is_notebook,
-                               parameters_of, python_path, with_install_cell)
+from bookbuild.sources import (BOOK_FILES, EXECUTED_KEY, MODES, PARAMETER_NAMES, ROOT, ChapterError, chapters,
+                               is_notebook, parameters_of, python_path, with_install_cell)
 
 
 def _kernel_path(build_dir: Path) -> None:
@@ -54,17 +54,19 @@ def _to_notebook(chapter: Path, target: Path, parameters: dict) -> None:
     jupytext.write(with_install_cell(jupytext.read(chapter)), target, fmt="ipynb")
     papermill.execute_notebook(str(target), str(target), parameters=parameters, prepare_only=True,
                                kernel_name="python3", progress_bar=False)
-    # The injected cell is shown or hidden like the chapter's own parameters cell.
+    # papermill's injected cell stays in the notebook (it is what ran) but not in the HTML, where
+    # it would show a second parameters cell. The chapter's own cell records the values the
+    # build ran with (EXECUTED_KEY); bookbuild.sphinxext prints them under it on the page.
     import nbformat
 
     notebook = nbformat.read(target, as_version=4)
-    tags = next((c.metadata.get("tags", []) for c in notebook.cells if "parameters" in c.metadata.get("tags", [])), [])
-    display = [t for t in tags if t in ("remove-cell", "remove-input", "hide-cell", "hide-input")]
-    if display:
-        for cell in notebook.cells:
-            if "injected-parameters" in cell.metadata.get("tags", []):
-                cell.metadata["tags"] = list(dict.fromkeys(cell.metadata["tags"] + display))
-        nbformat.write(notebook, target)
+    for cell in notebook.cells:
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags:
+            cell.metadata["tags"] = list(dict.fromkeys(tags + ["remove-cell"]))
+        elif "parameters" in tags:
+            cell.metadata[EXECUTED_KEY] = {**parameters_of(chapter), **parameters}
+    nbformat.write(notebook, target)
 
 
 def _parameters(chapter: Path, mode: str, extra: dict) -> dict:

@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 IMPORT_ROOT = Path(__file__).resolve().parent.parent
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib", "book/logo.svg")
 INSTALL_TAG = "nodebio-install"
+# Metadata key of a chapter's parameters cell in an executed notebook: the values it ran with.
+EXECUTED_KEY = "nodebio-executed-parameters"
 PARAMETER_NAMES = ("MODE", "SEED", "DEVICE", "PATHWAY")
 MODES = ("quick", "full")
 

@@ -13,6 +13,17 @@ notebook page:
 - the download group: the published notebook (``.ipynb``) and print to PDF;
 - the edit button: to the MyST source on the repository's branch.
 
+Under a chapter's visible parameters cell, whose source shows the defaults, it prints the values
+the build executed it with (papermill's injected cell is hidden, see
+:func:`bookbuild.execution.execute`), so the reader sees which mode ran. Text outputs of code
+cells wrap at the page edge (``static/nodebio.css``) rather than scroll sideways; code cells do
+not wrap, they are formatted to fit (``python -m bookbuild format``).
+
+The API page (``book/api.md``, autodoc) reads the package's docstrings, which list attributes
+and arguments as ``name : description`` lines under an optional underlined heading;
+:func:`definition_lists` turns those into reStructuredText definition lists as autodoc reads
+them, so the docstrings stay as they are in the source and build without warnings.
+
 It also drops repeated inline scripts from every page: sphinx-thebe's configuration script is
 added twice in a jupyter-book 1.x build, and its second ``const THEBE_JS_URL`` is a JavaScript
 error in the browser.
@@ -23,9 +34,16 @@ The repository comes from ``repository.url`` of ``_config.yml`` (jupyter-book pa
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+from docutils import nodes
 from sphinx.application import Sphinx
 
+from bookbuild.sources import EXECUTED_KEY, PARAMETER_NAMES
+
 NOTEBOOKS_DIR = "_notebooks"
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 def _is_notebook(app: Sphinx, pagename: str, context: dict) -> bool:
@@ -99,8 +117,111 @@ def drop_repeated_scripts(app: Sphinx, pagename: str, templatename: str, context
     context["script_files"] = kept
 
 
+def executed_parameters_text(values: dict) -> str:
+    """The line printed under a parameters cell: the values the chapter was executed with, the
+    book's four parameters first in their order (notebook metadata comes back sorted)."""
+    names = [n for n in PARAMETER_NAMES if n in values] + sorted(set(values) - set(PARAMETER_NAMES))
+    return "Executed with " + ", ".join(f"{name} = {values[name]!r}" for name in names)
+
+
+def show_executed_parameters(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """``doctree-resolved`` handler: an output under each parameters cell that names the values
+    it ran with (the cell's :data:`EXECUTED_KEY` metadata, written by bookbuild's execute)."""
+    for cell in doctree.findall(nodes.container):
+        if cell.get("nb_element") != "cell_code":
+            continue
+        values = (cell.get("cell_metadata") or {}).get(EXECUTED_KEY)
+        if not values:
+            continue
+        text = executed_parameters_text(values)
+        block = nodes.literal_block(text, text, language="none", classes=["output", "stream", "nodebio-executed"])
+        output = next((c for c in cell.children if c.get("nb_element") == "cell_code_output"), None)
+        if output is None:
+            output = nodes.container(nb_element="cell_code_output", classes=["cell_output"])
+            cell += output
+        output += block
+
+
+_ENTRY = re.compile(r"^(?P<names>(?:``[^`]+``|[A-Za-z_]\w*)(?:(?:, | / )[A-Za-z_]\w*)*)\s?: (?P<text>.*)$")
+
+
+def definition_lists(lines: list[str]) -> list[str]:
+    """Docstring ``lines`` with ``name : text`` entries (continued on indented lines) as
+    definition lists and underlined headings (``Attributes`` over ``----------``) as rubrics."""
+    out: list[str] = []
+    in_entry = False
+    for i, line in enumerate(lines):
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        if re.fullmatch(r"-{3,}", line.strip()):
+            continue
+        if line.strip() and re.fullmatch(r"-{3,}", following.strip()):
+            out += ([""] if out and out[-1] else []) + [f".. rubric:: {line.strip()}", ""]
+            in_entry = False
+            continue
+        entry = _ENTRY.match(line)
+        if entry:
+            if out and out[-1].strip() and not in_entry:
+                out.append("")
+            names = [n if n.startswith("``") else f"``{n}``" for n in re.split(r", | / ", entry["names"])]
+            out += [", ".join(names), f"    {entry['text']}"]
+            in_entry = True
+        elif in_entry and line.startswith((" ", "\t")) and line.strip():
+            out.append(f"    {line.strip()}")
+        else:
+            if in_entry and line.strip():
+                out.append("")
+            in_entry = False
+            out.append(line)
+    return out
+
+
+def _process_docstring(app: Sphinx, what: str, name: str, obj, options, lines: list[str]) -> None:
+    import inspect
+
+    # a constant re-exported by a subpackage has no doc-comment there: autodoc would show the
+    # docstring of its type (dict, str, ...), which is not about the constant
+    if what in ("data", "attribute") and "\n".join(lines).strip() == (inspect.getdoc(type(obj)) or "").strip():
+        lines[:] = []
+    lines[:] = definition_lists(lines)
+
+
+def untitled_sections_for_codeautolink() -> None:
+    """Let sphinx-codeautolink walk the sections sphinx-exercise makes without a title.
+
+    codeautolink keeps a stack of section titles: it pushes one for every title it visits and
+    pops one for every section it leaves. The exercise and solution content that sphinx-exercise
+    wraps in a ``section`` has no title, so leaving it pops a title it never pushed (an
+    IndexError on a chapter that opens with an exercise, a wrong section name otherwise). Here
+    an untitled section pushes its parent's title on entry, so the pop on leaving balances it.
+    """
+    from sphinx_codeautolink.extension.block import CodeBlockAnalyser
+
+    visit = CodeBlockAnalyser.visit_section
+    if getattr(visit, "_nodebio_untitled", False):
+        return
+
+    def visit_section(self, node) -> None:
+        visit(self, node)
+        if not (node.children and isinstance(node.children[0], nodes.title)):
+            self.title_stack.append(self.title_stack[-1] if self.title_stack else "")
+
+    visit_section._nodebio_untitled = True
+    CodeBlockAnalyser.visit_section = visit_section
+
+
+def _static_path(app: Sphinx) -> None:
+    app.config.html_static_path.append(str(STATIC))
+
+
 def setup(app: Sphinx) -> dict:
     app.add_config_value("nodebio_pages_branch", "gh-pages", "html")
+    app.connect("builder-inited", _static_path)
+    app.add_css_file("nodebio.css")
+    app.connect("doctree-resolved", show_executed_parameters)
+    app.setup_extension("sphinx.ext.autodoc")  # its event, whatever the order of extra_extensions
+    if "sphinx_codeautolink" in app.config.extensions:
+        untitled_sections_for_codeautolink()
+    app.connect("autodoc-process-docstring", _process_docstring)
     # sphinx-book-theme adds its buttons at priority 501; rewrite them afterwards.
     app.connect("html-page-context", rewrite_buttons, priority=600)
     app.connect("html-page-context", drop_repeated_scripts, priority=600)

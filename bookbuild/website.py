@@ -1,5 +1,6 @@
-"""The HTML of the book: ``jupyter-book build`` of an executed build tree, then the notebooks,
-the Binder environment and the favicon published next to the pages."""
+"""The HTML of the book: ``jupyter-book build`` of an executed build tree, with the zip of its
+results (:mod:`bookbuild.downloads`), then the notebooks, the Binder environment and the favicon
+published next to the pages."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bookbuild.downloads import collect_results
 from bookbuild.environment import lock_requirements
 from bookbuild.sources import ROOT, ChapterError, chapters, is_notebook, python_path, repository, with_install_cell
 
@@ -18,10 +20,13 @@ NOTEBOOKS_DIR = "_notebooks"      # published notebooks, relative to the HTML ro
 def html(src: Path) -> Path:
     """Build the HTML of an executed build tree with jupyter-book, warnings as errors.
 
-    The output goes to ``_build/html`` at the repository root.
+    The output goes to ``_build/html`` at the repository root. The zip of the build's results
+    is written into ``src`` first, where the instructors' page links it.
     """
     if not (src / "_toc.yml").exists():
         raise ChapterError(f"{src} is not an executed build tree: run `python -m bookbuild execute` first.")
+    if any((src / "book").glob("*.ipynb")):
+        print(f"[bookbuild] results of the build in {collect_results(src)}", flush=True)
     command = [sys.executable, "-m", "jupyter_book", "build", str(src), "--path-output", str(ROOT),
                "--warningiserror", "--nitpick", "--keep-going", "--all"]
     jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))

@@ -14,8 +14,9 @@ An ensemble (:class:`nodebio.models.Ensemble`: several neural ODEs of the same d
 and optionally bootstrap samples of the training strains) gives the spread reported here: the
 interval of a prediction is the central ``level`` quantile range of the members' predictions. It is
 the disagreement of models that fit the training strains equally well, not a calibrated
-confidence interval; :func:`validate_on_synthetic` measures how often it covers the truth on the
-synthetic pathway, where the true effect of every intervention is known.
+confidence interval; :func:`~nodebio.experiments.validation.validate_on_synthetic` measures how
+often it covers the truth on the synthetic pathway, where the true effect of every intervention
+is known.
 
 Shapes: M ensemble members, N scenarios, T grid times, ``n_states`` states, C controls.
 """
@@ -394,7 +395,7 @@ def simulate_interventions(ensemble, trajectories: _data.Trajectories, intervent
                            num_threads: int | None = 1) -> InterventionResult:
     """Simulate ``interventions`` of one strain with every member of ``ensemble``, batched.
 
-    ensemble : an :class:`Ensemble` (or one fitted model, an ensemble of one: no interval).
+    ensemble : an :class:`~nodebio.models.Ensemble` (or one fitted model, an ensemble of one: no interval).
     trajectories : holds ``strain`` (the first strain if None) on the models' grid; its initial
         state and controls are the starting point of every scenario.
     interventions : the scenarios; the unmodified strain is added first when it is not there.

@@ -113,7 +113,7 @@ def titer_error(table: pd.DataFrame, product: str) -> dict:
     72 h in the pathway tables), over the strains of a :func:`predictions_table`.
 
     Returns ``titer_error`` (mean absolute error, the product's units), ``titer_relative_error``
-    (mean of |predicted - measured| / measured) and ``titer_hours`` (the time of the titer).
+    (mean of ``|predicted - measured| / measured``) and ``titer_hours`` (the time of the titer).
     """
     rows = table[table["variable"] == product]
     if rows.empty:

@@ -400,7 +400,7 @@ def plot_intervention_validation(validation):
 
 def plot_effects_against_truth(validations: dict, *, ncols: int | None = None):
     """Predicted against true fold change of the product, one panel per model:
-    ``validations`` maps a label to a :class:`nodebio.interventions.ValidationResult` (the
+    ``validations`` maps a label to a :class:`~nodebio.experiments.validation.ValidationResult` (the
     largest number of training strains of each is drawn), with the ensemble intervals and the
     Spearman correlation in the title."""
     if not validations:

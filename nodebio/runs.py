@@ -176,7 +176,7 @@ def lock(out: str | Path) -> Iterator[Path]:
 
 
 def check_output_folder(out: str | Path) -> None:
-    """Raise :class:`OutputPathError` unless a run folder can be written at ``out``: not a file, and
+    """Raise :class:`~nodebio.errors.OutputPathError` unless a run folder can be written at ``out``: not a file, and
     its nearest existing folder writable."""
     out = Path(out)
     try:
@@ -191,7 +191,7 @@ def check_output_folder(out: str | Path) -> None:
 
 
 def check_output_file(path: str | Path, runs: Sequence[str | Path] = ()) -> None:
-    """Raise :class:`OutputPathError` unless a file can be written at ``path``: not a folder, its
+    """Raise :class:`~nodebio.errors.OutputPathError` unless a file can be written at ``path``: not a folder, its
     folder writable, and not a file of one of the run folders ``runs`` (which it would overwrite)."""
     path = Path(path)
     if path.is_dir():
@@ -333,7 +333,7 @@ def run_dataset(paths: str | Path | Sequence[str | Path], ensemble, *, data_dir=
 
     ``dataset``, when given, is used instead of what the first run folder records (a table given
     again with ``--csv``); without a run record, a pathway table is loaded by the models' dataset
-    name. Raises :class:`CheckpointMismatchError` when the data's sha256 is not the models'.
+    name. Raises :class:`~nodebio.errors.CheckpointMismatchError` when the data's sha256 is not the models'.
     """
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     folder = paths[0] if paths[0].is_dir() else paths[0].parent

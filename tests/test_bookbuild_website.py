@@ -1,5 +1,6 @@
 """bookbuild.website, bookbuild.sitecheck and bookbuild.sphinxext: the HTML, the notebooks
-published with it, the launch buttons and the internal links.
+published with it, the launch buttons, the internal links, the names left in the prose, the
+parameters cell, the API page and its links, and the zip of results.
 
 The tests of the built site read ``$NODEBIO_SITE`` (``make test`` builds it from the quick
 chapters and sets it; there a missing site is a failure) or ``_build/html`` when it exists; they
@@ -126,3 +127,116 @@ def test_html_finds_the_sphinx_extension_of_bookbuild_from_anywhere(tmp_path, mo
     assert site == tmp_path / "_build" / "html"
     page = (site / "book" / "page.html").read_text()
     assert 'href="../_notebooks/book/page.ipynb"' in page  # written by bookbuild.sphinxext
+
+
+def _main_chapters() -> list[Path]:
+    return [c for c in book.parts()[MAIN_PART] if book.is_notebook(c)]
+
+
+def test_the_parameters_cell_is_shown_once_with_the_values_it_ran_with(site):
+    """papermill's injected cell is in the executed notebook (``_sources``) but not on the page;
+    the chapter's own cell is, with the values of the run printed under it."""
+    import json
+
+    from bs4 import BeautifulSoup
+
+    for chapter in _main_chapters():
+        rel = chapter.relative_to(ROOT)
+        soup = BeautifulSoup((site / rel.with_suffix(".html")).read_text(), "html.parser")
+        inputs = [c.get_text() for c in soup.select("div.cell_input")]
+        shown = [text for text in inputs if re.search(r"^PATHWAY\s*=", text, flags=re.M)]
+        assert len(shown) == 1, f"{rel.stem}: {len(shown)} parameters cells on the page, 1 wanted"
+        assert not soup.select("div.tag_injected-parameters"), f"{rel.stem}: papermill's cell is on the page"
+        notebook = json.loads((site / "_sources" / rel.with_suffix(".ipynb")).read_text())
+        tags = [c["metadata"].get("tags", []) for c in notebook["cells"]]
+        assert sum("injected-parameters" in t for t in tags) == 1, f"{rel.stem}: the executed notebook lost it"
+        mode = notebook["metadata"]["papermill"]["parameters"]["MODE"]
+        [cell] = soup.select("div.cell.tag_parameters")
+        assert f"Executed with MODE = {mode!r}" in cell.get_text(), f"{rel.stem} does not say it ran in {mode} mode"
+
+
+def test_no_unsubstituted_names_in_the_prose(site):
+    problems = book.unsubstituted_names(site)
+    assert not problems, "names the reader sees instead of their values:\n" + "\n".join(problems)
+
+
+def test_the_prose_check_finds_parameters_glue_roles_and_keys_but_not_code():
+    page = """<html><body><article>
+    <p>measured in this run (mode <code class="literal"><span class="pre">MODE</span></code>, 1 seeds)</p>
+    <p>Set <code>DEVICE = "cuda"</code> or pass <code>--param DEVICE=cuda</code>.</p>
+    <p>took {glue:text}`minutes` minutes over n_seeds seeds; <code>copies</code>; the copies of a table</p>
+    <p>the prose cites a value with <code>{glue:text}`key`</code> (the role's syntax, shown on purpose)</p>
+    <div class="cell"><div class="cell_input"><pre>SEED = 0
+    glue("n_seeds", 3)</pre></div><div class="cell_output"><pre>MODE = 'quick'</pre>
+    <figure><img src="a.png"><figcaption>the mean (seed <code>SEED</code>)</figcaption></figure></div></div>
+    <pre>python -m bookbuild execute --param SEED=1 SEED</pre>
+    </article></body></html>"""
+    problems = book.prose_problems(page, {"MODE", "SEED", "DEVICE"}, {"n_seeds", "copies", "minutes"})
+    assert len(problems) == 5, problems
+    assert sum("parameter name MODE" in p for p in problems) == 1
+    assert sum("parameter name SEED" in p and "the mean (seed" in p for p in problems) == 1
+    assert not any("parameter name DEVICE" in p for p in problems)
+    assert sum(p.startswith("literal glue role") for p in problems) == 1
+    assert sum(p.startswith("glue key n_seeds") for p in problems) == 1
+    assert "glue key copies as inline code in the prose" in problems
+
+
+def test_the_api_page_documents_every_public_name(site):
+    """Every name of the ``__all__`` of every module on book/api.md has its entry (autodoc leaves
+    out constants a module imports: those are listed with ``autodata``)."""
+    import importlib
+    import inspect
+
+    html = (site / "book" / "api.html").read_text()
+    ids = set(re.findall(r'id="([^"]+)"', html))
+    modules = re.findall(r"\.\. automodule:: (\S+)", (ROOT / "book" / "api.md").read_text())
+    assert {"nodebio.data", "nodebio.models", "nodebio.report", "nodebio.errors"} <= set(modules)
+    missing = [f"{name}.{member}" for name in modules for member in importlib.import_module(name).__all__
+               if not inspect.ismodule(getattr(importlib.import_module(name), member))
+               and f"{name}.{member}" not in ids]
+    assert not missing, "public names missing from the API page (add them to book/api.md): " + ", ".join(missing)
+
+
+def test_chapter_code_links_to_the_api_page(site):
+    """sphinx-codeautolink links the names of nodebio in the chapters' code cells to book/api.html."""
+    linked = {}
+    for chapter in _main_chapters():
+        html = (site / chapter.relative_to(ROOT).with_suffix(".html")).read_text()
+        cells = re.findall(r'<div class="cell_input.*?</pre>', html, flags=re.S)
+        pattern = r'<a [^>]*href="(?:\.\./book/)?api\.html#(?:module-)?nodebio\.'
+        linked[chapter.stem] = sum(len(re.findall(pattern, c)) for c in cells)
+    assert all(linked.values()), f"code cells without a link into api.html, by chapter: {linked}"
+
+
+def test_executed_parameters_text_keeps_the_order_of_the_book():
+    values = {"DEVICE": "auto", "EXTRA": 1, "MODE": "quick", "PATHWAY": "limonene", "SEED": 0}
+    assert sphinxext.executed_parameters_text(values) == (
+        "Executed with MODE = 'quick', SEED = 0, DEVICE = 'auto', PATHWAY = 'limonene', EXTRA = 1")
+
+
+def test_the_instructors_page_links_the_results_of_the_build(site):
+    """The zip of bookbuild.downloads is published and linked; it holds every executed chapter."""
+    import json
+    import zipfile
+
+    html = (site / "book" / "instructors.html").read_text()
+    links = re.findall(r'href="([^"]*nodebio-results\.zip)"', html)
+    assert links, "the instructors' page does not link the results of the build"
+    path = (site / "book" / links[0]).resolve()
+    assert path.is_file(), f"{links[0]} is linked but not in the site"
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        chapters = {c.stem for c in book.chapters() if book.is_notebook(c)}
+        assert {f"notebooks/{stem}.ipynb" for stem in chapters} <= names
+        assert {"glued.json", "build.json"} <= names and any(n.startswith("tables/") for n in names)
+        glued = json.loads(archive.read("glued.json"))
+        assert all(glued[c.stem] for c in _main_chapters()), "a chapter without glued values in the zip"
+
+
+def test_docstring_entries_become_definition_lists():
+    """The package's ``name : text`` docstrings, as autodoc reads them for book/api.md."""
+    lines = ["Summary line.", "", "Attributes", "----------", "table : a DataFrame with", "    two lines.",
+             "states, controls : names.", "", "A closing paragraph."]
+    assert sphinxext.definition_lists(lines) == [
+        "Summary line.", "", ".. rubric:: Attributes", "", "``table``", "    a DataFrame with",
+        "    two lines.", "``states``, ``controls``", "    names.", "", "A closing paragraph."]

@@ -2,7 +2,8 @@
 
 The site (``$NODEBIO_SITE`` or ``_build/html``) is served on localhost. The index and every
 page of ``_toc.yml`` must load without console errors and with every image loaded; the sidebar
-must link every page, and the "next" links must walk through them all in order. A screenshot of
+must link every page, and the "next" links must walk through them all in order; no code block
+may scroll sideways at the window size of the test. A screenshot of
 each page goes to ``_build/screenshots/`` (CI uploads them). Without Debian's ``chromium`` and
 ``chromium-driver`` the test is skipped with that reason.
 
@@ -179,3 +180,30 @@ def test_solutions_are_folded_until_opened(site, base_url, browser):
         "Array.from(s.children).filter(c => !c.classList.contains('admonition-title') && "
         "!c.classList.contains('toggle-button') && c.offsetHeight > 0).length === 0);")
     assert all(hidden), "a solution is visible before it is opened"
+
+
+OVERFLOWING = """
+return Array.from(document.querySelectorAll('article pre, article div.highlight'))
+  .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
+  .map(e => [e.closest('.cell_input') ? 'code cell' : e.closest('.cell_output') ? 'cell output' : 'code block',
+             e.clientWidth, e.scrollWidth, (e.innerText || '').trim().split('\\n')[0].slice(0, 70)]);
+"""
+
+OPEN_DROPDOWNS = """
+document.querySelectorAll('details').forEach(d => d.open = true);
+document.querySelectorAll('.dropdown .toggle-button, button.toggle-button').forEach(b => b.click());
+"""
+
+
+def test_no_code_block_overflows_horizontally(site, base_url, browser):
+    """At the window size of this module (1280 x 1000), every code block of every page, solutions
+    unfolded, fits its width: code cells are formatted to fit (``python -m bookbuild format``),
+    text outputs wrap (bookbuild/static/nodebio.css), other code blocks are kept short."""
+    problems = []
+    for name in pages():
+        load(browser, urljoin(base_url, name))
+        browser.execute_script(OPEN_DROPDOWNS)
+        time.sleep(0.3)
+        for kind, client, scroll, first in browser.execute_script(OVERFLOWING):
+            problems.append(f"{name}: {kind} {scroll - client} px wider than its {client} px, starting `{first}`")
+    assert not problems, "code blocks that scroll sideways:\n" + "\n".join(problems)

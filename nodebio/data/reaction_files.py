@@ -65,7 +65,7 @@ def read_reactions(path: str | os.PathLike, **sbml_options: Any) -> tuple[Reacti
     """The reactions of a YAML (``.yaml``/``.yml``) or SBML (``.xml``/``.sbml``) file.
 
     ``sbml_options`` (``states``, ``enzymes_from_modifiers``, ``roles``, ``enzymes``, ``names``) apply to SBML
-    only; see :func:`read_sbml` and the module's documentation for the formats.
+    only; see ``read_sbml`` and the module's documentation for the formats.
     """
     path = Path(path)
     suffix = path.suffix.lower()

@@ -93,7 +93,7 @@ def ablation(experiments: dict[str, dict], pathways: Sequence[str] = tuple(_data
     """Score neural ODE configurations by leave-one-strain-out within the training strains, and
     (``test``) on the paper's held-out strain, for the record only.
 
-    experiments : ``{label: options}``; options go to :func:`make_model`, with two extra keys:
+    experiments : ``{label: options}``; options go to :func:`~nodebio.models.make_model`, with two extra keys:
         ``model`` (``"node"`` by default, ``"node-structured"`` or ``"node-kinetic"``) and ``ensemble`` (number of
         seeds averaged, :class:`~nodebio.models.Ensemble`; 1 by default).
     Returns one row per (experiment, pathway, seed, split): ``split`` is ``"inner:<strain>"`` for

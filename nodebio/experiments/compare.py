@@ -184,7 +184,7 @@ LOSO_MODELS = (*((name, "-") for name in NEURAL_MODELS), ("baseline-gb", "carefu
 def leave_one_strain_out(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, quick: bool = False,
                          seeds: int = 3, seed: int = 0, device: str = "auto", progress: bool = True,
                          data_dir=None, store=None) -> pd.DataFrame:
-    """Every strain held out in turn (trained on the other two): :data:`LOSO_MODELS`, with ``seeds``
+    """Every strain held out in turn (trained on the other two): ``LOSO_MODELS``, with ``seeds``
     seeds from ``seed`` (the references once). One row per (pathway, held-out strain, model,
     seed, state). ``store`` as for :func:`fit_and_score`."""
     from tqdm import tqdm
@@ -267,7 +267,7 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
     ``first_seed + 1``, ...), both baselines as published, careful and tuned by the inner folds
     (:func:`nodebio.experiments.ablation.tune`) with the same seeds, TPOT as published from its
     committed artifact (:mod:`nodebio.experiments.tpot_artifact`), Costello & Garcia Martin's kinetic
-    model (limonene; both fits, :data:`MECHANISTIC`), and every model-free reference (training
+    model (limonene; both fits, ``MECHANISTIC``), and every model-free reference (training
     mean, persistence, nearest strain, zero); then (``loso``)
     :func:`leave_one_strain_out` with ``loso_seeds`` seeds (default: ``min(seeds, 3)``).
     Returned tables: ``results`` (one row per run and metabolite), ``predictions`` (every measured

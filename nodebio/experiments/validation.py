@@ -39,7 +39,7 @@ class ValidationResult:
 
 
 def effect_scores(details: pd.DataFrame, sign_threshold: float) -> dict:
-    """Spearman, sign agreement (effects above ``sign_threshold`` in |log2 fold change|), median
+    """Spearman, sign agreement (effects above ``sign_threshold`` in ``|log2 fold change|``), median
     absolute fold-change error and interval coverage of a table of predicted and true effects."""
     from scipy.stats import spearmanr
 
@@ -73,7 +73,7 @@ def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *,
     with that enzyme scaled).
 
     Scores per n: Spearman rank correlation of predicted and true fold changes; sign agreement
-    (up or down) over the effects larger than ``sign_threshold`` in |log2 fold change|; the
+    (up or down) over the effects larger than ``sign_threshold`` in ``|log2 fold change|``; the
     median absolute error of the fold change; coverage, the fraction of true fold changes inside
     the ensemble's ``level`` interval; and the mean scaled RMSE of the ensemble mean on the
     held-out strains. ``seed`` is the ensembles' seed, ``data_seed`` that of the synthetic strains

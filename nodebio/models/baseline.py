@@ -125,7 +125,7 @@ class BaselineConfig:
     #: TPOT's time bounds (minutes) for one search (one state) and one pipeline; None: no bound
     tpot_max_time_mins: float | None = None
     tpot_max_eval_time_mins: float = 5.0
-    #: ``"published-features"`` only: {state: its inputs}; None: :data:`PUBLISHED_FEATURES` of the dataset
+    #: ``"published-features"`` only: {state: its inputs}; None: ``PUBLISHED_FEATURES`` of the dataset
     features: dict | None = None
     solver: str | None = None
     rtol: float = 1e-6
@@ -277,7 +277,7 @@ class DerivativeRegressionModel:
 
     def feature_lists(self, dataset: _data.Dataset) -> dict[str, tuple[str, ...]]:
         """``"published-features"``: the inputs of each state's regressor (``config.features``, else
-        :data:`PUBLISHED_FEATURES` of the dataset), checked against its states and controls."""
+        ``PUBLISHED_FEATURES`` of the dataset), checked against its states and controls."""
         lists = self.config.features
         if lists is None:
             if dataset.name not in PUBLISHED_FEATURES:
@@ -305,9 +305,9 @@ class DerivativeRegressionModel:
         progress bar over the states when ``progress``).
 
         ``covariates`` (``"published-features"`` only): the measured series the feature lists name
-        besides states and controls, as :func:`load_covariates` returns them, for every strain of
+        besides states and controls, as ``load_covariates`` returns them, for every strain of
         ``prepared.dataset`` (the held-out ones included); by default read with
-        :func:`load_covariates` from the folder the dataset was loaded from.
+        ``load_covariates`` from the folder the dataset was loaded from.
         """
         from tqdm import tqdm
 

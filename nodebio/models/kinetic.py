@@ -119,7 +119,7 @@ class CostelloKineticModel:
     """Costello & Garcia Martin's Michaelis-Menten model of the limonene pathway (module docstring).
 
     ``fit(prepared)`` then ``simulate(trajectories)`` like every model. After ``fit``:
-    ``params_`` (39 values, :data:`PARAMETER_NAMES` order; :meth:`parameters` as a dict),
+    ``params_`` (39 values, ``PARAMETER_NAMES`` order; :meth:`parameters` as a dict),
     ``fit_info_`` (the objective before and after each stage), ``fit_seconds``. After
     ``simulate``: ``status_`` per strain (``"ok"``, ``"diverged at T h"``,
     ``"solver failed at T h: ..."``) and ``evaluations_``.
@@ -177,7 +177,7 @@ class CostelloKineticModel:
     def derivative_cost(self, params, points) -> np.ndarray:
         """Their objective: summed squared error of the rates against the smoothed derivatives.
 
-        params : (39,) or (39, m) for m parameter vectors; points : :func:`published_derivatives`'
+        params : (39,) or (39, m) for m parameter vectors; points : ``published_derivatives``'
         output. Returns a float, or (m,) costs.
         """
         x, e, d = (np.asarray(a, float).reshape(-1, a.shape[-1]) for a in points)

@@ -79,14 +79,14 @@ class TrainConfig:
     """Everything that defines a training run (saved in checkpoints).
 
     Network: ``width``, ``depth``, ``activation``, ``use_time``. Solver: ``solver`` (one of
-    :data:`nodebio.models.solve.SOLVERS`: the package's fused ``rk4`` by default, any torchdiffeq
+    :data:`nodebio.models.SOLVERS`: the package's fused ``rk4`` by default, any torchdiffeq
     method, or ``torchdiffeq-rk4``), ``step_size`` (h, fixed-step solvers), ``rtol``/``atol``
     (adaptive solvers), ``adjoint``. Optimisation: ``iterations``, ``learning_rate`` (cosine-decayed to
     ``learning_rate * lr_final_fraction``), ``weight_decay``, ``grad_clip`` (max gradient norm),
     ``window_hours``/``windows_per_strain`` (sub-trajectories; None for whole trajectories),
     ``eval_every``/``patience`` (early stopping on the training strains). Penalties:
     ``negative_weight`` (negative concentrations, original units), ``derivative_weight`` with
-    ``derivative_limit`` (multiple of the largest |dx/dt| of the training data). Data:
+    ``derivative_limit`` (multiple of the largest ``|dx/dt|`` of the training data). Data:
     ``state_scaling``, ``control_scaling``, ``n_points``. Augmentation: ``input_noise`` (sd of
     Gaussian noise added to the scaled initial state of every training window). Structure:
     ``structure`` is ``"mlp"`` (one MLP over all states and controls) or ``"structured"`` (the

@@ -106,7 +106,7 @@ class PersistenceModel(_Reference):
 class NearestStrainModel(_Reference):
     """Predicts the trajectory of the training strain with the closest enzyme levels.
 
-    Distance: the mean over times and enzymes of |log1p(u_strain) - log1p(u_training strain)| on
+    Distance: the mean over times and enzymes of ``|log1p(u_strain) - log1p(u_training strain)|`` on
     the strain's grid. ``nearest_`` holds the chosen training strain of each simulated strain.
     """
 

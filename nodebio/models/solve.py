@@ -69,12 +69,12 @@ def integrate(field, x0: torch.Tensor, times: torch.Tensor, controls: torch.Tens
 
     x0 : (B, n_states) initial scaled states. times : (T,) even grid (h). controls : (B, T,
     n_controls) scaled controls on that grid. ``solver`` is any of :data:`SOLVERS`: ``"rk4"``,
-    ``"euler"`` and ``"midpoint"`` run the fused integrator (:func:`integrate_fused`), the others
+    ``"euler"`` and ``"midpoint"`` run the fused integrator (``integrate_fused``), the others
     torchdiffeq (``"torchdiffeq-rk4"``: torchdiffeq's own rk4). ``step_size`` (h) is used by the
     fixed-step ones, ``rtol``/``atol`` and ``max_steps`` by the adaptive ones. ``adjoint``
     backpropagates with torchdiffeq's adjoint method (memory O(1) in the number of steps, slower).
 
-    Raises :class:`SolverError` when the solver fails or the solution is not finite.
+    Raises :class:`~nodebio.errors.SolverError` when the solver fails or the solution is not finite.
     """
     if solver not in SOLVERS:
         raise ValueError(f"Unknown solver {solver!r}; choose one of {', '.join(SOLVERS)}.")

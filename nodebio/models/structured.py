@@ -201,7 +201,7 @@ class StructuredField(ControlledField):
 
     def fused_rates(self):
         """``(project, rates)`` for the fused integrator (see
-        :meth:`~nodebio.models.fields.ControlledField.fused_rates`), the parameter-only tensors
+        ``ControlledField.fused_rates``), the parameter-only tensors
         computed once."""
         weights = self._weights()
         control_weight = (self._positive(self.input_controls) * self.control_mask.unsqueeze(1)).reshape(
