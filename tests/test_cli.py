@@ -59,7 +59,7 @@ def test_train_cli_with_every_model(tmp_path, limonene_path, capsys):
         assert set(metrics_json["test"]["rmse_integral"]) == set(data.PATHWAYS["limonene"].states)
     assert cli.main(["train", "--model", "mean", "--dataset", "limonene", "--epochs", "3", "--out", str(tmp_path / "x"),
                      "--data-dir", str(limonene_path.parent)]) == 2
-    assert "--epochs and --solver apply to --model node only" in capsys.readouterr().err
+    assert "--epochs and --solver apply to the neural ODEs (node, node-structured, node-kinetic) only" in capsys.readouterr().err
 
 
 def test_reproduce_cli(tmp_path, limonene_path, capsys, monkeypatch):
