@@ -42,15 +42,14 @@ ABLATION_EXPERIMENTS: dict[str, dict] = {
     "structured, monotone fluxes": {**_STRUCTURED, "monotone_fluxes": True},
     "structured, input noise 0.1": {**_STRUCTURED, "input_noise": 0.1},
     "kinetic (default)": {**_KINETIC},
+    "kinetic, standardized states": {**_KINETIC, "state_scaling": "standardize"},
+    "kinetic, no first-order losses": {**_KINETIC, "first_order_loss": False},
     "kinetic, growth dilution (OD600)": {**_KINETIC, "growth": "OD600"},
     "kinetic, growth dilution, product by OD": {**_KINETIC, "growth": "OD600", "od_product": True},
     "kinetic, derivative-matching warm start": {**_KINETIC, "collocation_iterations": 200},
     "kinetic, no flux correction": {**_KINETIC, "flux_correction": False},
-    "kinetic, log states": {**_KINETIC, "state_scaling": "log1p"},
-    "kinetic, with first-order losses": {**_KINETIC, "first_order_loss": True},
     "kinetic, weight decay 1e-3": {**_KINETIC, "weight_decay": 1e-3},
     "kinetic, homeostatic acetyl-CoA supply": {**_KINETIC, "homeostatic_supply": True},
-    "kinetic, homeostatic supply, log states": {**_KINETIC, "homeostatic_supply": True, "state_scaling": "log1p"},
 }
 #: The defaults of the three neural ODE variants among :data:`ABLATION_EXPERIMENTS`, by model name.
 DEFAULT_EXPERIMENTS = {"node": "plain (default)", "node-structured": "structured (default)",
