@@ -47,7 +47,7 @@ ABLATION_EXPERIMENTS: dict[str, dict] = {
     "kinetic, growth dilution (OD600)": {**_KINETIC, "growth": "OD600"},
     "kinetic, growth dilution, product by OD": {**_KINETIC, "growth": "OD600", "od_product": True},
     "kinetic, derivative-matching warm start": {**_KINETIC, "collocation_iterations": 200},
-    "kinetic, no flux correction": {**_KINETIC, "flux_correction": False},
+    "kinetic, with flux correction": {**_KINETIC, "flux_correction": True},
     "kinetic, weight decay 1e-3": {**_KINETIC, "weight_decay": 1e-3},
     "kinetic, homeostatic acetyl-CoA supply": {**_KINETIC, "homeostatic_supply": True},
 }
