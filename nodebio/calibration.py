@@ -139,7 +139,8 @@ class Calibration:
         logs = log_values(members_values, reference)
         mean, sd = member_summary(logs, self.floor)
         half = self.scale[kind] * sd
-        return np.exp(mean), np.exp(mean - half), np.exp(mean + half)
+        with np.errstate(over="ignore"):  # a huge spread: the interval reaches infinity
+            return np.exp(mean), np.exp(mean - half), np.exp(mean + half)
 
     def log_sigma(self, members_values: np.ndarray, kind: str, reference: float = 1.0):
         """(mean, sigma) of a log-normal predictive distribution whose central ``level`` interval is

@@ -212,7 +212,7 @@ def recommend(ensemble, dataset: _data.Dataset, strain: str, *, n: int = 10, max
             f"Empty trust region: no candidate design of strain {strain!r} keeps the proteins it changes within "
             f"{max_fold:g}-fold of the training strains' peak levels; {strain}'s own peaks are "
             + ", ".join(f"{p} {r:g}x" for p, r in ratio.items())
-            + f" the highest training peak. Raise --max-fold (max_fold=) above these, or recommend for a strain "
+            + " the highest training peak. Raise --max-fold (max_fold=) above these, or recommend for a strain "
               "closer to the training strains.")
     result = iv.simulate_interventions(ensemble, trajectories, designs, strain=strain,
                                        product=dataset.product or dataset.states[-1],

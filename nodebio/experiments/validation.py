@@ -30,7 +30,8 @@ from nodebio.errors import unknown_message
 from nodebio.interventions import simulate_interventions, single_protein_scan, training_range
 from nodebio.models.ensemble import Ensemble
 
-__all__ = ["ValidationResult", "effect_scores", "validate_on_synthetic", "validation_table", "MODES", "main"]
+__all__ = ["ValidationResult", "effect_scores", "validate_on_synthetic", "validation_table", "plot_validation", "MODES",
+           "main"]
 
 @dataclass
 class ValidationResult:
@@ -38,7 +39,7 @@ class ValidationResult:
 
     summary : one row per number of training strains and group (``in range``, ``out of range``):
         ``training_strains, group, spearman, sign_agreement, fold_change_error, coverage,
-        coverage_members, ideal_coverage, calibrated, calibration_scale, heldout_rmse_scaled,
+        interval_ratio, coverage_members, ideal_coverage, calibrated, calibration_scale, heldout_rmse_scaled,
         scenarios, fit_seconds``.
     details : one row per (training strains, held-out strain, intervention): ``group,
         true_fold_change, fold_change, fold_change_low, fold_change_high, covered, covered_members,
@@ -53,13 +54,16 @@ class ValidationResult:
 
 
 def effect_scores(details: pd.DataFrame, sign_threshold: float) -> dict:
-    """Spearman, sign agreement (effects above ``sign_threshold`` in |log2 fold change|), median
-    absolute fold-change error and interval coverage of a table of predicted and true effects."""
+    """Spearman (NaN for constant predictions), sign agreement (effects above ``sign_threshold`` in
+    |log2 fold change|), median absolute fold-change error, interval coverage and the median ratio
+    of the intervals' upper to lower end (their width: coverage alone rewards huge intervals) of a
+    table of predicted and true effects."""
     from scipy.stats import spearmanr
 
     true, pred = details["true_fold_change"].to_numpy(), details["fold_change"].to_numpy()
     finite = np.isfinite(pred)
-    rho = spearmanr(true[finite], pred[finite]).statistic if finite.sum() > 2 else float("nan")
+    varied = finite.sum() > 2 and np.ptp(pred[finite]) > 0 and np.ptp(true[finite]) > 0
+    rho = spearmanr(true[finite], pred[finite]).statistic if varied else float("nan")  # a constant has no rank
     clear = np.abs(np.log2(true)) > sign_threshold
     sign_ok = np.sign(true - 1.0) == np.sign(pred - 1.0)
     return {
@@ -67,13 +71,15 @@ def effect_scores(details: pd.DataFrame, sign_threshold: float) -> dict:
         "sign_agreement": float(sign_ok[clear].mean()) if clear.any() else float("nan"),
         "fold_change_error": float(np.nanmedian(np.abs(pred - true))),
         "coverage": float(details["covered"].mean()),
+        "interval_ratio": float(np.nanmedian(details["fold_change_high"] / details["fold_change_low"]))
+        if "fold_change_high" in details else float("nan"),
     }
 
 
 def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *, n_test_strains: int = 3,
                           n_outside: int = 0, model: str = "node", pathway=None, calibrate: bool = False,
                           recommend_top: int = 0, baseline: str = "baseline-gb", n_random_designs: int = 100,
-                          max_fold: float = 4.0, rule: str = "ei",
+                          max_fold: float = 4.0, rule: str = "ei", floor: float | None = None,
                           proteins: Sequence[str] | None = None, factors: Sequence[float] = (0.5, 2.0),
                           members: int = 5, seed: int = 0, data_seed: int | None = None, noise: float = 0.05,
                           level: float = 0.9, bootstrap: bool = False, sign_threshold: float = 0.05,
@@ -99,7 +105,8 @@ def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *,
     range and ``ideal_coverage`` that of a perfectly calibrated ensemble of ``members``
     (:func:`nodebio.calibration.ideal_coverage`); and the mean scaled RMSE of the ensemble mean on
     the group's strains. ``seed`` is the ensembles' seed, ``data_seed`` that of the synthetic
-    strains and their noise (``seed`` when None).
+    strains and their noise (``seed`` when None); ``floor`` that of the calibration's spread
+    (:data:`nodebio.calibration.FLOOR` when None).
 
     ``recommend_top`` > 0 checks the recommendations for the first in-range held-out strain with the
     largest training set (:attr:`ValidationResult.recommendations`): the true titer of the best of
@@ -140,8 +147,8 @@ def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *,
         ensemble = Ensemble(model, members, seed=seed, bootstrap=bootstrap, quick=quick, **options)
         prepared = _prepare(ensemble, dataset, names[:n], test_names)
         ensemble.fit(prepared, progress=progress)
-        calibration = _calibration.calibrate(dataset, names[:n], level=level, product=product, **fit) if calibrate \
-            else None
+        calibration = _calibration.calibrate(dataset, names[:n], level=level, product=product,
+                                             floor=floor or _calibration.FLOOR, **fit) if calibrate else None
         frame = pd.DataFrame(_predicted_effects(ensemble, prepared, scan, product, level, truth, calibration))
         frame.insert(0, "training_strains", n)
         frame.insert(1, "group", frame["strain"].map(groups))
@@ -164,7 +171,8 @@ def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *,
                 "proteins": proteins, "factors": list(map(float, factors)), "members": members, "seed": seed,
                 "data_seed": data_seed, "noise": noise, "level": level, "bootstrap": bootstrap,
                 "sign_threshold": sign_threshold, "options": dict(options), "recommend_top": recommend_top,
-                "baseline": baseline, "rule": rule, "max_fold": max_fold}
+                "baseline": baseline, "rule": rule, "max_fold": max_fold,
+                "floor": floor}
     return ValidationResult(pd.DataFrame(summary), pd.concat(details, ignore_index=True), settings,
                             pd.DataFrame(recommendations))
 
@@ -272,12 +280,15 @@ MODES = {
 
 
 def validation_table(mode: str = "full", *, model: str = "node", seeds: int | None = None, first_seed: int = 0,
-                     rule: str = "ei", device: str = "cpu", progress: bool = False) -> dict:
+                     rule: str = "ei", references: Sequence[str] = ("mean", "nearest"), device: str = "cpu",
+                     progress: bool = False) -> dict:
     """The validation over data seeds ``first_seed, ...`` on the harder synthetic truth
     (:meth:`nodebio.synthetic.SyntheticPathway.hard`, 3 in-range and 3 out-of-range held-out
-    strains, calibrated intervals, recommendations): ``{"effects": per group means over seeds,
-    "recommendations": one row per seed, "summary": the per-seed summaries, "settings": ...}``.
-    The model seed is the data seed."""
+    strains, calibrated intervals, recommendations of ``model`` against random designs and the
+    gradient-boosting baseline), with the model-free ``references`` scored the same way (one
+    member, calibrated like the model; ``mean`` predicts no effect at all). Returns
+    ``{"effects": means over seeds per model and group, "recommendations": one row per seed,
+    "summary": the per-seed summaries, "settings": ...}``. The model seed is the data seed."""
     from nodebio import synthetic
 
     if mode not in MODES:
@@ -286,19 +297,66 @@ def validation_table(mode: str = "full", *, model: str = "node", seeds: int | No
     seeds = seeds or spec["seeds"]
     summaries, recommendations = [], []
     for s in range(first_seed, first_seed + seeds):
-        result = validate_on_synthetic(spec["counts"], n_test_strains=3, n_outside=3, model=model,
-                                       pathway=synthetic.SyntheticPathway.hard(), calibrate=True, recommend_top=5,
-                                       n_random_designs=spec["n_random_designs"], members=spec["members"], seed=s,
-                                       data_seed=s, rule=rule, device=device, progress=progress, **spec["options"])
-        summaries.append(result.summary.assign(seed=s))
-        recommendations.append(result.recommendations.assign(seed=s))
+        for name in (model, *references):
+            ours = name == model
+            result = validate_on_synthetic(
+                spec["counts"], n_test_strains=3, n_outside=3, model=name, pathway=synthetic.SyntheticPathway.hard(),
+                calibrate=True, recommend_top=5 if ours else 0, n_random_designs=spec["n_random_designs"],
+                members=spec["members"] if ours else 1, seed=s, data_seed=s, rule=rule, progress=progress,
+                **({"device": device, **spec["options"]} if ours else {}))
+            summaries.append(result.summary.assign(seed=s, model=name))
+            if ours:
+                recommendations.append(result.recommendations.assign(seed=s))
     summary = pd.concat(summaries, ignore_index=True)
-    effects = summary.groupby("group", sort=False)[["spearman", "sign_agreement", "coverage", "coverage_members",
-                                                    "ideal_coverage", "fold_change_error"]].mean()
+    effects = summary.groupby(["model", "group"], sort=False)[
+        ["spearman", "sign_agreement", "fold_change_error", "coverage", "interval_ratio", "coverage_members",
+         "ideal_coverage"]].mean()
     recs = pd.concat(recommendations, ignore_index=True)
     return {"effects": effects, "recommendations": recs, "summary": summary,
             "settings": {"mode": mode, "model": model, **{k: v for k, v in spec.items() if k != "seeds"},
-                         "seeds": list(range(first_seed, first_seed + seeds)), "rule": rule}}
+                         "seeds": list(range(first_seed, first_seed + seeds)), "rule": rule,
+                         "references": list(references)}}
+
+
+def plot_validation(result: ValidationResult):
+    """Left: predicted against true fold change for the largest training set, in range (filled) and
+    out of range (open), with the intervals of the details. Right: Spearman, coverage of those
+    intervals and of the members' range, and the coverage of an ideal ensemble of that size, against
+    the number of training strains (solid in range, dashed out of range)."""
+    import matplotlib.pyplot as plt
+
+    details, summary = result.details, result.summary
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4), constrained_layout=True)
+    largest = details[details["training_strains"] == details["training_strains"].max()]
+    for group, rows in largest.groupby("group", sort=False):
+        err = np.clip(np.vstack([rows["fold_change"] - rows["fold_change_low"],
+                                 rows["fold_change_high"] - rows["fold_change"]]), 0, None)
+        left.errorbar(rows["true_fold_change"], rows["fold_change"], yerr=err, fmt="o", ms=4, alpha=0.7,
+                      elinewidth=0.6, mfc="none" if group == "out of range" else None, label=group)
+    values = np.concatenate([largest["true_fold_change"], largest["fold_change"]])
+    values = values[np.isfinite(values) & (values > 0)]
+    lo, hi = values.min() / 1.1, values.max() * 1.1
+    left.plot([lo, hi], [lo, hi], "k--", lw=0.8, label="perfect prediction")
+    left.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi), xlabel="true fold change (mechanistic model)",
+             ylabel="predicted fold change")
+    left.set_title(f"{int(largest['training_strains'].iloc[0])} training strains", fontsize=10)
+    left.legend(fontsize=8)
+    left.grid(alpha=0.3, which="both")
+    for group, rows in summary.groupby("group", sort=False):
+        style = "-" if group == "in range" else "--"
+        for column, color, label in (("spearman", "tab:blue", "Spearman"), ("coverage", "tab:green", "coverage"),
+                                     ("coverage_members", "tab:orange", "coverage, members' range")):
+            right.plot(rows["training_strains"], rows[column], style, marker="o", color=color,
+                       label=f"{label} ({group})")
+    right.plot(summary["training_strains"], summary["ideal_coverage"], ":", color="grey",
+               label="members' range of an ideal ensemble")
+    right.axhline(result.settings["level"], color="black", lw=0.6, label="nominal level")
+    right.set(xlabel="training strains", ylabel="score", ylim=(min(-0.05, float(summary["spearman"].min()) - 0.05),
+                                                              1.05))
+    right.set_xticks(sorted(set(summary["training_strains"])))
+    right.grid(alpha=0.3)
+    right.legend(fontsize=7)
+    return fig
 
 
 def main(argv: list[str] | None = None) -> int:
