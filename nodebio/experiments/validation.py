@@ -80,7 +80,8 @@ def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *,
                           n_outside: int = 0, model: str = "node", pathway=None, calibrate: bool = False,
                           recommend_top: int = 0, baseline: str = "baseline-gb", n_random_designs: int = 100,
                           max_fold: float = 4.0, rule: str = "ei", floor: float | None = None,
-                          proteins: Sequence[str] | None = None, factors: Sequence[float] = (0.5, 2.0),
+                          truth_cache: dict | None = None, proteins: Sequence[str] | None = None,
+                          factors: Sequence[float] = (0.5, 2.0),
                           members: int = 5, seed: int = 0, data_seed: int | None = None, noise: float = 0.05,
                           level: float = 0.9, bootstrap: bool = False, sign_threshold: float = 0.05,
                           quick: bool = False, progress: bool = True, **options) -> ValidationResult:
@@ -106,7 +107,8 @@ def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *,
     (:func:`nodebio.calibration.ideal_coverage`); and the mean scaled RMSE of the ensemble mean on
     the group's strains. ``seed`` is the ensembles' seed, ``data_seed`` that of the synthetic
     strains and their noise (``seed`` when None); ``floor`` that of the calibration's spread
-    (:data:`nodebio.calibration.FLOOR` when None).
+    (:data:`nodebio.calibration.FLOOR` when None). ``truth_cache``: a dict that keeps the true
+    effects between calls on the same strains (the same ``pathway`` and ``data_seed``).
 
     ``recommend_top`` > 0 checks the recommendations for the first in-range held-out strain with the
     largest training set (:attr:`ValidationResult.recommendations`): the true titer of the best of
@@ -138,7 +140,7 @@ def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *,
     groups = {s.name: "in range" for s in drawn[counts[-1]:]} | {s.name: "out of range" for s in outside}
     scan = single_protein_scan(proteins, factors)
     product = dataset.product
-    truth = _true_effects(pathway, strains[counts[-1]:], scan, product)
+    truth = _true_effects(pathway, strains[counts[-1]:], scan, product, {} if truth_cache is None else truth_cache)
     ideal = _calibration.ideal_coverage(members, level)
     fit = {"model": model, "members": members, "seed": seed, "bootstrap": bootstrap, "quick": quick, **options}
 
@@ -227,24 +229,28 @@ def _check_recommendations(ensemble, calibration, dataset, pathway, strain, prep
     p90 = float(np.quantile(random_titers, 0.9))
     return {"strain": strain.name, "candidates": len(ours.table), "unmodified": unmodified,
             "best_recommended": best_ours, "best_baseline": best_theirs,
-            "random_median": float(np.median(random_titers)), "random_p90": p90, "beats_random_p90": best_ours > p90, "beats_baseline": best_ours > best_theirs,
+            "random_median": float(np.median(random_titers)), "random_p90": p90, "beats_random_p90": best_ours > p90,
+            "beats_baseline": best_ours > best_theirs,
             "interval": ours.interval}
 
 
-def _true_effects(pathway, strains, scan, product: str) -> dict:
+def _true_effects(pathway, strains, scan, product: str, cache: dict) -> dict:
     """The true fold change of the final product titer of every strain under every scaling of
-    ``scan``: ``{(strain, intervention): fold change}``, from the noise-free mechanistic model."""
+    ``scan``: ``{(strain, intervention): fold change}``, from the noise-free mechanistic model
+    (those already in ``cache`` are taken from it, the others added to it)."""
     from nodebio import synthetic
 
     end = float(synthetic.SAMPLING_HOURS[-1])
-    truth = {}
     for strain in strains:
+        todo = [iv for iv in scan if (strain.name, str(iv)) not in cache]
+        if not todo:
+            continue
         reference = pathway.simulate(strain, (0.0, end))[product].iloc[-1]
-        for iv in scan:
+        for iv in todo:
             change = iv.changes[0]
             scaled = pathway.simulate(strain, (0.0, end), scale={change.protein: change.factor})
-            truth[(strain.name, str(iv))] = scaled[product].iloc[-1] / reference
-    return truth
+            cache[(strain.name, str(iv))] = scaled[product].iloc[-1] / reference
+    return cache
 
 
 def _predicted_effects(ensemble, prepared, scan, product: str, level: float, truth: dict,
@@ -273,49 +279,56 @@ def _predicted_effects(ensemble, prepared, scan, product: str, level: float, tru
 #: Settings of :func:`validation_table`: ``full`` is the setting of the targets (misspecified
 #: generator, 10 training strains, 5 members, 5 data seeds); ``quick`` a small smoke run.
 MODES = {
-    "full": {"counts": (10,), "members": 5, "seeds": 5, "n_random_designs": 100, "options": {}},
-    "quick": {"counts": (4,), "members": 2, "seeds": 2, "n_random_designs": 30,
+    "full": {"counts": (10,), "members": 5, "seeds": 5, "n_test": 3, "n_outside": 3, "n_random_designs": 100,
+             "options": {}},
+    "quick": {"counts": (4,), "members": 2, "seeds": 2, "n_test": 2, "n_outside": 2, "n_random_designs": 30,
               "options": {"iterations": 20, "eval_every": 5}},
 }
 
 
 def validation_table(mode: str = "full", *, model: str = "node", seeds: int | None = None, first_seed: int = 0,
-                     rule: str = "ei", references: Sequence[str] = ("mean", "nearest"), device: str = "cpu",
+                     counts: Sequence[int] | None = None, rule: str = "ei",
+                     references: Sequence[str] = ("mean", "nearest"), device: str = "cpu",
                      progress: bool = False) -> dict:
     """The validation over data seeds ``first_seed, ...`` on the harder synthetic truth
-    (:meth:`nodebio.synthetic.SyntheticPathway.hard`, 3 in-range and 3 out-of-range held-out
-    strains, calibrated intervals, recommendations of ``model`` against random designs and the
-    gradient-boosting baseline), with the model-free ``references`` scored the same way (one
-    member, calibrated like the model; ``mean`` predicts no effect at all). Returns
-    ``{"effects": means over seeds per model and group, "recommendations": one row per seed,
-    "summary": the per-seed summaries, "settings": ...}``. The model seed is the data seed."""
+    (:meth:`nodebio.synthetic.SyntheticPathway.hard`; in-range and out-of-range held-out strains,
+    calibrated intervals, recommendations of ``model`` with the largest training set against
+    random designs and the gradient-boosting baseline), with the model-free ``references`` scored
+    the same way (one member, calibrated like the model; ``mean`` predicts no effect at all).
+    ``counts``: numbers of training strains (those of ``mode`` when None). Returns ``{"effects":
+    means over seeds per model, training strains and group, "recommendations": one row per seed,
+    "summary": the per-seed summaries, "first": the :class:`ValidationResult` of ``model`` for the
+    first seed, "settings": ...}``. The model seed is the data seed."""
     from nodebio import synthetic
 
     if mode not in MODES:
         raise ValueError(unknown_message("mode", [mode], list(MODES)))
-    spec = MODES[mode]
+    spec = dict(MODES[mode], **({"counts": tuple(counts)} if counts else {}))
     seeds = seeds or spec["seeds"]
-    summaries, recommendations = [], []
+    summaries, recommendations, first = [], [], None
     for s in range(first_seed, first_seed + seeds):
+        truth: dict = {}
         for name in (model, *references):
             ours = name == model
             result = validate_on_synthetic(
-                spec["counts"], n_test_strains=3, n_outside=3, model=name, pathway=synthetic.SyntheticPathway.hard(),
-                calibrate=True, recommend_top=5 if ours else 0, n_random_designs=spec["n_random_designs"],
-                members=spec["members"] if ours else 1, seed=s, data_seed=s, rule=rule, progress=progress,
+                spec["counts"], n_test_strains=spec["n_test"], n_outside=spec["n_outside"], model=name,
+                pathway=synthetic.SyntheticPathway.hard(), calibrate=True, recommend_top=5 if ours else 0,
+                n_random_designs=spec["n_random_designs"], members=spec["members"] if ours else 1, seed=s,
+                data_seed=s, rule=rule, progress=progress, truth_cache=truth,
                 **({"device": device, **spec["options"]} if ours else {}))
             summaries.append(result.summary.assign(seed=s, model=name))
             if ours:
                 recommendations.append(result.recommendations.assign(seed=s))
+                first = first or result
     summary = pd.concat(summaries, ignore_index=True)
-    effects = summary.groupby(["model", "group"], sort=False)[
+    effects = summary.groupby(["model", "training_strains", "group"], sort=False)[
         ["spearman", "sign_agreement", "fold_change_error", "coverage", "interval_ratio", "coverage_members",
          "ideal_coverage"]].mean()
     recs = pd.concat(recommendations, ignore_index=True)
-    return {"effects": effects, "recommendations": recs, "summary": summary,
+    return {"effects": effects, "recommendations": recs, "summary": summary, "first": first,
             "settings": {"mode": mode, "model": model, **{k: v for k, v in spec.items() if k != "seeds"},
                          "seeds": list(range(first_seed, first_seed + seeds)), "rule": rule,
-                         "references": list(references)}}
+                         "references": list(references), "level": 0.9}}
 
 
 def plot_validation(result: ValidationResult):
