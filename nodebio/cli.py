@@ -280,6 +280,19 @@ def _add_train_parser(sub) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
+def _add_run_data_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of a command that reads run folders: the device, and the data given again."""
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--csv", type=Path, help="a table to use instead of the run's own data (as when training)")
+    p.add_argument("--states", help="with --csv: as when training")
+    p.add_argument("--controls", help="with --csv: as when training")
+    p.add_argument("--time-col", default="Hour")
+    p.add_argument("--strain-col", default="Strain")
+    p.add_argument("--time-unit", default="h", choices=list(data.TIME_UNITS), help="with --csv: as when training")
+    p.add_argument("--product", help="with --csv: as when training")
+    p.add_argument("--data-dir", type=Path)
+
+
 def _add_simulate_parser(sub) -> None:
     p = sub.add_parser("simulate", help="predict the product of a strain under enzyme interventions")
     p.add_argument("runs", nargs="+", type=Path, help="run folder(s) of `nodebio train` (every model*.pt is a member)")
@@ -294,15 +307,7 @@ def _add_simulate_parser(sub) -> None:
     p.add_argument("--level", type=float, default=0.9, help="central probability of the intervals (default 0.9)")
     p.add_argument("--out", type=Path, help="CSV of the ranked table")
     p.add_argument("--trajectories", type=Path, help="CSV of every simulated trajectory")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--csv", type=Path, help="a table to use instead of the run's own data (as when training)")
-    p.add_argument("--states", help="with --csv: as when training")
-    p.add_argument("--controls", help="with --csv: as when training")
-    p.add_argument("--time-col", default="Hour")
-    p.add_argument("--strain-col", default="Strain")
-    p.add_argument("--time-unit", default="h", choices=list(data.TIME_UNITS), help="with --csv: as when training")
-    p.add_argument("--product", help="with --csv: as when training")
-    p.add_argument("--data-dir", type=Path)
+    _add_run_data_arguments(p)
 
 
 def _add_recommend_parser(sub) -> None:
@@ -321,15 +326,7 @@ def _add_recommend_parser(sub) -> None:
                    help="skip the inner leave-one-strain-out refits: intervals are the members' range")
     p.add_argument("--seed", type=int, default=0, help="seed of the random candidate designs")
     p.add_argument("--out", type=Path, help="folder for recommendations-<strain>.csv and .png")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--csv", type=Path, help="a table to use instead of the run's own data (as when training)")
-    p.add_argument("--states", help="with --csv: as when training")
-    p.add_argument("--controls", help="with --csv: as when training")
-    p.add_argument("--time-col", default="Hour")
-    p.add_argument("--strain-col", default="Strain")
-    p.add_argument("--time-unit", default="h", choices=list(data.TIME_UNITS), help="with --csv: as when training")
-    p.add_argument("--product", help="with --csv: as when training")
-    p.add_argument("--data-dir", type=Path)
+    _add_run_data_arguments(p)
 
 
 def _add_reproduce_parser(sub) -> None:
