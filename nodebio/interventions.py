@@ -498,19 +498,26 @@ def simulate_interventions(ensemble, trajectories: _data.Trajectories, intervent
         torch.set_num_threads(threads)
     simulated = np.concatenate(pieces, axis=1)
 
-    extrapolated: list[tuple[str, ...]] = [() for _ in interventions]
-    if control_range is not None:
-        low = control_range.loc[list(trajectories.controls), "low"].to_numpy(float)
-        high = control_range.loc[list(trajectories.controls), "high"].to_numpy(float)
-        slack = tolerance * np.maximum(np.abs(high), 1e-12)
-        outside = ((controls < low - slack) | (controls > high + slack)).any(axis=1)  # (N, C)
-        extrapolated = [tuple(c for c, flag in zip(trajectories.controls, row) if flag) for row in outside]
+    extrapolated = _outside_range(controls, trajectories.controls, control_range, tolerance)
     return InterventionResult(
         interventions=interventions, strain=strain, product=product, times=np.asarray(trajectories.times),
         states=tuple(trajectories.states), trajectories=simulated, controls=controls,
         control_names=tuple(trajectories.controls), extrapolated=extrapolated, level=level,
         units={k: v for k, v in trajectories.units.items() if k in trajectories.states}, calibration=calibration,
     )
+
+
+def _outside_range(controls: np.ndarray, names: Sequence[str], control_range: pd.DataFrame | None,
+                   tolerance: float) -> list[tuple[str, ...]]:
+    """For every scenario of ``controls`` (N, T, C), the controls that leave ``control_range``
+    (by more than ``tolerance`` relative); nothing when there is no range."""
+    if control_range is None:
+        return [() for _ in range(len(controls))]
+    low = control_range.loc[list(names), "low"].to_numpy(float)
+    high = control_range.loc[list(names), "high"].to_numpy(float)
+    slack = tolerance * np.maximum(np.abs(high), 1e-12)
+    outside = ((controls < low - slack) | (controls > high + slack)).any(axis=1)  # (N, C)
+    return [tuple(c for c, flag in zip(names, row) if flag) for row in outside]
 
 
 def simulate_strain(ensemble, dataset: _data.Dataset, strain: str, interventions: Sequence[Intervention], *,

@@ -127,17 +127,12 @@ def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *,
                          f"and {n_outside}.")
     pathway = pathway or synthetic.SyntheticPathway()
     data_seed = seed if data_seed is None else data_seed
-    drawn = pathway.sample_strains(counts[-1] + n_test_strains, seed=data_seed)
-    outside = pathway.sample_outside(n_outside, drawn[:counts[-1]], seed=data_seed) if n_outside else []
-    strains = drawn + outside
-    dataset = synthetic.make_dataset(seed=data_seed, noise=noise, pathway=pathway, strains=strains)
+    strains, dataset, groups = _draw(pathway, counts[-1], n_test_strains, n_outside, data_seed, noise)
     proteins = list(proteins or synthetic.ENZYMES)
     unknown = [p for p in proteins if p not in dataset.controls]
     if unknown:
         raise ValueError(unknown_message("protein", unknown, dataset.controls))
-    names = list(dataset.strains)
-    test_names = [s.name for s in drawn[counts[-1]:]] + [s.name for s in outside]
-    groups = {s.name: "in range" for s in drawn[counts[-1]:]} | {s.name: "out of range" for s in outside}
+    names, test_names = list(dataset.strains), list(groups)
     scan = single_protein_scan(proteins, factors)
     product = dataset.product
     truth = _true_effects(pathway, strains[counts[-1]:], scan, product, {} if truth_cache is None else truth_cache)
@@ -156,13 +151,7 @@ def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *,
         frame.insert(1, "group", frame["strain"].map(groups))
         frame["sign_ok"] = np.sign(frame["true_fold_change"] - 1) == np.sign(frame["fold_change"] - 1)
         details.append(frame)
-        for group, rows in frame.groupby("group", sort=False):
-            summary.append({"training_strains": n, "group": group, **effect_scores(rows, sign_threshold),
-                            "coverage_members": float(rows["covered_members"].mean()), "ideal_coverage": ideal,
-                            "calibrated": bool(calibration is not None and calibration.calibrated),
-                            "calibration_scale": calibration.scale["fold_change"] if calibration else float("nan"),
-                            "heldout_rmse_scaled": _heldout_rmse(ensemble, prepared, sorted(set(rows["strain"]))),
-                            "scenarios": len(rows), "fit_seconds": ensemble.fit_seconds})
+        summary += _summarise(frame, ensemble, prepared, calibration, ideal, sign_threshold)
         if recommend_top and n == counts[-1]:
             recommendations.append(_check_recommendations(
                 ensemble, calibration, dataset, pathway, strains[names.index(test_names[0])], prepared,
@@ -177,6 +166,33 @@ def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *,
                 "floor": floor}
     return ValidationResult(pd.DataFrame(summary), pd.concat(details, ignore_index=True), settings,
                             pd.DataFrame(recommendations))
+
+
+def _draw(pathway, n_train: int, n_test: int, n_outside: int, data_seed: int, noise: float):
+    """The strains (training, in range, out of range), their noisy dataset, and the group of
+    every held-out strain (``{name: "in range" | "out of range"}``, in order)."""
+    from nodebio import synthetic
+
+    drawn = pathway.sample_strains(n_train + n_test, seed=data_seed)
+    outside = pathway.sample_outside(n_outside, drawn[:n_train], seed=data_seed) if n_outside else []
+    dataset = synthetic.make_dataset(seed=data_seed, noise=noise, pathway=pathway, strains=drawn + outside)
+    groups = {s.name: "in range" for s in drawn[n_train:]} | {s.name: "out of range" for s in outside}
+    return drawn + outside, dataset, groups
+
+
+def _summarise(frame: pd.DataFrame, ensemble: Ensemble, prepared, calibration, ideal: float,
+               sign_threshold: float) -> list[dict]:
+    """The summary rows of one number of training strains, one per group of held-out strains."""
+    rows_out = []
+    for group, rows in frame.groupby("group", sort=False):
+        rows_out.append({"training_strains": int(frame["training_strains"].iloc[0]), "group": group,
+                         **effect_scores(rows, sign_threshold),
+                         "coverage_members": float(rows["covered_members"].mean()), "ideal_coverage": ideal,
+                         "calibrated": bool(calibration is not None and calibration.calibrated),
+                         "calibration_scale": calibration.scale["fold_change"] if calibration else float("nan"),
+                         "heldout_rmse_scaled": _heldout_rmse(ensemble, prepared, sorted(set(rows["strain"]))),
+                         "scenarios": len(rows), "fit_seconds": ensemble.fit_seconds})
+    return rows_out
 
 
 def _prepare(ensemble: Ensemble, dataset, train, test) -> _data.PreparedData:
