@@ -14,6 +14,7 @@
     nodebio train --dataset limonene --out runs/limonene --ensemble 5
     nodebio simulate runs/limonene --strain L2 --scale HMGR=2 --scale "Limonene Synthase=0.5"
     nodebio simulate runs/limonene --strain L2 --scan single --factors 0.5,2 --out scan.csv
+    nodebio recommend runs/limonene --strain L1 --n 10 --max-fold 4 [--proteins HMGR,MK] --out recs
 """
 
 from __future__ import annotations
@@ -199,6 +200,29 @@ def simulate_command(args: argparse.Namespace) -> None:
         print(f"wrote the trajectories (every model, every scenario) to {trajectories}")
 
 
+def recommend_command(args: argparse.Namespace) -> None:
+    from nodebio import recommend
+
+    given = load_dataset(args) if args.csv is not None else None
+    factors = [float(f) for f in _names(args.factors)] if args.factors else None
+    result = recommend.recommend_run(args.runs, args.strain, n=args.n, max_fold=args.max_fold,
+                                     proteins=_names(args.proteins), rule=args.acquisition,
+                                     calibrate=not args.no_calibration, factors=factors, out=args.out,
+                                     device=args.device, data_dir=args.data_dir, dataset=given, seed=args.seed)
+    print(f"{result.product} at the final time in strain {args.strain}: top {len(result.table)} of "
+          f"{result.settings['candidates']} designs within {args.max_fold:g}-fold of the training strains' protein "
+          f"levels, ranked by {args.acquisition}; intervals: {result.interval}")
+    shown = result.table[["rank", "design", "titer_mean", "titer_low", "titer_high", "fold_change", "acquisition",
+                          "extrapolation"]]
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    flagged = int(result.table["extrapolation"].sum())
+    if flagged:
+        print(f"extrapolation: {flagged} of {len(result.table)} designs have a protein outside the range of the "
+              "training strains; see the column extrapolated_proteins.")
+    for path in result.settings.get("files", []):
+        print(f"wrote {path}")
+
+
 def reproduce_command(args: argparse.Namespace) -> None:
     from nodebio import runs
     from nodebio.experiments import compare
@@ -262,6 +286,19 @@ def _add_train_parser(sub) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
+def _add_run_data_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of a command that reads run folders: the device, and the data given again."""
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--csv", type=Path, help="a table to use instead of the run's own data (as when training)")
+    p.add_argument("--states", help="with --csv: as when training")
+    p.add_argument("--controls", help="with --csv: as when training")
+    p.add_argument("--time-col", default="Hour")
+    p.add_argument("--strain-col", default="Strain")
+    p.add_argument("--time-unit", default="h", choices=list(data.TIME_UNITS), help="with --csv: as when training")
+    p.add_argument("--product", help="with --csv: as when training")
+    p.add_argument("--data-dir", type=Path)
+
+
 def _add_simulate_parser(sub) -> None:
     p = sub.add_parser("simulate", help="predict the product of a strain under enzyme interventions")
     p.add_argument("runs", nargs="+", type=Path, help="run folder(s) of `nodebio train` (every model*.pt is a member)")
@@ -276,15 +313,26 @@ def _add_simulate_parser(sub) -> None:
     p.add_argument("--level", type=float, default=0.9, help="central probability of the intervals (default 0.9)")
     p.add_argument("--out", type=Path, help="CSV of the ranked table")
     p.add_argument("--trajectories", type=Path, help="CSV of every simulated trajectory")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--csv", type=Path, help="a table to use instead of the run's own data (as when training)")
-    p.add_argument("--states", help="with --csv: as when training")
-    p.add_argument("--controls", help="with --csv: as when training")
-    p.add_argument("--time-col", default="Hour")
-    p.add_argument("--strain-col", default="Strain")
-    p.add_argument("--time-unit", default="h", choices=list(data.TIME_UNITS), help="with --csv: as when training")
-    p.add_argument("--product", help="with --csv: as when training")
-    p.add_argument("--data-dir", type=Path)
+    _add_run_data_arguments(p)
+
+
+def _add_recommend_parser(sub) -> None:
+    p = sub.add_parser("recommend", help="rank candidate designs of a strain by predicted titer and uncertainty")
+    p.add_argument("runs", nargs="+", type=Path, help="run folder(s) of `nodebio train` (every model*.pt is a member)")
+    p.add_argument("--strain", required=True, help="the strain whose proteins the designs change (e.g. L1)")
+    p.add_argument("--n", type=int, default=10, help="how many designs to list (default 10)")
+    p.add_argument("--max-fold", type=float, default=4.0,
+                   help="trust region: factors from 1/F to F, and changed proteins within F-fold of the training "
+                        "strains' peak levels (default 4)")
+    p.add_argument("--proteins", help="comma-separated proteins to change (default all)")
+    p.add_argument("--factors", help="comma-separated factors instead of the log grid of --max-fold")
+    p.add_argument("--acquisition", default="ei", choices=["ei", "ucb", "mean"],
+                   help="expected improvement over the strain (default), upper end of the interval, or the mean")
+    p.add_argument("--no-calibration", action="store_true",
+                   help="skip the inner leave-one-strain-out refits: intervals are the members' range")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random candidate designs")
+    p.add_argument("--out", type=Path, help="folder for recommendations-<strain>.csv and .png")
+    _add_run_data_arguments(p)
 
 
 def _add_reproduce_parser(sub) -> None:
@@ -308,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_synthetic_parser(sub)
     _add_train_parser(sub)
     _add_simulate_parser(sub)
+    _add_recommend_parser(sub)
     _add_reproduce_parser(sub)
     return parser
 
@@ -353,6 +402,9 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "simulate":
         args.dataset = None
         simulate_command(args)
+    elif args.command == "recommend":
+        args.dataset = None
+        recommend_command(args)
     return 0
 
 

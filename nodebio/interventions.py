@@ -10,13 +10,16 @@ returns an :class:`InterventionResult`: the trajectories of every member and sce
 product titer at the final time with the ensemble's mean and interval, the fold change against
 the unmodified strain, and a flag for scenarios whose controls leave the range seen in training.
 
-An ensemble (:class:`nodebio.models.Ensemble`: several neural ODEs of the same data, different seeds
-and optionally bootstrap samples of the training strains) gives the spread reported here: the
-interval of a prediction is the central ``level`` quantile range of the members' predictions. It is
-the disagreement of models that fit the training strains equally well, not a calibrated
-confidence interval; :func:`~nodebio.experiments.validation.validate_on_synthetic` measures how
-often it covers the truth on the synthetic pathway, where the true effect of every intervention
-is known.
+An ensemble (:class:`nodebio.models.Ensemble`: several models of the same data, different seeds
+and optionally bootstrap samples of the training strains) gives the spread reported here. Without
+a calibration the interval of a prediction is the central ``level`` quantile range of the members'
+predictions, *the members' range*: the disagreement of models that fit the training strains equally
+well, not a confidence interval (even a perfectly calibrated 5-member ensemble covers the truth with
+it only about 62% of the time, :func:`nodebio.calibration.ideal_coverage`). With a
+:class:`nodebio.calibration.Calibration` (``calibration=``), the titer and fold-change intervals are
+the members' spread scaled to cover inner held-out strains at ``level``; the column ``interval``
+of :meth:`InterventionResult.table` says which. :func:`nodebio.experiments.validation.validate_on_synthetic`
+measures how often either covers the truth on the synthetic pathway.
 
 Shapes: M ensemble members, N scenarios, T grid times, ``n_states`` states, C controls.
 """
@@ -32,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from nodebio import data as _data
-from nodebio.errors import CheckpointMismatchError, unknown_message
+from nodebio.errors import CheckpointMismatchError, check_names, unknown_message
 from nodebio.models.ensemble import Ensemble
 
 __all__ = [
@@ -49,6 +52,8 @@ __all__ = [
     "training_range",
     "InterventionResult",
     "simulate_interventions",
+    "model_times",
+    "data_grid",
     "strain_trajectories",
     "trajectories_on_grid",
     "simulate_strain",
@@ -287,7 +292,8 @@ class InterventionResult:
     controls : (N, T, C) the changed controls, original units; control_names : C names.
     extrapolated : for every scenario, the controls that leave the training range.
     level : the central probability of the intervals (0.9 = 5th to 95th percentile of members).
-    units : unit of each state.
+    units : unit of each state. calibration : a :class:`nodebio.calibration.Calibration` that
+    scales the titer and fold-change intervals (None: the members' range).
     """
 
     interventions: list[Intervention]
@@ -301,6 +307,25 @@ class InterventionResult:
     extrapolated: list[tuple[str, ...]]
     level: float = 0.9
     units: dict[str, str] = field(default_factory=dict)
+    calibration: object | None = None
+
+    @property
+    def interval_name(self) -> str:
+        """What the intervals of :meth:`table` are: calibrated, or the members' range."""
+        if self.calibration is None:
+            return f"members' range ({len(self.titers)} members, not calibrated)"
+        return self.calibration.describe("fold_change")
+
+    def intervals(self) -> tuple[np.ndarray, ...]:
+        """(titer_low, titer_high, fold_low, fold_high), each (N,): calibrated when a calibration
+        is attached, else the members' ``level`` range."""
+        titers, folds = self.titers, self.fold_changes
+        if self.calibration is None:
+            return (*_interval(titers, self.level), *_interval(folds, self.level))
+        scale = float(np.nanmax(np.abs(titers))) or 1.0
+        _, t_low, t_high = self.calibration.bounds(titers, "titer", scale)
+        _, f_low, f_high = self.calibration.bounds(np.where(np.isfinite(folds), folds, 0.0), "fold_change")
+        return t_low, t_high, f_low, f_high
 
     @property
     def titers(self) -> np.ndarray:
@@ -334,11 +359,11 @@ class InterventionResult:
         titer interval overlaps that of the unmodified strain: the ensemble cannot tell the two
         apart) and ``overlaps_best``. ``protein``/``factor`` name the
         one changed protein and its factor (proteins joined by ", " and factor NaN otherwise).
-        ``ranked`` sorts by predicted titer, highest first, with a ``rank`` column.
+        ``ranked`` sorts by predicted titer, highest first, with a ``rank`` column. The last
+        column, ``interval``, says what the intervals are (:attr:`interval_name`).
         """
         titers, folds = self.titers, self.fold_changes
-        low, high = _interval(titers, self.level)
-        fold_low, fold_high = _interval(folds, self.level)
+        low, high, fold_low, fold_high = self.intervals()
         rows = []
         for i, intervention in enumerate(self.interventions):
             proteins = intervention.proteins
@@ -362,6 +387,7 @@ class InterventionResult:
         best = int(table["titer_mean"].idxmax())
         table["overlaps_best"] = (table["titer_high"] >= table.loc[best, "titer_low"]) & (
             table["titer_low"] <= table.loc[best, "titer_high"])
+        table["interval"] = self.interval_name
         if ranked:
             table = table.sort_values("titer_mean", ascending=False, kind="stable").reset_index(drop=True)
             table.insert(0, "rank", np.arange(1, len(table) + 1))
@@ -388,11 +414,24 @@ class InterventionResult:
         return pd.DataFrame({"value": values}, index=index).reset_index()
 
 
+def data_grid(dataset: _data.Dataset) -> np.ndarray:
+    """The even grid (h) :func:`nodebio.data.prepare` resamples ``dataset`` on by default."""
+    return np.asarray(_data.resample(_data.impute(dataset)).times, dtype=float)
+
+
+def model_times(ensemble, default: np.ndarray) -> np.ndarray:
+    """The grid (h) the models of ``ensemble`` were trained on; ``default`` for models that keep
+    none (the derivative-regression baselines simulate any grid)."""
+    times = getattr(ensemble.members[0], "times", None) if isinstance(ensemble, Ensemble) else getattr(
+        ensemble, "times", None)
+    return np.asarray(default if times is None else times, dtype=float)
+
+
 def simulate_interventions(ensemble, trajectories: _data.Trajectories, interventions: Sequence[Intervention], *,
                            strain: str | None = None, product: str | None = None,
                            control_range: pd.DataFrame | None = None, level: float = 0.9,
                            batch_size: int | None = None, tolerance: float = 1e-6,
-                           num_threads: int | None = 1) -> InterventionResult:
+                           num_threads: int | None = 1, calibration=None) -> InterventionResult:
     """Simulate ``interventions`` of one strain with every member of ``ensemble``, batched.
 
     ensemble : an :class:`~nodebio.models.Ensemble` (or one fitted model, an ensemble of one: no interval).
@@ -407,22 +446,31 @@ def simulate_interventions(ensemble, trajectories: _data.Trajectories, intervent
         (all at once by default; lower it to bound memory on a GPU). num_threads : torch CPU
         threads during the solves (one by default, as in training: the solves are small, and on a
         busy machine extra threads wait on each other; None leaves torch's setting).
+    calibration : a :class:`nodebio.calibration.Calibration` of the ensemble (None: the
+        intervals are the members' range).
     """
     import torch
 
     if not isinstance(ensemble, Ensemble):
         ensemble = Ensemble.of([ensemble])
+    if calibration is not None:
+        level = calibration.level
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level}.")
     strain = strain or trajectories.strains[0]
     i = trajectories.index(strain)
     first = ensemble.members[0]
-    first.check_compatible(trajectories)
-    if len(trajectories.times) != len(ensemble.times) or not np.allclose(trajectories.times, ensemble.times):
+    if hasattr(first, "check_compatible"):
+        first.check_compatible(trajectories)
+    else:  # models that simulate any grid (the derivative-regression baselines): the names must match
+        check_names(first.states, trajectories.states, "states")
+        check_names(first.controls, trajectories.controls, "controls")
+    grid = model_times(ensemble, trajectories.times)
+    if len(trajectories.times) != len(grid) or not np.allclose(trajectories.times, grid):
         raise CheckpointMismatchError(
             f"The strain is on a grid of {len(trajectories.times)} times "
-            f"{trajectories.times[0]:g}-{trajectories.times[-1]:g} h, the models on one of {len(ensemble.times)} "
-            f"times {ensemble.times[0]:g}-{ensemble.times[-1]:g} h; resample it with strain_trajectories()."
+            f"{trajectories.times[0]:g}-{trajectories.times[-1]:g} h, the models on one of {len(grid)} "
+            f"times {grid[0]:g}-{grid[-1]:g} h; resample it with strain_trajectories()."
         )
     product = product or trajectories.states[-1]
     if product not in trajectories.states:
@@ -450,33 +498,41 @@ def simulate_interventions(ensemble, trajectories: _data.Trajectories, intervent
         torch.set_num_threads(threads)
     simulated = np.concatenate(pieces, axis=1)
 
-    extrapolated: list[tuple[str, ...]] = [() for _ in interventions]
-    if control_range is not None:
-        low = control_range.loc[list(trajectories.controls), "low"].to_numpy(float)
-        high = control_range.loc[list(trajectories.controls), "high"].to_numpy(float)
-        slack = tolerance * np.maximum(np.abs(high), 1e-12)
-        outside = ((controls < low - slack) | (controls > high + slack)).any(axis=1)  # (N, C)
-        extrapolated = [tuple(c for c, flag in zip(trajectories.controls, row) if flag) for row in outside]
+    extrapolated = _outside_range(controls, trajectories.controls, control_range, tolerance)
     return InterventionResult(
         interventions=interventions, strain=strain, product=product, times=np.asarray(trajectories.times),
         states=tuple(trajectories.states), trajectories=simulated, controls=controls,
         control_names=tuple(trajectories.controls), extrapolated=extrapolated, level=level,
-        units={k: v for k, v in trajectories.units.items() if k in trajectories.states},
+        units={k: v for k, v in trajectories.units.items() if k in trajectories.states}, calibration=calibration,
     )
 
 
+def _outside_range(controls: np.ndarray, names: Sequence[str], control_range: pd.DataFrame | None,
+                   tolerance: float) -> list[tuple[str, ...]]:
+    """For every scenario of ``controls`` (N, T, C), the controls that leave ``control_range``
+    (by more than ``tolerance`` relative); nothing when there is no range."""
+    if control_range is None:
+        return [() for _ in range(len(controls))]
+    low = control_range.loc[list(names), "low"].to_numpy(float)
+    high = control_range.loc[list(names), "high"].to_numpy(float)
+    slack = tolerance * np.maximum(np.abs(high), 1e-12)
+    outside = ((controls < low - slack) | (controls > high + slack)).any(axis=1)  # (N, C)
+    return [tuple(c for c, flag in zip(names, row) if flag) for row in outside]
+
+
 def simulate_strain(ensemble, dataset: _data.Dataset, strain: str, interventions: Sequence[Intervention], *,
-                    level: float = 0.9, product: str | None = None) -> InterventionResult:
+                    level: float = 0.9, product: str | None = None, calibration=None) -> InterventionResult:
     """:func:`simulate_interventions` of one strain of ``dataset``, ready to use: the strain on the
     models' grid, extrapolation flags against the range of the models' training strains, and the
     dataset's product (its last state when it names none)."""
     if not isinstance(ensemble, Ensemble):
         ensemble = Ensemble.of([ensemble])
-    trajectories = strain_trajectories(dataset, strain, ensemble.times)
-    ranges = training_range(trajectories_on_grid(dataset, ensemble.train_strains, ensemble.times))
+    times = model_times(ensemble, data_grid(dataset))
+    trajectories = strain_trajectories(dataset, strain, times)
+    ranges = training_range(trajectories_on_grid(dataset, ensemble.train_strains, times))
     return simulate_interventions(ensemble, trajectories, interventions, strain=strain,
                                   product=product or dataset.product or dataset.states[-1], control_range=ranges,
-                                  level=level)
+                                  level=level, calibration=calibration)
 
 
 def safe_file_name(name: str) -> str:

@@ -13,7 +13,8 @@ so that the same seed gives the same numbers on CPU wherever it enters.
   from every member seed of nearby seeds.
 * **Random streams** that are not model initialisation use numpy generators keyed by the seed and a
   named stream, :func:`rng` ``(seed, stream)``: the synthetic strains (:data:`STRAINS`), their
-  measurement noise (:data:`NOISE`), and the bootstrap sample of training strains of an ensemble
+  measurement noise (:data:`NOISE`), the strains drawn outside a training range
+  (:data:`OUTSIDE`), the candidate designs of a recommendation (:data:`DESIGNS`), and the bootstrap sample of training strains of an ensemble
   member (:data:`BOOTSTRAP`, keyed by the member's seed).
 * **Data seed**: data that are generated (the synthetic pathway) take a seed of their own,
   separate from the model seed (``nodebio train --dataset synthetic --data-seed D --seed S``):
@@ -24,12 +25,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["STRAINS", "NOISE", "BOOTSTRAP", "member_seed", "sub_seed", "rng"]
+__all__ = ["STRAINS", "NOISE", "OUTSIDE", "DESIGNS", "BOOTSTRAP", "member_seed", "sub_seed", "rng"]
 
 #: Stream of the synthetic strains' parameters (expression levels, initial state, growth).
 STRAINS = 0
 #: Stream of the synthetic measurement noise.
 NOISE = 1
+#: Stream of the synthetic strains drawn outside the training range (which enzymes, how far).
+OUTSIDE = 2
+#: Stream of the random candidate designs of :mod:`nodebio.recommend`.
+DESIGNS = 3
 #: Stream of the bootstrap sample of training strains of an ensemble member.
 BOOTSTRAP = 7
 

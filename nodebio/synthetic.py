@@ -32,6 +32,29 @@ constants are the same in every strain: they are the transferable truth a model 
 An intervention scales the whole curve of one or more enzymes by a factor
 (``scale={"HMGR": 2.0}``), which gives the true outcome to compare predictions with.
 :data:`Kinetics` documents every parameter and its default value.
+
+A harder truth
+--------------
+The default generator is a linear chain with exactly the topology the structured models assume,
+and its strains vary every enzyme independently: easier than the real problem. Options of
+:class:`SyntheticPathway` (all off by default; :meth:`SyntheticPathway.hard` turns them on) make it
+harder:
+
+* ``design="promoters"``: strains are built from a few choices, as real strains are: each of three
+  operons (AtoB-HMGS-HMGR; MK-PMK-PMD-Idi; GPPS-limonene synthase) gets one of
+  :data:`PROMOTER_STRENGTHS` and the plasmid one of :data:`COPY_NUMBERS`, with a small per-enzyme
+  RBS spread (``rbs_spread``): enzyme levels are correlated within an operon.
+* ``feedback=True``: HMGS is inhibited by HMG-CoA (:math:`1/(1 + H/K_{i,HMGS})`) and MK by the
+  prenyl phosphates IPP/DMAPP (:math:`1/(1 + I/K_{i,MK})`), regulation the models do not assume.
+* ``branch > 0``: a first-order branch that drains IPP/DMAPP towards other prenyl products
+  (``branch`` per h).
+* ``burden > 0``: expression burden on growth: the growth rate is divided by
+  :math:`1 + b\,(E/E_{ref} - 1)_+` where :math:`E` is the strain's total expression (after an
+  intervention) and :math:`E_{ref}` that of the reference design; the supply of acetyl-CoA follows
+  growth, so over-expressing an enzyme can lower the titer.
+
+:meth:`SyntheticPathway.sample_outside` draws strains deliberately outside the range of given
+training strains (several enzymes above the highest training level, as L2's are).
 """
 
 from __future__ import annotations
@@ -55,6 +78,10 @@ __all__ = [
     "HIDDEN_STATES",
     "SAMPLING_HOURS",
     "UNITS",
+    "DESIGNS",
+    "OPERONS",
+    "PROMOTER_STRENGTHS",
+    "COPY_NUMBERS",
     "Kinetics",
     "Strain",
     "SyntheticPathway",
@@ -118,6 +145,9 @@ class Kinetics:
     K_idi: float = 0.3
     k_ls: float = 1.0
     K_ls: float = 0.3
+    #: inhibition constants of the feedback option (µM): HMGS by HMG-CoA, MK by IPP/DMAPP
+    Ki_hmgs: float = 0.5
+    Ki_mk: float = 1.0
     #: native drain of acetyl-CoA (1/h) and native consumption of IPP/DMAPP (µM/h, µM)
     k_acetyl_drain: float = 1.0
     v_ipp_drain: float = 0.5
@@ -139,6 +169,18 @@ REFERENCE_EXPRESSION: dict[str, float] = {
     "AtoB": 1.0, "HMGS": 0.5, "HMGR": 0.3, "MK": 0.3, "PMK": 0.3, "PMD": 1.0, "Idi": 0.8,
     "GPPS": 1.0, "Limonene Synthase": 3.0,
 }
+
+
+#: The operons of the promoter design (``design="promoters"``): enzymes that share a promoter.
+OPERONS: tuple[tuple[str, ...], ...] = (
+    ("AtoB", "HMGS", "HMGR"), ("MK", "PMK", "PMD", "Idi"), ("GPPS", "Limonene Synthase"),
+)
+#: How strains are drawn (:class:`SyntheticPathway` ``design``).
+DESIGNS: tuple[str, ...] = ("independent", "promoters")
+#: Relative promoter strengths to choose from (weak, medium, strong) ...
+PROMOTER_STRENGTHS: tuple[float, ...] = (0.3, 1.0, 3.0)
+#: ... and plasmid copy numbers relative to the reference (low, medium, high copy).
+COPY_NUMBERS: tuple[float, ...] = (0.5, 1.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -175,17 +217,50 @@ class SyntheticPathway:
     kinetics: Kinetics = field(default_factory=Kinetics)
     expression_spread: float = 0.7
     reference: Mapping[str, float] = field(default_factory=lambda: dict(REFERENCE_EXPRESSION))
+    #: how strains are drawn: "independent" (every enzyme log-normal on its own) or "promoters"
+    design: str = "independent"
+    rbs_spread: float = 0.2
+    #: the misspecifications (module docstring): feedback inhibition, an IPP/DMAPP branch, burden
+    feedback: bool = False
+    branch: float = 0.0
+    burden: float = 0.0
+
+    def __post_init__(self):
+        if self.design not in DESIGNS:
+            raise ValueError(unknown_message("strain design", [self.design], DESIGNS))
+        for name in ("branch", "burden", "rbs_spread", "expression_spread"):
+            if not (np.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ValueError(f"{name} must be a non-negative number, got {getattr(self, name)}.")
+
+    @classmethod
+    def hard(cls, **options) -> "SyntheticPathway":
+        """The harder truth: promoter-built strains, feedback inhibition, an IPP/DMAPP branch and
+        expression burden (``options`` override; see the module docstring)."""
+        return cls(**{"design": "promoters", "feedback": True, "branch": 0.3, "burden": 0.3, **options})
+
+    def _factors(self, rng: np.random.Generator) -> np.ndarray:
+        """Expression factors of one strain around the reference design."""
+        if self.design == "independent":
+            return np.exp(rng.normal(0.0, self.expression_spread, len(ENZYMES)))
+        copies = rng.choice(COPY_NUMBERS)
+        factors = np.exp(rng.normal(0.0, self.rbs_spread, len(ENZYMES))) * copies
+        for operon in OPERONS:
+            strength = rng.choice(PROMOTER_STRENGTHS)
+            for e in operon:
+                factors[ENZYMES.index(e)] *= strength
+        return factors
 
     def sample_strains(self, n: int, seed: int = 0, prefix: str = "S") -> list[Strain]:
-        """Draw ``n`` strains: log-normal expression levels (sd ``expression_spread`` in log
-        space) around the reference design, and small variations in initial state and growth."""
+        """Draw ``n`` strains: expression levels around the reference design (log-normal with sd
+        ``expression_spread`` in log space, or built from promoters with ``design="promoters"``),
+        and small variations in initial state and growth."""
         if n < 1:
             raise ValueError(f"n must be at least 1, got {n}.")
         rng = seeds.rng(seed, seeds.STRAINS)
         width = len(str(n))
         strains = []
         for i in range(n):
-            factors = np.exp(rng.normal(0.0, self.expression_spread, len(ENZYMES)))
+            factors = self._factors(rng)
             strains.append(
                 Strain(
                     name=f"{prefix}{i + 1:0{width}d}",
@@ -196,6 +271,36 @@ class SyntheticPathway:
                 )
             )
         return strains
+
+    def sample_outside(self, n: int, training: Sequence[Strain], *, seed: int = 0, fold: float = 3.0,
+                       enzymes: int = 6, prefix: str = "X") -> list[Strain]:
+        """``n`` strains outside the range of the ``training`` strains, as L2 is outside L1 and L3:
+        each is a strain of :meth:`sample_strains` (stream of ``seed``) whose ``enzymes`` randomly
+        chosen enzymes are set ``fold`` to ``1.5 fold`` times above the highest training level."""
+        if not training:
+            raise ValueError("sample_outside needs the training strains whose range to leave.")
+        if not 1 <= enzymes <= len(ENZYMES) or not fold > 1:
+            raise ValueError(f"enzymes must be 1-{len(ENZYMES)} and fold above 1, got {enzymes} and {fold}.")
+        rng = seeds.rng(seed, seeds.OUTSIDE)
+        highest = {e: max(s.expression[e] for s in training) for e in ENZYMES}
+        strains = []
+        for base in self.sample_strains(n, seed=seed + 1, prefix=prefix):
+            expression = dict(base.expression)
+            for j in rng.choice(len(ENZYMES), size=enzymes, replace=False):
+                e = ENZYMES[j]
+                expression[e] = highest[e] * fold * rng.uniform(1.0, 1.5)
+            strains.append(Strain(base.name, expression, base.acetyl_coa0, base.od0, base.growth_rate))
+        return strains
+
+    def growth_rate(self, strain: Strain, factor: np.ndarray | None = None) -> float:
+        """The strain's growth rate (1/h), lowered by expression burden when ``burden > 0``
+        (``factor``: the scaling of each enzyme by an intervention)."""
+        if self.burden == 0:
+            return strain.growth_rate
+        factor = np.ones(len(ENZYMES)) if factor is None else np.asarray(factor, float)
+        total = float(np.sum(factor * np.array([strain.expression[e] for e in ENZYMES])))
+        excess = max(total / sum(self.reference.values()) - 1.0, 0.0)
+        return strain.growth_rate / (1.0 + self.burden * excess)
 
     def enzyme_levels(
         self, strain: Strain, times: np.ndarray, scale: Mapping[str, float] | None = None
@@ -209,10 +314,11 @@ class SyntheticPathway:
         induced = (1.0 - np.exp(-t / kin.tau_induction)) * np.exp(-kin.enzyme_decline * t)
         return factor * (kin.basal + a * induced)
 
-    def od(self, strain: Strain, times: np.ndarray) -> np.ndarray:
-        """Optical density OD600 at ``times`` (logistic growth)."""
+    def od(self, strain: Strain, times: np.ndarray, factor: np.ndarray | None = None) -> np.ndarray:
+        """Optical density OD600 at ``times`` (logistic growth at :meth:`growth_rate`)."""
         K = self.kinetics.od_max
-        return K / (1.0 + (K / strain.od0 - 1.0) * np.exp(-strain.growth_rate * np.asarray(times, float)))
+        rate = self.growth_rate(strain, factor)
+        return K / (1.0 + (K / strain.od0 - 1.0) * np.exp(-rate * np.asarray(times, float)))
 
     def derivatives(self, t: float, x: np.ndarray, strain: Strain, factor: np.ndarray) -> np.ndarray:
         """dx/dt of the nine metabolites (µM/h) at time ``t`` (h)."""
@@ -221,19 +327,22 @@ class SyntheticPathway:
         a = np.array([strain.expression[e] for e in ENZYMES])
         induced = (1.0 - np.exp(-t / kin.tau_induction)) * np.exp(-kin.enzyme_decline * t)
         atob, hmgs, hmgr, mk, pmk, pmd, idi, gpps, ls = factor * (kin.basal + a * induced)
-        od = self.od(strain, np.array([t]))[0]
-        mu = strain.growth_rate * (1.0 - od / kin.od_max)
+        rate = self.growth_rate(strain, factor)
+        od = self.od(strain, np.array([t]), factor)[0]
+        mu = rate * (1.0 - od / kin.od_max)
+        inhibit_hmgs = 1.0 / (1.0 + H / kin.Ki_hmgs) if self.feedback else 1.0
+        inhibit_mk = 1.0 / (1.0 + I / kin.Ki_mk) if self.feedback else 1.0
 
         v_atob = kin.k_atob * atob * A / (kin.K_atob + A)
-        v_hmgs = kin.k_hmgs * hmgs * AA / (kin.K_hmgs + AA) * A / (kin.K_hmgs_acetyl + A)
+        v_hmgs = kin.k_hmgs * hmgs * AA / (kin.K_hmgs + AA) * A / (kin.K_hmgs_acetyl + A) * inhibit_hmgs
         v_hmgr = kin.k_hmgr * hmgr * H / (kin.K_hmgr + H)
-        v_mk = kin.k_mk * mk * M / (kin.K_mk + M)
+        v_mk = kin.k_mk * mk * M / (kin.K_mk + M) * inhibit_mk
         v_pmk = kin.k_pmk * pmk * MP / (kin.K_pmk + MP)
         v_pmd = kin.k_pmd * pmd * MPP / (kin.K_pmd + MPP)
         v_gpps = kin.k_gpps * gpps * idi / (kin.K_idi + idi) * I**2 / (kin.K_gpps**2 + I**2)
         v_ls = kin.k_ls * ls * G / (kin.K_ls + G)
         supply = kin.supply * (0.2 + mu / strain.growth_rate)
-        drain_ipp = kin.v_ipp_drain * I / (kin.K_ipp_drain + I)
+        drain_ipp = kin.v_ipp_drain * I / (kin.K_ipp_drain + I) + self.branch * I
 
         return np.array([
             supply - 2.0 * v_atob - v_hmgs - kin.k_acetyl_drain * A - mu * A,
@@ -284,7 +393,7 @@ class SyntheticPathway:
             self.enzyme_levels(strain, times, factor_map) * PEAK_AREA_PER_UNIT, columns=list(ENZYMES)
         )
         frame[list(METABOLITES)] = np.maximum(solution.y.T, 0.0)
-        frame["OD600"] = self.od(strain, times)
+        frame["OD600"] = self.od(strain, times, factor)
         frame.insert(0, "Hour", times)
         return frame
 
@@ -340,9 +449,15 @@ def make_dataset(
     times: Sequence[float] = SAMPLING_HOURS,
     include_hidden: bool = False,
     pathway: SyntheticPathway | None = None,
+    strains: Sequence[Strain] | None = None,
 ) -> _data.Dataset:
-    """:func:`generate`, validated into a :class:`nodebio.data.Dataset` like the real tables."""
-    frame = generate(n_strains, seed, noise, times, include_hidden=include_hidden, pathway=pathway)
+    """:func:`generate`, validated into a :class:`nodebio.data.Dataset` like the real tables
+    (``strains``: these strains of ``pathway`` instead of ``n_strains`` drawn ones)."""
+    if strains is None:
+        frame = generate(n_strains, seed, noise, times, include_hidden=include_hidden, pathway=pathway)
+    else:
+        frame = (pathway or SyntheticPathway()).generate(strains, times, noise=noise, seed=seed,
+                                                         include_hidden=include_hidden)
     states = list(METABOLITES if include_hidden else MEASURED_STATES)
     dataset = _data.from_frame(
         frame,

@@ -347,3 +347,50 @@ def test_run_command_prints_the_command_and_its_output(tmp_path, capsys):
         cli.run_command(command, cwd=tmp_path, expect_failure=True)
     with pytest.raises(ValueError, match="runs nodebio command lines"):
         cli.run_command("ls -l")
+
+
+def test_cli_recommend_on_a_synthetic_run(synthetic_run, tmp_path, capsys):
+    out = tmp_path / "recs"
+    assert cli.main(["recommend", str(synthetic_run), "--strain", "S4", "--n", "4", "--proteins", "HMGR,MK,PMK",
+                     "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "ranked by ei; intervals:" in printed and "inner held-out scores" in printed
+    table = pd.read_csv(out / "recommendations-S4.csv")
+    assert len(table) == 4 and table["acquisition"].is_monotonic_decreasing
+    assert (out / "recommendations-S4.png").is_file()
+    assert cli.main(["recommend", str(synthetic_run), "--strain", "S4", "--n", "2", "--no-calibration",
+                     "--acquisition", "mean"]) == 0
+    assert "members' range (2 members, not calibrated)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--strain", "S4", "--proteins", "HMGQ"], "Unknown protein: 'HMGQ'"),
+    (["--strain", "S4", "--factors", "0,2"], "Factors must be positive numbers"),
+    (["--strain", "S4", "--factors", "-1"], "Factors must be positive numbers"),
+    (["--strain", "S4", "--max-fold", "-2"], "max_fold must be a number above 1"),
+    (["--strain", "S4", "--proteins", "HMGR", "--factors", "50,100", "--max-fold", "2"], "Empty trust region"),
+    (["--strain", "S9"], "Unknown strain: 'S9'"),
+])
+def test_cli_recommend_bad_inputs(synthetic_run, capsys, arguments, message):
+    assert cli.main(["recommend", str(synthetic_run), "--no-calibration", *arguments]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_recommend_on_real_pathways_and_a_csv_run(limonene_path, tmp_path, capsys):
+    for pathway, strain in (("limonene", "L1"), ("isopentenol", "I1")):
+        run = tmp_path / pathway
+        assert cli.main(["train", "--dataset", pathway, "--out", str(run), "--epochs", "3", "--ensemble", "2",
+                         "--device", "cpu", "--no-progress", "--data-dir", str(limonene_path.parent)]) == 0
+        capsys.readouterr()
+        assert cli.main(["recommend", str(run), "--strain", strain, "--n", "3",
+                         "--data-dir", str(limonene_path.parent)]) == 0
+        assert "too few for a calibrated 90% interval" in capsys.readouterr().out  # two training strains
+    csv = tmp_path / "mine.csv"
+    synthetic.generate(4, seed=5).to_csv(csv, index=False)
+    run = tmp_path / "csv"
+    assert cli.main(["train", "--csv", str(csv), "--states", "Mevalonate,Limonene", "--controls", "HMGR,MK",
+                     "--product", "Limonene", "--train", "S1,S2,S3", "--test", "S4", "--epochs", "3",
+                     "--no-progress", "--device", "cpu", "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert cli.main(["recommend", str(run), "--strain", "S4", "--n", "2"]) == 0
+    assert "Limonene at the final time in strain S4" in capsys.readouterr().out

@@ -42,3 +42,47 @@ def test_effect_scores_on_known_inputs():
     assert scores["sign_agreement"] == 1.0  # the 1.01 effect is below the threshold
     assert scores["coverage"] == pytest.approx(0.6)
     assert scores["fold_change_error"] == pytest.approx(0.1)  # median of 0.1, 0.05, 0.1, 0.5, 0.02
+
+
+def test_validation_on_the_harder_truth_with_calibration_and_recommendations():
+    pathway = synthetic.SyntheticPathway.hard()
+    result = validation.validate_on_synthetic((3,), n_test_strains=1, n_outside=1, pathway=pathway, calibrate=True,
+                                              recommend_top=2, n_random_designs=5, proteins=["HMGR", "MK"],
+                                              members=2, progress=False, quick=True, **TINY)
+    summary, details, recs = result.summary, result.details, result.recommendations
+    assert list(summary["group"]) == ["in range", "out of range"]
+    assert set(details.loc[details["group"] == "out of range", "strain"]) == {"X1"}
+    assert summary["ideal_coverage"].iloc[0] == pytest.approx(0.30, abs=0.01)
+    assert summary["calibration_scale"].notna().all()
+    covered = (details["fold_change_low"] <= details["true_fold_change"]) & (
+        details["true_fold_change"] <= details["fold_change_high"])
+    assert (covered == details["covered"]).all()
+    for group, rows in details.groupby("group"):
+        row = summary.set_index("group").loc[group]
+        assert row["coverage"] == pytest.approx(rows["covered"].mean())
+        assert row["coverage_members"] == pytest.approx(rows["covered_members"].mean())
+    assert len(recs) == 1 and recs.loc[0, "strain"] == "S4"
+    assert recs.loc[0, "random_median"] <= recs.loc[0, "random_p90"]
+    assert recs.loc[0, "beats_random_p90"] == (recs.loc[0, "best_recommended"] > recs.loc[0, "random_p90"])
+    assert result.settings["pathway"]["feedback"] is True
+    # without calibration, the intervals are the members' range
+    plain = validation.validate_on_synthetic((3,), n_test_strains=1, proteins=["HMGR"], members=2, progress=False,
+                                             **TINY)
+    assert (plain.details["covered"] == plain.details["covered_members"]).all()
+    assert plain.summary["calibration_scale"].isna().all()
+
+
+def test_validation_table_bad_mode():
+    with pytest.raises(ValueError, match="Unknown mode: 'fast'"):
+        validation.validation_table("fast")
+
+
+def test_truth_cache_is_used_and_filled():
+    cache: dict = {}
+    first = validation.validate_on_synthetic((2,), n_test_strains=1, proteins=["HMGR"], factors=(2.0,), members=1,
+                                             model="mean", progress=False, truth_cache=cache)
+    assert set(cache) == {("S3", "HMGR x2")}
+    cache[("S3", "HMGR x2")] = 7.0  # a value the mechanistic model never gives: the cache is read, not recomputed
+    second = validation.validate_on_synthetic((2,), n_test_strains=1, proteins=["HMGR"], factors=(2.0,), members=1,
+                                              model="mean", progress=False, truth_cache=cache)
+    assert first.details["true_fold_change"].iloc[0] != 7.0 and second.details["true_fold_change"].iloc[0] == 7.0

@@ -76,3 +76,57 @@ def test_synthetic_dataset_prepares():
     dataset = synthetic.make_dataset(5, seed=0)
     prepared = data.prepare(dataset, ["S1", "S2", "S3", "S4"], ["S5"], n_points=50)
     assert prepared.train.x.shape == (4, 50, 6)
+
+
+def test_promoter_design_correlates_enzymes_within_an_operon():
+    pathway = synthetic.SyntheticPathway(design="promoters")
+    strains = pathway.sample_strains(30, seed=0)
+    levels = np.log([[s.expression[e] for e in synthetic.ENZYMES] for s in strains])
+    corr = np.corrcoef(levels.T)
+    i, j = synthetic.ENZYMES.index("AtoB"), synthetic.ENZYMES.index("HMGR")
+    assert corr[i, j] > 0.8  # same operon, same promoter
+    independent = np.log([[s.expression[e] for e in synthetic.ENZYMES]
+                          for s in synthetic.SyntheticPathway().sample_strains(30, seed=0)])
+    assert abs(np.corrcoef(independent.T)[i, j]) < 0.5
+    with pytest.raises(ValueError, match="Unknown strain design: 'promoter'"):
+        synthetic.SyntheticPathway(design="promoter")
+    with pytest.raises(ValueError, match="burden must be a non-negative number"):
+        synthetic.SyntheticPathway(burden=-1)
+
+
+def test_sample_outside_leaves_the_training_range():
+    pathway = synthetic.SyntheticPathway.hard()
+    training = pathway.sample_strains(5, seed=1)
+    outside = pathway.sample_outside(3, training, seed=1, fold=3.0, enzymes=6)
+    for strain in outside:
+        above = [e for e in synthetic.ENZYMES if strain.expression[e] >= 3.0 * max(t.expression[e] for t in training)]
+        assert len(above) >= 6
+    assert [s.name for s in outside] == ["X1", "X2", "X3"]
+    again = pathway.sample_outside(3, training, seed=1, fold=3.0, enzymes=6)
+    assert [s.expression for s in again] == [s.expression for s in outside]
+    with pytest.raises(ValueError, match="needs the training strains"):
+        pathway.sample_outside(1, [])
+
+
+def test_misspecifications_change_the_truth():
+    strain = synthetic.SyntheticPathway().sample_strains(1, seed=0)[0]
+    plain = synthetic.SyntheticPathway().simulate(strain)
+    feedback = synthetic.SyntheticPathway(feedback=True).simulate(strain)
+    # HMGS inhibited by HMG-CoA: less HMG-CoA piles up
+    assert feedback["HMG-CoA"].iloc[-1] < plain["HMG-CoA"].iloc[-1]
+    branch = synthetic.SyntheticPathway(branch=0.5).simulate(strain)
+    assert branch["IPP/DMAPP"].iloc[-1] < plain["IPP/DMAPP"].iloc[-1]
+    assert branch["Limonene"].iloc[-1] < plain["Limonene"].iloc[-1]
+    burdened = synthetic.SyntheticPathway(burden=1.0)
+    base, more = burdened.simulate(strain), burdened.simulate(strain, scale={"Limonene Synthase": 4.0})
+    # expressing more slows growth; without burden the OD ignores the enzymes
+    assert more["OD600"].iloc[3] < base["OD600"].iloc[3]
+    assert np.allclose(synthetic.SyntheticPathway().simulate(strain, scale={"Limonene Synthase": 4.0})["OD600"],
+                       plain["OD600"])
+
+
+def test_make_dataset_of_given_strains():
+    pathway = synthetic.SyntheticPathway.hard()
+    strains = pathway.sample_strains(3, seed=0) + pathway.sample_outside(1, pathway.sample_strains(3, seed=0))
+    dataset = synthetic.make_dataset(seed=0, pathway=pathway, strains=strains)
+    assert dataset.strains == ("S1", "S2", "S3", "X1")

@@ -1,0 +1,81 @@
+"""Recommendations: candidate designs, the trust region, acquisition rules, the ranking."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from nodebio import recommend, synthetic
+
+
+def test_candidate_designs_singles_pairs_and_random():
+    designs = recommend.candidate_designs(["HMGR", "MK", "PMK"], 4.0, levels=2, n_random=5, seed=1)
+    singles = [d for d in designs if len(d.changes) == 1]
+    assert sorted({d.factor("HMGR") for d in singles if d.proteins == ("HMGR",)}) == [0.25, 0.5, 2.0, 4.0]
+    assert len(singles) == 3 * 4 and len([d for d in designs if len(d.changes) == 2]) == 3 * 16
+    random = [d for d in designs if len(d.changes) == 3]
+    assert len(random) == 5 and all(0.25 <= d.factor(p) <= 4 for d in random for p in d.proteins)
+    again = recommend.candidate_designs(["HMGR", "MK", "PMK"], 4.0, levels=2, n_random=5, seed=1)
+    assert [str(d) for d in again] == [str(d) for d in designs]  # seeded
+    given = recommend.candidate_designs(["HMGR"], factors=[0.5, 1.0, 3.0])
+    assert [str(d) for d in given] == ["HMGR x0.5", "HMGR x3"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"max_fold": 1.0}, "max_fold must be a number above 1"),
+    ({"max_fold": -2.0}, "max_fold must be a number above 1"),
+    ({"factors": [0.0, 2.0]}, "Factors must be positive numbers"),
+    ({"factors": [-1.0]}, "Factors must be positive numbers"),
+])
+def test_candidate_designs_bad_inputs(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        recommend.candidate_designs(["HMGR"], **kwargs)
+
+
+def test_acquisition_rules():
+    mean, sigma, high = np.array([0.0, 0.5, -0.5]), np.array([1.0, 0.1, 0.1]), np.array([3.0, 2.0, 1.0])
+    ei = recommend.acquisition(mean, sigma, high, "ei")
+    assert ei[0] == pytest.approx(norm.pdf(0.0))
+    assert ei[1] == pytest.approx(0.5, abs=1e-6) and ei[2] == pytest.approx(0.0, abs=1e-6)
+    assert list(recommend.acquisition(mean, sigma, high, "ucb")) == [3.0, 2.0, 1.0]
+    assert recommend.acquisition(mean, sigma, high, "mean") == pytest.approx(np.exp(mean))
+    with pytest.raises(ValueError, match="Unknown acquisition rule: 'best'"):
+        recommend.acquisition(mean, sigma, high, "best")
+
+
+def test_recommend_ranks_by_the_acquisition(intervention_ensemble, intervention_prepared, tmp_path):
+    dataset = intervention_prepared.dataset
+    everything = recommend.recommend(intervention_ensemble, dataset, "S4", n=None, rule="mean",
+                                     proteins=["HMGR", "Limonene Synthase", "MK"], n_random=10)
+    table = everything.table
+    assert table["acquisition"].is_monotonic_decreasing and list(table["rank"]) == list(range(1, len(table) + 1))
+    # the top design is the one with the highest predicted fold change of all candidates
+    assert table.loc[0, "fold_change"] == pytest.approx(table["fold_change"].max())
+    assert everything.interval.startswith("members' range")
+    top = recommend.recommend(intervention_ensemble, dataset, "S4", n=3, rule="mean",
+                              proteins=["HMGR", "Limonene Synthase", "MK"], n_random=10)
+    pd.testing.assert_frame_equal(top.table, table.head(3))
+    files = top.save(tmp_path)
+    assert [f.name for f in files] == ["recommendations-S4.csv", "recommendations-S4.png"]
+    assert len(pd.read_csv(files[0])) == 3
+
+
+def test_trust_region_drops_designs_and_an_empty_one_is_an_error(intervention_ensemble, intervention_prepared):
+    dataset = intervention_prepared.dataset
+    wide = recommend.recommend(intervention_ensemble, dataset, "S4", n=None, proteins=["HMGR"], factors=[0.5, 2, 50])
+    assert "HMGR x50" not in set(wide.table["design"]) and "HMGR x2" in set(wide.table["design"])
+    with pytest.raises(ValueError, match="Empty trust region: no candidate design of strain 'S4'"):
+        recommend.recommend(intervention_ensemble, dataset, "S4", proteins=["HMGR"], factors=[50, 100], max_fold=2)
+    with pytest.raises(ValueError, match="Unknown protein: 'HMGQ'"):
+        recommend.recommend(intervention_ensemble, dataset, "S4", proteins=["HMGQ"])
+
+
+def test_recommend_works_with_a_baseline_model(intervention_prepared):
+    from nodebio.models import Ensemble
+
+    baseline = Ensemble("baseline-gb", 1, quick=True).fit(intervention_prepared)
+    result = recommend.recommend(baseline, intervention_prepared.dataset, "S5", n=5, rule="mean",
+                                 proteins=list(synthetic.ENZYMES[-3:]), n_random=0)
+    assert len(result.table) == 5 and result.table["fold_change"].is_monotonic_decreasing
