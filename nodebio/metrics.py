@@ -197,7 +197,7 @@ def score_table(fitted, prepared, *, splits: Sequence[str] = ("test", "train"),
     """Mean scaled RMSE and share of negative values of fitted models, with the references.
 
     fitted : a mapping ``{label: fitted model}`` (anything with ``simulate``). Every name of
-    ``references`` (:data:`nodebio.models.references.REFERENCES`) is fitted on the same training
+    ``references`` (``nodebio.models.references.REFERENCES``) is fitted on the same training
     strains and added as a row labelled ``"<name> (reference)"``. Returns one row per model
     (index ``model``) with ``kind`` (``"model"`` or ``"reference"``) and, per split,
     ``"<split> scaled RMSE"`` (:func:`evaluate`'s mean over the states) and

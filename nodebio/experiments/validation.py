@@ -107,7 +107,7 @@ def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *,
     (:func:`nodebio.calibration.ideal_coverage`); and the mean scaled RMSE of the ensemble mean on
     the group's strains. ``seed`` is the ensembles' seed, ``data_seed`` that of the synthetic
     strains and their noise (``seed`` when None); ``floor`` that of the calibration's spread
-    (:data:`nodebio.calibration.FLOOR` when None). ``truth_cache``: a dict that keeps the true
+    (``nodebio.calibration.FLOOR`` when None). ``truth_cache``: a dict that keeps the true
     effects between calls on the same strains (the same ``pathway`` and ``data_seed``).
 
     ``recommend_top`` > 0 checks the recommendations for the first in-range held-out strain with the
@@ -311,10 +311,10 @@ def validation_table(mode: str = "full", *, model: str = "node", seeds: int | No
     calibrated intervals, recommendations of ``model`` with the largest training set against
     random designs and the gradient-boosting baseline), with the model-free ``references`` scored
     the same way (one member, calibrated like the model; ``mean`` predicts no effect at all).
-    ``counts``: numbers of training strains (those of ``mode`` when None). Returns ``{"effects":
-    means over seeds per model, training strains and group, "recommendations": one row per seed,
-    "summary": the per-seed summaries, "first": the :class:`ValidationResult` of ``model`` for the
-    first seed, "settings": ...}``. The model seed is the data seed."""
+    ``counts``: numbers of training strains (those of ``mode`` when None). Returns a dict:
+    ``effects`` (means over seeds per model, training strains and group), ``recommendations`` (one
+    row per seed), ``summary`` (the per-seed summaries), ``first`` (the :class:`ValidationResult` of
+    ``model`` for the first seed) and ``settings``. The model seed is the data seed."""
     from nodebio import synthetic
 
     if mode not in MODES:
