@@ -1,8 +1,8 @@
 """A dataset of one's own, shipped with the package: the example of the chapter "Your own data".
 
-:data:`CSV` is a tidy table of four strains of the synthetic pathway (:mod:`nodebio.synthetic`,
+``CSV`` is a tidy table of four strains of the synthetic pathway (:mod:`nodebio.synthetic`,
 settings :data:`SETTINGS`), with a few values left out as a real experiment leaves them;
-:data:`REACTIONS` is the pathway's reaction file (the YAML of :mod:`nodebio.data.reaction_files`).
+``REACTIONS`` is the pathway's reaction file (the YAML of :mod:`nodebio.data.reaction_files`).
 Both are package data, so they are installed with the package. :func:`write_example` makes the
 CSV again from the synthetic pathway (the tests check that it gives the same file), and
 :func:`mistakes` writes broken copies of it, one common mistake each, to show what the
@@ -27,21 +27,21 @@ __all__ = ["FOLDER", "CSV", "REACTIONS", "SETTINGS", "GAPS", "STATES", "CONTROLS
 FOLDER = Path(__file__).resolve().parent / "data" / "examples"
 CSV = FOLDER / "synthetic-limonene.csv"
 REACTIONS = FOLDER / "synthetic-limonene.yaml"
-#: The strains of :data:`CSV`: ``nodebio.synthetic.generate(**SETTINGS)``.
+#: The strains of ``CSV``: ``nodebio.synthetic.generate(**SETTINGS)``.
 SETTINGS = {"n_strains": 4, "seed": 7, "noise": 0.05}
-#: Values left out of :data:`CSV` (strain, hour, column): not measured, as in a real experiment.
+#: Values left out of ``CSV`` (strain, hour, column): not measured, as in a real experiment.
 GAPS = (("S1", 18.0, "Mev-P"), ("S2", 36.0, "IPP/DMAPP"), ("S3", 8.0, "HMG-CoA"), ("S3", 8.0, "Mev-P"))
 STATES = synthetic.MEASURED_STATES
 CONTROLS = synthetic.ENZYMES
 PRODUCT = "Limonene"
 #: The split of the chapter: three strains to train on, one held out.
 TRAIN, TEST = ("S1", "S2", "S3"), ("S4",)
-#: Significant digits of the values in :data:`CSV` (enough for noise of a few percent).
+#: Significant digits of the values in ``CSV`` (enough for noise of a few percent).
 DIGITS = 6
 
 
 def example_frame() -> pd.DataFrame:
-    """The table of :data:`CSV`, made from the synthetic pathway: :data:`SETTINGS`, :data:`GAPS`."""
+    """The table of ``CSV``, made from the synthetic pathway: :data:`SETTINGS`, :data:`GAPS`."""
     frame = synthetic.generate(**SETTINGS)
     for strain, hour, column in GAPS:
         frame.loc[(frame["Strain"] == strain) & (frame["Hour"] == hour), column] = float("nan")
@@ -62,7 +62,7 @@ def load_example(path: str | Path = CSV) -> data.Dataset:
 
 
 def copy_example(folder: str | Path) -> tuple[Path, Path]:
-    """Copy :data:`CSV` and :data:`REACTIONS` into ``folder`` (created); returns the two copies."""
+    """Copy ``CSV`` and ``REACTIONS`` into ``folder`` (created); returns the two copies."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     return Path(shutil.copy(CSV, folder / CSV.name)), Path(shutil.copy(REACTIONS, folder / REACTIONS.name))

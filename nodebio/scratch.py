@@ -4,7 +4,7 @@ The node chapter writes a neural ODE in plain torch and ``torchdiffeq``: a field
 ``nn.Sequential(Linear, Tanh, [Linear, Tanh]..., Linear)`` of the states and the controls, solved
 with ``odeint``. :func:`field_from_mlp` puts the weights of such a network into the package's
 :class:`~nodebio.models.fields.VectorField`, so that the same weights can be solved by both
-(:func:`nodebio.models.solve.integrate`), and the two can be checked against each other.
+(:func:`nodebio.models.integrate`), and the two can be checked against each other.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ _MODULES = {nn.Tanh: "tanh", nn.Softplus: "softplus", nn.SiLU: "silu", nn.ELU: "
 
 
 def field_from_mlp(mlp: nn.Sequential, n_states: int, n_controls: int) -> VectorField:
-    """A :class:`VectorField` with the weights of ``mlp``, whose input is ``[states, controls]``.
+    """A :class:`nodebio.models.VectorField` with the weights of ``mlp``, whose input is ``[states, controls]``.
 
     mlp : ``Linear, activation, (Linear, activation)..., Linear`` with one activation throughout
     (tanh, softplus, SiLU, ELU or ReLU), mapping ``n_states + n_controls`` inputs to
