@@ -58,11 +58,11 @@ def test_an_ablation_scores_the_references_on_the_same_folds(limonene_path):
 def test_best_experiment_of_one_model_and_the_kinetic_rows_run(limonene_path):
     import pandas as pd
 
-    labels = ["plain (default)", "kinetic (default)", "kinetic, no flux correction", "reference: persistence"]
+    labels = ["plain (default)", "kinetic (default)", "kinetic, with flux correction", "reference: persistence"]
     table = pd.DataFrame({"experiment": labels, "reference": [False, False, False, True],
                           "inner mean": [1.0, 3.0, 2.0, 0.5]})
     assert ablation.best_experiment(table) == "plain (default)"
-    assert ablation.best_experiment(table, model="node-kinetic") == "kinetic, no flux correction"
+    assert ablation.best_experiment(table, model="node-kinetic") == "kinetic, with flux correction"
     with pytest.raises(ValueError, match="No experiment of model 'zero'"):
         ablation.best_experiment(table, model="zero")
     # the kinetic rows are prepared with the model's own scalings (enzymes in original units, and
