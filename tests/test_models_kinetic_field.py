@@ -214,7 +214,7 @@ def test_a_homeostatic_supply_refills_a_drained_pool(kinetic_prepared):
     fluxes = []
     for level in (0.0, 0.5, 2.0):
         x = states.clone()
-        set_point = float(field.supply_set_point[made] * torch.exp(field.log_set_point[made]))
+        set_point = float((field.supply_set_point[made] * torch.exp(field.log_set_point[made])).detach())
         wanted = c[..., made].clone().fill_(level * set_point)
         x[..., made] = (wanted - field.state_mean[made]) / field.state_scale[made]
         fluxes.append(field.fluxes_on_grid(x)[..., supply])
