@@ -36,6 +36,7 @@ controls themselves.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -44,6 +45,15 @@ __all__ = ["ACTIVATIONS", "ControlledField", "VectorField", "make_field", "negat
            "rates_on_grid", "parameter_count"]
 
 ACTIVATIONS = {"tanh": torch.tanh, "softplus": F.softplus, "silu": F.silu, "elu": F.elu, "relu": F.relu}
+
+
+def add_buffer(module: nn.Module, name: str, values, shape: tuple) -> None:
+    """Register ``values`` as a float32 buffer of ``module``, checked to have ``shape``."""
+    tensor = torch.as_tensor(np.asarray(values, dtype=float) if not torch.is_tensor(values) else values,
+                             dtype=torch.float32).clone()
+    if tuple(tensor.shape) != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {tuple(tensor.shape)}.")
+    module.register_buffer(name, tensor)
 
 
 def check_architecture(activation: str, width: int, depth: int) -> None:

@@ -73,8 +73,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from nodebio.data import DataValidationError, PreparedData, Reaction, stoichiometry
-from nodebio.models.fields import ControlledField
-from nodebio.models.structured import rate_scales_and_yields, reaction_inputs
+from nodebio.models.fields import ControlledField, add_buffer
+from nodebio.models.structured import StructuredField, rate_scales_and_yields, reaction_inputs
 
 __all__ = ["KineticField", "kinetic_field", "KINETIC_OPTIONS", "growth_rate"]
 
@@ -131,10 +131,7 @@ class KineticField(ControlledField):
         self.reactions = list(reactions or [])
 
         def buffer(name, values, shape):
-            tensor = torch.as_tensor(np.asarray(values, dtype=float), dtype=torch.float32).clone()
-            if tuple(tensor.shape) != shape:
-                raise ValueError(f"{name} must have shape {shape}, got {tuple(tensor.shape)}.")
-            self.register_buffer(name, tensor)
+            add_buffer(self, name, values, shape)
 
         buffer("consumption", (-S).clamp(min=0), (n_states, n_reactions))
         buffer("production", S.clamp(min=0), (n_states, n_reactions))
@@ -202,10 +199,8 @@ class KineticField(ControlledField):
 
     # -- the right-hand side ---------------------------------------------------------------------
 
-    def concentrations(self, x: torch.Tensor) -> torch.Tensor:
-        """Scaled states (..., n_states) -> concentrations in original units."""
-        y = x * self.state_scale + self.state_mean
-        return torch.expm1(y) if self.state_scaling == "log1p" else (x if self.state_scaling == "none" else y)
+    #: Scaled states (..., n_states) -> concentrations in original units, as the structured field.
+    concentrations = StructuredField.concentrations
 
     def _weights(self) -> dict:
         """The parameter-only tensors of the rates, computed once per evaluation or per solve."""
@@ -232,7 +227,9 @@ class KineticField(ControlledField):
         relative = projected[..., :self.n_controls].clamp(min=1e-6)
         return 1.0 / ((1.0 / relative) @ weights["share"] + self.no_enzyme)
 
-    def _fluxes(self, projected: torch.Tensor, x: torch.Tensor, c: torch.Tensor, weights: dict) -> torch.Tensor:
+    def _fluxes(self, projected: torch.Tensor, x: torch.Tensor, c: torch.Tensor,
+                weights: dict | None = None) -> torch.Tensor:
+        weights = weights if weights is not None else self._weights()
         positive = c.clamp(min=0).unsqueeze(-2)  # (..., 1, n_states)
         saturation = positive / (positive + weights["affinity"])  # (..., R, n_states)
         log_mm = (torch.log(saturation.clamp(min=1e-12)) * self.substrate_mask).sum(-1)
@@ -277,23 +274,13 @@ class KineticField(ControlledField):
 
         return self._project, rates
 
-    def forward(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return self._rates(self._projected_at(t), x)
+    # evaluated on the grid or at any time as the structured field is (the same attributes)
+    forward = StructuredField.forward
+    rates_on_grid = StructuredField.rates_on_grid
+    fluxes_on_grid = StructuredField.fluxes_on_grid
 
-    def rates_on_grid(self, states: torch.Tensor, times: torch.Tensor | None = None) -> torch.Tensor:
-        """dx/dt (scaled units per hour) at every point of the control grid: (B, T, n_states)."""
-        self._check_grid(states)
-        return self._rates(self._projected, states)
-
-    def fluxes_on_grid(self, states: torch.Tensor) -> torch.Tensor:
-        """Reaction fluxes (B, T, R) at every point of the control grid, original units per hour."""
-        self._check_grid(states)
-        weights = self._weights()
-        return self._fluxes(self._projected, states, self.concentrations(states), weights)
-
-    def effective_stoichiometry(self) -> torch.Tensor:
-        """The stoichiometry with the learned yields, (n_states, R), original units."""
-        return (self.production * torch.exp(self.log_yield * self.free_yield) - self.consumption).detach()
+    #: The stoichiometry with the learned yields, (n_states, R), original units.
+    effective_stoichiometry = StructuredField.effective_stoichiometry
 
     def capacities(self) -> torch.Tensor:
         """k_j of every reaction (per hour at the training strains' mean enzyme level)."""
@@ -355,7 +342,8 @@ def kinetic_field(prepared: PreparedData, reactions: Sequence[Reaction], *, grow
         state_mean=scaler.mean_, state_scale=scaler.scale_, state_scaling=scaler.method, substrate_scale=sd,
         free_yield=free, initial_log_yield=log_yield, correction=correction, correction_width=correction_width,
         growth=growth_index, product=product, od_product=od_product, first_order_loss=first_order_loss,
-        homeostatic_supply=homeostatic_supply, supply_set_point=2.0 * np.maximum(prepared.train.x.max(axis=(0, 1)), 1e-12),
+        homeostatic_supply=homeostatic_supply,
+        supply_set_point=2.0 * np.maximum(prepared.train.x.max(axis=(0, 1)), 1e-12),
         reactions=[r.to_dict() for r in reactions])
 
 

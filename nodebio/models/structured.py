@@ -17,7 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from nodebio.data import PreparedData, Reaction, stoichiometry
-from nodebio.models.fields import ACTIVATIONS, ControlledField, check_architecture
+from nodebio.models.fields import ACTIVATIONS, ControlledField, add_buffer, check_architecture
 
 __all__ = ["StructuredField", "structured_field", "STRUCTURED_OPTIONS", "reaction_inputs", "rate_scales_and_yields"]
 
@@ -94,10 +94,7 @@ class StructuredField(ControlledField):
         self.act = ACTIVATIONS[activation]
 
         def buffer(name, values, shape):
-            tensor = torch.as_tensor(values, dtype=torch.float32).clone()
-            if tuple(tensor.shape) != shape:
-                raise ValueError(f"{name} must have shape {shape}, got {tuple(tensor.shape)}.")
-            self.register_buffer(name, tensor)
+            add_buffer(self, name, values, shape)
 
         buffer("consumption", (-S).clamp(min=0), (n_states, n_reactions))
         buffer("production", S.clamp(min=0), (n_states, n_reactions))
