@@ -153,8 +153,13 @@ class Recommendation:
         extrapolations), against the unmodified strain."""
         import matplotlib.pyplot as plt
 
+        import textwrap
+
         top = self.table.head(n).iloc[::-1]
-        fig, ax = plt.subplots(figsize=(8, 0.4 * len(top) + 1.5), constrained_layout=True)
+        # a design of many proteins wraps onto several lines: the figure grows with them
+        labels = [textwrap.fill(str(design), 40) for design in top["design"]]
+        lines = sum(label.count("\n") + 1 for label in labels)
+        fig, ax = plt.subplots(figsize=(10, 0.3 * lines + 0.25 * len(top) + 1.5), layout="constrained")
         y = np.arange(len(top))
         for k, (_, row) in enumerate(top.iterrows()):
             ax.barh(k, row["fold_change"] - 1.0, left=1.0, color="tab:red" if row["fold_change"] > 1 else "tab:blue",
@@ -163,7 +168,7 @@ class Recommendation:
                                  top["fold_change_high"] - top["fold_change"]]), 0, None)
         ax.errorbar(top["fold_change"], y, xerr=err, fmt="none", ecolor="black", capsize=3)
         ax.axvline(1.0, color="black", lw=1)
-        ax.set_yticks(y, top["design"], fontsize=8)
+        ax.set_yticks(y, labels, fontsize=8)
         ax.set_xscale("log")
         ax.set_xlabel(f"{self.product} fold change against unmodified {self.strain} ({self.interval})")
         ax.set_title(f"Top {len(top)} designs by {self.rule} (hatched: extrapolation)")
@@ -178,7 +183,7 @@ class Recommendation:
         stem = folder / f"recommendations-{iv.safe_file_name(self.strain)}"
         self.table.to_csv(stem.with_suffix(".csv"), index=False)
         fig = self.figure(n)
-        fig.savefig(stem.with_suffix(".png"), dpi=120)
+        fig.savefig(stem.with_suffix(".png"), dpi=120, bbox_inches="tight")
         plt.close(fig)
         return [stem.with_suffix(".csv"), stem.with_suffix(".png")]
 
