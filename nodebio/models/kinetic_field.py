@@ -43,8 +43,10 @@ Why these defaults
 ------------------
 Chosen by leave-one-strain-out within the training strains only (train on L1, simulate L3 and
 back; the same for I1 and I3), mean scaled RMSE over both pathways, folds and three seeds, one
-change at a time (``python benchmarks/structure_ablation.py --model node-kinetic --seeds 3``,
-2-core CPU), in two rounds:
+change at a time (:func:`nodebio.experiments.ablation.ablation`, 2-core CPU), in two rounds. The
+second is ``python benchmarks/structure_ablation.py --model node-kinetic --seeds 3``; the first
+ran the same function on one-change experiments from the former default, two of which (a 1 h
+step, learning rate 0.05) are not in the committed grid.
 
 1. From standardized states without losses (8.44): log-scaled states with learned first-order
    losses 8.28; either change alone 8.37; every other option 8.43-8.69 (no flux correction, a
