@@ -178,3 +178,17 @@ def site() -> Path:
             pytest.fail(f"NODEBIO_SITE={given} but {path}/index.html does not exist: build the book first")
         pytest.skip("no built site in _build/html: `make test` builds one (or `make book MODE=quick`)")
     return path
+
+
+#: The jupytext header of a MyST chapter, for the small chapters the bookbuild tests write.
+MYST_HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""

@@ -12,20 +12,12 @@ import pytest
 import bookbuild as book
 import bookbuild.timings
 
+from conftest import MYST_HEADER
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-FAILING = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+FAILING = MYST_HEADER + """
 # Broken
 
 ```{code-cell} ipython3
@@ -75,17 +67,7 @@ def test_parameters_are_injected(tmp_path):
     assert "OTHER" not in injected[0].source  # only the chapter's own parameters
 
 
-CHAPTER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+CHAPTER = MYST_HEADER + """
 # Timed
 
 ```{code-cell} ipython3

@@ -9,17 +9,9 @@ import bookbuild as book
 from bookbuild import formatting
 from bookbuild.cli import main
 
-CHAPTER = '''---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
+from conftest import MYST_HEADER
 
+CHAPTER = MYST_HEADER + '''
 # A chapter
 
 Prose with code-like text that stays as it is: x=[1,2,3] and a long line of markdown that is far longer than the line length of the book, on purpose.
