@@ -51,3 +51,13 @@ def test_imports_stay_light(module, absent):
             "print(loaded); sys.exit(1 if loaded else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, f"import {module} loads {result.stdout.strip()}{result.stderr[-500:]}"
+
+
+def test_prepare_like_keeps_data_that_fit_and_reprepares_the_rest(baseline_prepared):
+    node = models.make_model("node")
+    assert models.prepare_like(node, baseline_prepared) is baseline_prepared
+    kinetic = models.make_model("node-kinetic")
+    own = models.prepare_like(kinetic, baseline_prepared)
+    assert own is not baseline_prepared and own.control_scaler.method == "none"
+    assert own.train.strains == baseline_prepared.train.strains and len(own.train.times) == 60
+    assert models.prepare_like(kinetic, own) is own

@@ -21,7 +21,7 @@ import pandas as pd
 from nodebio import data as _data
 from nodebio import metrics
 from nodebio.models.ensemble import Ensemble
-from nodebio.models.registry import make_model, prepare_for
+from nodebio.models.registry import make_model, prepare_like
 
 __all__ = ["ABLATION_EXPERIMENTS", "DEFAULT_EXPERIMENTS", "QUICK_ABLATION", "REFERENCE_EXPERIMENTS", "BASELINE_GRID", "inner_folds",
            "ablation", "ablation_table", "best_experiment", "tune"]
@@ -78,9 +78,8 @@ def inner_folds(pathway: str, data_dir=None) -> list[tuple[str, _data.PreparedDa
     return folds
 
 
-def _scaled_score(model, prepared: _data.PreparedData, options: dict) -> tuple[float, float]:
-    prepared = prepare_for(model, prepared.dataset, prepared.train.strains, prepared.test.strains,
-                           n_points=len(prepared.train.times))
+def _scaled_score(model, prepared: _data.PreparedData) -> tuple[float, float]:
+    prepared = prepare_like(model, prepared)
     model.fit(prepared, progress=False)
     _, _, scores = metrics.evaluate(model, prepared, splits=("test",))
     return scores["test"]["mean_rmse_scaled"], scores["test"]["mean_rmse_integral"]
@@ -122,7 +121,7 @@ def ablation(experiments: dict[str, dict], pathways: Sequence[str] = tuple(_data
             model = make_model(name, seed=seed, quick=quick, device=device, **options)
         started = time.perf_counter()
         try:
-            scaled, integral = _scaled_score(model, prepared, options)
+            scaled, integral = _scaled_score(model, prepared)
             status = "ok"
         except RuntimeError as error:  # a diverged training run is a result, not a crash
             scaled, integral, status = np.nan, np.nan, f"failed: {str(error)[:80]}"
@@ -191,7 +190,7 @@ def tune(name: str, pathway: str, *, grid: dict[str, list] | None = None, seed: 
         scores = []
         for held, prepared in folds:
             model = make_model(name, seed=seed, quick=quick, device=device, **options)
-            scores.append(_scaled_score(model, prepared, options)[0])
+            scores.append(_scaled_score(model, prepared)[0])
         rows.append({**options, "inner mean": float(np.mean(scores))})
     table = pd.DataFrame(rows)
     best = table.loc[table["inner mean"].idxmin()] if table["inner mean"].notna().any() else table.iloc[0]

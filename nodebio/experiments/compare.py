@@ -37,7 +37,7 @@ from nodebio import metrics
 from nodebio import store as _store
 from nodebio.errors import unknown_message
 from nodebio.experiments import verdict as _verdict
-from nodebio.models.registry import NEURAL_MODELS, REFERENCE_MODELS, make_model, prepare_for
+from nodebio.models.registry import NEURAL_MODELS, REFERENCE_MODELS, make_model, prepare_like
 
 __all__ = ["PAPER_IMPROVEMENT", "NODE_MODELS", "reproduce", "leave_one_strain_out", "fit_and_score", "score_rows",
            "summarize", "improvements", "loso_summary", "write_results", "markdown_table"]
@@ -101,14 +101,9 @@ def _own_states(model, prepared: _data.PreparedData) -> _data.PreparedData:
     kinetic neural ODE takes enzymes in original units), prepared with them, and the 2018 pipeline
     with its published feature lists, which simulates the states of its lists (Mev-P for isopentenol, which this
     comparison leaves out of the scores: the source table copies I3's series into I2)."""
-    config = getattr(model, "config", None)
-    scalings = (getattr(config, "state_scaling", prepared.state_scaler.method),
-                getattr(config, "control_scaling", prepared.control_scaler.method))
-    if scalings != (prepared.state_scaler.method, prepared.control_scaler.method):  # e.g. node-kinetic
-        return prepare_for(model, prepared.dataset, prepared.train.strains, prepared.test.strains,
-                           n_points=len(prepared.train.times))
-    if getattr(config, "configuration", None) != "published-features":
-        return prepared
+    own = prepare_like(model, prepared)  # e.g. node-kinetic: enzymes in original units
+    if own is not prepared or getattr(getattr(model, "config", None), "configuration", None) != "published-features":
+        return own
     from nodebio.models.published import published_states
 
     states = list(published_states(prepared.dataset.name))

@@ -24,7 +24,7 @@ import importlib
 #: public name -> the submodule that defines it
 _NAMES = {
     "MODEL_NAMES": "registry", "NEURAL_MODELS": "registry", "QUICK_NODE_ITERATIONS": "registry",
-    "QUICK_TREES": "registry", "make_model": "registry", "is_neural": "registry", "prepare_for": "registry",
+    "QUICK_TREES": "registry", "make_model": "registry", "is_neural": "registry", "prepare_for": "registry", "prepare_like": "registry",
     "Ensemble": "ensemble",
     "NeuralODEModel": "node", "TrainConfig": "node", "resolve_device": "node",
     "VectorField": "fields", "make_field": "fields", "parameter_count": "fields", "rates_on_grid": "fields",

@@ -27,7 +27,7 @@ from nodebio import data as _data
 from nodebio.errors import unknown_message
 
 __all__ = ["MODEL_NAMES", "NEURAL_MODELS", "REFERENCE_MODELS", "QUICK_NODE_ITERATIONS", "QUICK_TREES", "make_model", "is_neural",
-           "prepare_for"]
+           "prepare_for", "prepare_like"]
 
 MODEL_NAMES = ("node", "node-structured", "node-kinetic", "baseline-gb", "baseline-rf", "mean", "persistence", "nearest", "zero",
                "kinetic")
@@ -100,6 +100,20 @@ def prepare_for(model, dataset: _data.Dataset, train: Sequence[str] | None = Non
     return _data.prepare(dataset, train, test,
                          state_scaling=getattr(config, "state_scaling", _data.STATE_SCALING),
                          control_scaling=getattr(config, "control_scaling", _data.CONTROL_SCALING), **options)
+
+
+def prepare_like(model, prepared: _data.PreparedData) -> _data.PreparedData:
+    """``prepared`` itself when it already has what ``model`` needs (its scalings and, for
+    ``growth``, the OD column), else the same split and grid prepared for it by :func:`prepare_for`."""
+    config = getattr(model, "config", None)
+    wanted = (getattr(config, "state_scaling", prepared.state_scaler.method),
+              getattr(config, "control_scaling", prepared.control_scaler.method))
+    growth = getattr(config, "growth", None)
+    if wanted == (prepared.state_scaler.method, prepared.control_scaler.method) and (
+            growth is None or growth in prepared.train.controls):
+        return prepared
+    return prepare_for(model, prepared.dataset, prepared.train.strains, prepared.test.strains,
+                       n_points=len(prepared.train.times))
 
 
 def _with_control(dataset: _data.Dataset, column: str) -> _data.Dataset:
