@@ -1,5 +1,5 @@
 import sys
 
-from nodebio.cli import main
+from nodebio.cli import entry
 
-sys.exit(main())
+sys.exit(entry())

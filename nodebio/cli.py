@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from nodebio import data, synthetic
+from nodebio.errors import NodebioError
 from nodebio.models.registry import MODEL_NAMES
 
 
@@ -370,11 +371,60 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(_interrupted(args, argv if argv is not None else sys.argv[1:]), file=sys.stderr)
         return 130
-    except (data.DataError, ValueError, RuntimeError, OSError) as error:
+    except BrokenPipeError:  # `nodebio ... | head`: the reader left; not an error of the command
+        _silence_stdout()
+        return 0
+    except NodebioError as error:
         print(f"error: {cli_words(str(error))}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        if error.filename is None:  # without a file it is no user's mistake: a bug (see entry)
+            raise
+        print(f"error: {_os_message(error)}", file=sys.stderr)
         return 2
     finally:
         warnings.showwarning = previous
+
+
+#: Printed under the traceback of an error that is not a user's mistake.
+REPORT = ("This is a bug of nodebio, not a mistake of yours: please report it with the command line and the "
+          "traceback above (nodebio {version}, Python {python}, torch {torch}).")
+
+
+def entry(argv: list[str] | None = None) -> int:
+    """The ``nodebio`` console script: :func:`main`; an error that is not a user's mistake (any
+    exception but :class:`~nodebio.errors.NodebioError` and an ``OSError`` naming its file) is
+    printed with its traceback, followed by a request to report it, and exit status 1."""
+    try:
+        return main(argv)
+    except Exception as error:
+        import traceback
+
+        import nodebio
+
+        traceback.print_exception(error)
+        torch_version = sys.modules["torch"].__version__ if "torch" in sys.modules else "not imported"
+        print(REPORT.format(version=nodebio.__version__, python=sys.version.split()[0], torch=torch_version),
+              file=sys.stderr)
+        return 1
+
+
+def _os_message(error: OSError) -> str:
+    """An operating-system error as one line naming its file(s): "No space left on device: runs/a/x.csv"."""
+    reason = error.strerror or str(error)
+    names = [str(name) for name in (error.filename, error.filename2) if name is not None]
+    return f"{reason}: {' -> '.join(names)}"
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: send what Python still flushes at exit to nowhere, without a second error."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -472,4 +522,4 @@ def _interrupted(args: argparse.Namespace, argv: list[str]) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

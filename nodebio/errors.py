@@ -1,9 +1,18 @@
 """Every exception of the package, and the helpers that word errors about names.
 
 The package raises its own exceptions for mistakes a user can fix; each message names the column,
-row, strain, protein or file at fault and says how to fix it. They subclass the builtin type a
-caller would expect (``ValueError`` for bad input, ``RuntimeError`` for a failed computation), so
-``except ValueError`` keeps working.
+row, strain, protein or file at fault and says how to fix it. Every one derives from
+:class:`NodebioError`, and also from the builtin type a caller would expect (``ValueError`` for bad
+input, ``RuntimeError`` for a failed computation), so ``except ValueError`` keeps working.
+
+The command line relies on that base: a :class:`NodebioError` (or an ``OSError`` that names its
+file) is printed as one ``error:`` line with exit status 2; anything else is a bug of the package
+and is printed with its traceback and a request to report it. So a builtin ``ValueError`` raised
+inside the package is a bug by definition: raise :class:`UsageError` (a wrong argument or option)
+or a more specific class instead.
+
+* :class:`UsageError`: an argument or option of a call that cannot be used (unknown name, value
+  out of range, options that do not go together).
 
 * :class:`DataError` and its subclasses: the data layer (downloads, hashes, tables).
 * :class:`SolverError`: an ODE solve failed or diverged.
@@ -24,6 +33,10 @@ import difflib
 from typing import Sequence
 
 __all__ = [
+    "NodebioError",
+    "UsageError",
+    "NotFittedError",
+    "MissingFileError",
     "DataError",
     "DataIntegrityError",
     "DataDownloadError",
@@ -41,7 +54,23 @@ __all__ = [
 ]
 
 
-class DataError(Exception):
+class NodebioError(Exception):
+    """Base class of every exception the package raises on purpose (see the module docstring)."""
+
+
+class UsageError(NodebioError, ValueError):
+    """An argument or option that cannot be used; the message names it and says what would do."""
+
+
+class NotFittedError(NodebioError, RuntimeError):
+    """A model was used before ``fit`` (or ``load``)."""
+
+
+class MissingFileError(NodebioError, FileNotFoundError):
+    """A file the call needs (a checkpoint, a run's model) is not there; the message names it."""
+
+
+class DataError(NodebioError):
     """Base class of the data layer's errors."""
 
 
@@ -62,32 +91,32 @@ class DataWarning(UserWarning):
     magnitude above the rest of its column); the message says what to check."""
 
 
-class SolverError(RuntimeError):
+class SolverError(NodebioError, RuntimeError):
     """The ODE solver failed (step size underflow, too many steps) or produced NaN/inf."""
 
 
-class TrainingDivergedError(RuntimeError):
+class TrainingDivergedError(NodebioError, RuntimeError):
     """Training stopped because the solver failed or the loss was not finite."""
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(NodebioError, ValueError):
     """A checkpoint does not fit the data it is used with."""
 
 
-class DeviceError(RuntimeError):
+class DeviceError(NodebioError, RuntimeError):
     """The requested device is not available."""
 
 
-class OutputPathError(ValueError):
+class OutputPathError(NodebioError, ValueError):
     """An output path is not usable (a file where a folder is needed, a folder that cannot be
     written, a file of a run that would be overwritten); checked before any work."""
 
 
-class RunExistsError(FileExistsError):
+class RunExistsError(NodebioError, FileExistsError):
     """The output folder already holds a run (or the staging folder an interrupted one)."""
 
 
-class RunLockedError(RuntimeError):
+class RunLockedError(NodebioError, RuntimeError):
     """Another process is writing the same run folder."""
 
 
@@ -104,7 +133,7 @@ def unknown_message(what: str, unknown: Sequence[str], known: Sequence[str]) -> 
 
 
 def check_names(expected: Sequence[str], got: Sequence[str], what: str) -> None:
-    """Raise ValueError naming the difference between two lists of feature names."""
+    """Raise :class:`UsageError` naming the difference between two lists of feature names."""
     if tuple(expected) != tuple(got):
         missing = [n for n in expected if n not in got]
         extra = [n for n in got if n not in expected]
@@ -115,4 +144,4 @@ def check_names(expected: Sequence[str], got: Sequence[str], what: str) -> None:
             detail.append(f"unexpected {', '.join(extra)}")
         if not detail:
             detail.append(f"same names in another order ({', '.join(got)} instead of {', '.join(expected)})")
-        raise ValueError(f"The {what} do not match the model's: {'; '.join(detail)}.")
+        raise UsageError(f"The {what} do not match the model's: {'; '.join(detail)}.")

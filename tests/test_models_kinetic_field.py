@@ -10,6 +10,7 @@ import torch
 from nodebio import data, metrics, synthetic
 from nodebio.models import kinetic_field, make_model, prepare_for, solve
 from nodebio.models.node import NeuralODEModel
+from nodebio.errors import UsageError
 
 from conftest import has_data
 
@@ -152,7 +153,7 @@ def test_the_field_refuses_scaled_enzymes_and_a_missing_or_bad_growth_column(kin
         kinetic_field.kinetic_field(kinetic_prepared, reactions, growth="OD600")
     with pytest.raises(ValueError, match="control_scaling='none' with structure='kinetic'"):
         NeuralODEModel(structure="kinetic", control_scaling="log1p")
-    with pytest.raises(ValueError, match="growth and od_product apply to structure='kinetic' only"):
+    with pytest.raises(ValueError, match=r"do not apply to structure=.mlp.: growth \(for kinetic\)"):
         NeuralODEModel(growth="OD600")
 
 
@@ -199,7 +200,7 @@ def test_fluxes_of_a_fitted_model_scale_with_the_enzyme_for_the_kinetic_field_on
         ratios[name] = model.fluxes(grid, controls=more)[..., j] / model.fluxes(grid)[..., j]
     assert np.allclose(ratios["kinetic"], 20.0, rtol=1e-4)
     assert not np.allclose(ratios["structured"], 20.0, rtol=0.1)  # a saturating network
-    with pytest.raises(TypeError, match="Only the structured and kinetic"):
+    with pytest.raises(UsageError, match="Only the structured and kinetic"):
         make_model("node", seed=0, **SMALL).fit(node_prepared, progress=False).fluxes(node_prepared.test)
 
 

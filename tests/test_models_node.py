@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import numpy as np
 import pytest
 import torch
@@ -175,3 +176,84 @@ def test_bad_config():
         TrainConfig(dtype="float16")
     with pytest.raises(ValueError, match="Unknown activation"):
         fields.VectorField(2, 1, activation="gelu2")
+
+
+# -- one options object: TrainConfig ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, structure", [("node", "mlp"), ("node-structured", "structured"),
+                                             ("node-kinetic", "kinetic")])
+def test_every_route_to_a_neural_ode_gives_the_same_options(name, structure):
+    from nodebio.models import make_model
+    from nodebio.models.node import TrainConfig
+
+    by_name = make_model(name, seed=3, device="cpu").config
+    by_class = NeuralODEModel(structure=structure, seed=3, device="cpu").config
+    by_config = NeuralODEModel(TrainConfig(structure=structure, seed=3, device="cpu")).config
+    assert by_name == by_class == by_config
+    assert by_name.get_params() == by_class.get_params()
+
+
+def test_the_structure_decides_the_defaults_in_one_place():
+    from nodebio.models.node import STRUCTURE_DEFAULTS, TrainConfig
+
+    structured, kinetic, plain = (TrainConfig(structure=s) for s in ("structured", "kinetic", "mlp"))
+    assert structured.first_order_loss is False and kinetic.first_order_loss is True
+    assert kinetic.flux_correction is False and kinetic.state_scaling == "log1p" and kinetic.control_scaling == "none"
+    assert plain.state_scaling == STRUCTURE_DEFAULTS["mlp"]["state_scaling"]
+    # options that do not apply are not listed, nor saved
+    assert "first_order_loss" not in plain.get_params() and "width" not in kinetic.get_params()
+    assert "homeostatic_supply" in kinetic.get_params() and "flux_width" in structured.get_params()
+    # explicit values beat the structure's defaults
+    assert TrainConfig(structure="kinetic", first_order_loss=False).first_order_loss is False
+
+
+@pytest.mark.parametrize("options, named", [
+    ({"structure": "structured", "homeostatic_supply": True}, "homeostatic_supply (for kinetic)"),
+    ({"structure": "kinetic", "width": 32}, "width (for mlp)"),
+    ({"structure": "mlp", "flux_correction": True}, "flux_correction (for kinetic)"),
+    ({"structure": "mlp", "first_order_loss": True}, "first_order_loss (for structured, kinetic)"),
+    ({"structure": "kinetic", "flux_form": "saturating", "monotone_fluxes": True},
+     "flux_form (for structured); monotone_fluxes (for structured)"),
+])
+def test_an_option_that_does_not_apply_is_an_error_naming_it(options, named):
+    from nodebio.errors import NodebioError, UsageError
+
+    with pytest.raises(UsageError, match=re.escape(named)) as caught:
+        NeuralODEModel(**options)
+    assert isinstance(caught.value, NodebioError) and isinstance(caught.value, ValueError)
+
+
+def test_unknown_options_suggest_the_closest_name_and_the_registry_refuses_another_structure():
+    from nodebio.errors import UsageError
+    from nodebio.models import make_model
+
+    with pytest.raises(UsageError, match=r"Unknown training option: 'iteration' \(did you mean 'iterations'\?\)"):
+        NeuralODEModel(iteration=5)
+    with pytest.raises(UsageError, match="'node-kinetic' has structure='kinetic', not 'mlp'.*'node'"):
+        make_model("node-kinetic", structure="mlp")
+
+
+def test_options_grouped_by_concern_cover_every_option_once():
+    from nodebio.models.node import GROUPS, TrainConfig
+
+    config = TrainConfig(structure="kinetic")
+    groups = config.groups()
+    assert tuple(groups) == GROUPS
+    merged = {k: v for group in groups.values() for k, v in group.items()}
+    assert merged == config.get_params()
+    assert set(groups["solver"]) == {"solver", "step_size", "rtol", "atol", "adjoint"}
+    assert groups["field"]["structure"] == "kinetic" and "iterations" in groups["optimiser"]
+    assert config.set_params(iterations=7).iterations == 7 and config.iterations == 300
+
+
+def test_a_checkpoint_of_an_older_version_with_every_option_still_loads(node_prepared, tmp_path):
+    model = NeuralODEModel(iterations=2, eval_every=1, seed=0, device="cpu").fit(node_prepared, progress=False)
+    path = model.save(tmp_path / "m.pt")
+    state = torch.load(path, weights_only=True)
+    # older checkpoints saved every option, applicable or not, and the retired num_threads
+    state["config"].update(num_threads=1, first_order_loss=True, flux_correction=True, flux_width=16)
+    torch.save(state, path)
+    loaded = NeuralODEModel.load(path)
+    assert loaded.config == model.config
+    np.testing.assert_array_equal(loaded.simulate(node_prepared.test), model.simulate(node_prepared.test))

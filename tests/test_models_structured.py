@@ -148,7 +148,7 @@ def test_structured_training_is_deterministic(node_prepared):
 def test_options_are_checked():
     with pytest.raises(ValueError, match="structure must be"):
         NeuralODEModel(structure="graph")
-    with pytest.raises(ValueError, match="no time input"):
+    with pytest.raises(ValueError, match=r"structure='structured': use_time \(for mlp\)"):
         NeuralODEModel(structure="structured", use_time=True)
     with pytest.raises(ValueError, match="yields must be"):
         NeuralODEModel(structure="structured", yields="free")

@@ -82,8 +82,7 @@ __all__ = ["KineticField", "kinetic_field", "KINETIC_OPTIONS", "growth_rate"]
 
 #: The options of the model ``node-kinetic``: the kinetic field, enzymes in original units, and the
 #: three options the inner folds chose (see "Why these defaults" above).
-KINETIC_OPTIONS = {"structure": "kinetic", "control_scaling": "none", "state_scaling": "log1p",
-                   "first_order_loss": True, "flux_correction": False}
+KINETIC_OPTIONS = {"structure": "kinetic"}
 
 
 def growth_rate(od: torch.Tensor, times: torch.Tensor) -> torch.Tensor:

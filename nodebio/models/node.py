@@ -26,7 +26,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +35,8 @@ import torch
 
 import nodebio
 from nodebio import data as _data
-from nodebio.errors import (CheckpointMismatchError, DeviceError, SolverError, TrainingDivergedError,
-                            check_names)
+from nodebio.errors import (CheckpointMismatchError, DeviceError, MissingFileError, NotFittedError, SolverError,
+                            TrainingDivergedError, UsageError, check_names, unknown_message)
 from nodebio.models.fields import VectorField, derivative_penalty, make_field, negative_penalty, rates_on_grid
 from nodebio.models.solve import integrate
 from nodebio.models.kinetic_field import KineticField, kinetic_field
@@ -74,115 +74,191 @@ def resolve_device(device: str = "auto") -> torch.device:
     raise DeviceError(f"Unknown device {device!r}: use 'auto', 'cpu' or 'cuda'.")
 
 
+#: The concerns a training option belongs to, in the order :meth:`TrainConfig.groups` lists them.
+GROUPS = ("field", "solver", "optimiser", "penalties", "data", "run")
+
+
+def _option(default, group: str, applies: tuple[str, ...] = STRUCTURES):
+    """A field of :class:`TrainConfig`: its default, its concern and the structures it applies to."""
+    return field(default=default, metadata={"group": group, "applies": applies})
+
+
+#: The options whose default depends on the structure, one place for all of them (the registry's
+#: ``node-structured`` and ``node-kinetic`` are ``structure="structured"`` and ``"kinetic"`` with
+#: these defaults, and nothing else). Measured in the modules of the fields: the structured field
+#: without losses (:mod:`nodebio.models.structured`), the kinetic field's log-scaled states,
+#: first-order losses and no flux correction ("Why these defaults" in
+#: :mod:`nodebio.models.kinetic_field`).
+STRUCTURE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "mlp": {"state_scaling": _data.STATE_SCALING, "control_scaling": _data.CONTROL_SCALING},
+    "structured": {"state_scaling": _data.STATE_SCALING, "control_scaling": _data.CONTROL_SCALING,
+                   "first_order_loss": False},
+    "kinetic": {"state_scaling": "log1p", "control_scaling": "none", "first_order_loss": True,
+                "flux_correction": False},
+}
+
+
 @dataclass
 class TrainConfig:
-    """Everything that defines a training run (saved in checkpoints).
+    """Every option of a neural ODE, in one place (saved in checkpoints and in the store's key).
 
-    Network: ``width``, ``depth``, ``activation``, ``use_time``. Solver: ``solver`` (one of
-    :data:`nodebio.models.SOLVERS`: the package's fused ``rk4`` by default, any torchdiffeq
-    method, or ``torchdiffeq-rk4``), ``step_size`` (h, fixed-step solvers), ``rtol``/``atol``
-    (adaptive solvers), ``adjoint``. Optimisation: ``iterations``, ``learning_rate`` (cosine-decayed to
-    ``learning_rate * lr_final_fraction``), ``weight_decay``, ``grad_clip`` (max gradient norm),
+    Each option belongs to one concern (:data:`GROUPS`; :meth:`groups` gives them apart) and
+    applies to some structures only: giving one that does not apply (``width`` to the structured
+    field, ``homeostatic_supply`` to the plain one) is an error that names it. Options whose
+    default depends on the structure are None until resolved from :data:`STRUCTURE_DEFAULTS`, so
+    ``TrainConfig(structure="kinetic")`` and ``make_model("node-kinetic")`` are the same model.
+    :meth:`get_params` lists the options that apply, as scikit-learn's estimators do.
+
+    Field (``structure`` is ``"mlp"``: one MLP over all states and controls; ``"structured"``: the
+    stoichiometry times non-negative reaction fluxes, :class:`nodebio.models.structured.StructuredField`,
+    from the dataset's reactions :func:`nodebio.data.reactions_for` or the ``reactions`` given to
+    :class:`NeuralODEModel`; ``"kinetic"``: fluxes proportional to their enzymes,
+    :class:`nodebio.models.kinetic_field.KineticField`): ``width``, ``use_time`` (mlp); ``depth``,
+    ``activation`` (mlp, structured); ``flux_width`` (hidden units per reaction), ``flux_form``
+    (``"softplus"`` or ``"saturating"``), ``monotone_fluxes`` (structured); ``yields``
+    (``"learned"`` or ``"stoichiometric"``), ``first_order_loss`` (learned first-order losses per
+    metabolite) (structured, kinetic); ``flux_correction`` (a learned factor in (0, 1) of each
+    flux), ``growth`` (the OD control whose growth rate dilutes the pools, or None),
+    ``od_product`` (the product made in proportion to OD), ``homeostatic_supply`` (a supply
+    refills its pool towards a learned set point) (kinetic).
+
+    Solver: ``solver`` (one of :data:`nodebio.models.SOLVERS`: the package's fused ``rk4`` by
+    default, any torchdiffeq method, or ``torchdiffeq-rk4``), ``step_size`` (h, fixed-step
+    solvers), ``rtol``/``atol`` (adaptive solvers), ``adjoint``.
+
+    Optimiser: ``iterations``, ``learning_rate`` (cosine-decayed to ``learning_rate *
+    lr_final_fraction``), ``weight_decay``, ``grad_clip`` (max gradient norm),
     ``window_hours``/``windows_per_strain`` (sub-trajectories; None for whole trajectories),
-    ``eval_every``/``patience`` (early stopping on the training strains). Penalties:
-    ``negative_weight`` (negative concentrations, original units), ``derivative_weight`` with
-    ``derivative_limit`` (multiple of the largest ``|dx/dt|`` of the training data). Data:
-    ``state_scaling``, ``control_scaling``, ``n_points``. Augmentation: ``input_noise`` (sd of
-    Gaussian noise added to the scaled initial state of every training window). Structure:
-    ``structure`` is ``"mlp"`` (one MLP over all states and controls) or ``"structured"`` (the
-    right-hand side is the stoichiometry times non-negative reaction fluxes,
-    :class:`nodebio.models.structured.StructuredField`, from the dataset's reaction list
-    :func:`nodebio.data.reactions_for` or the ``reactions`` given to :class:`NeuralODEModel`);
-    for ``"structured"``: ``flux_width`` (hidden units per reaction; ``depth`` layers), ``flux_form``
-    (``"softplus"`` or ``"saturating"``), ``yields`` (``"learned"`` or ``"stoichiometric"``),
-    ``first_order_loss`` (learned first-order losses per metabolite), ``monotone_fluxes`` (fluxes
-    increase with their enzymes and substrates); for ``"kinetic"``
-    (:class:`nodebio.models.kinetic_field.KineticField`, fluxes proportional to their enzymes, which
-    needs ``control_scaling="none"``): ``flux_correction`` (a learned factor in (0, 1) of each
-    flux), ``growth`` (the name of the OD control whose growth rate dilutes the pools, or None),
-    ``od_product`` (the product made in proportion to OD), ``homeostatic_supply`` (a supply refills
-    its pool towards a learned set point). Warm start: ``collocation_iterations``
-    Adam steps matching the field's rates to the slopes of the training data on the grid
-    (derivative matching) before the trajectory training. Run: ``dtype``, ``device``, ``seed``,
-    ``num_threads`` (torch CPU threads during fit, 1 by default: the tensors are tiny, and more
-    threads cost more in synchronisation than they save, measured 13 s with one thread and
-    19 s with two for a limonene run; None leaves torch's setting).
+    ``eval_every``/``patience`` (early stopping on the training strains), ``input_noise`` (sd of
+    Gaussian noise added to the scaled initial state of every training window),
+    ``collocation_iterations`` (Adam steps matching the field's rates to the slopes of the training
+    data before the trajectory training: a warm start by derivative matching).
+
+    Penalties: ``negative_weight`` (negative concentrations, original units),
+    ``derivative_weight`` with ``derivative_limit`` (multiple of the largest ``|dx/dt|`` of the
+    training data).
+
+    Data: ``state_scaling``, ``control_scaling`` (the kinetic field needs ``"none"``),
+    ``n_points``. Run: ``dtype``, ``device``, ``seed``.
+
+    Threads are not an option: the library never changes torch's thread count (a process-wide
+    setting). The ``nodebio`` command and the book's build run torch on one thread
+    (``OMP_NUM_THREADS=1``), fastest for these tiny tensors: a limonene run took 13 s with one
+    thread and 19 s with two.
     """
 
-    width: int = 64
-    depth: int = 2
-    activation: str = "tanh"
-    use_time: bool = False
-    solver: str = "rk4"
-    step_size: float = 2.0
-    rtol: float = 1e-4
-    atol: float = 1e-5
-    adjoint: bool = False
-    iterations: int = 300
-    learning_rate: float = 1e-2
-    lr_final_fraction: float = 0.05
-    weight_decay: float = 0.0
-    grad_clip: float = 1.0
-    window_hours: float | None = 24.0
-    windows_per_strain: int = 8
-    eval_every: int = 10
-    patience: int = 10
-    negative_weight: float = 1.0
-    derivative_weight: float = 0.0
-    derivative_limit: float = 3.0
-    state_scaling: str = _data.STATE_SCALING
-    control_scaling: str = _data.CONTROL_SCALING
-    n_points: int = 200
-    dtype: str = "float32"
-    device: str = "auto"
-    seed: int = 0
-    num_threads: int | None = 1
-    input_noise: float = 0.0
-    structure: str = "mlp"
-    flux_width: int = 16
-    flux_form: str = "softplus"
-    yields: str = "learned"
-    first_order_loss: bool = True
-    monotone_fluxes: bool = False
-    flux_correction: bool = True
-    growth: str | None = None
-    od_product: bool = False
-    homeostatic_supply: bool = False
-    collocation_iterations: int = 0
+    structure: str = _option("mlp", "field")
+    width: int = _option(64, "field", ("mlp",))
+    depth: int = _option(2, "field", ("mlp", "structured"))
+    activation: str = _option("tanh", "field", ("mlp", "structured"))
+    use_time: bool = _option(False, "field", ("mlp",))
+    flux_width: int = _option(16, "field", ("structured",))
+    flux_form: str = _option("softplus", "field", ("structured",))
+    monotone_fluxes: bool = _option(False, "field", ("structured",))
+    yields: str = _option("learned", "field", ("structured", "kinetic"))
+    first_order_loss: bool | None = _option(None, "field", ("structured", "kinetic"))
+    flux_correction: bool | None = _option(None, "field", ("kinetic",))
+    growth: str | None = _option(None, "field", ("kinetic",))
+    od_product: bool = _option(False, "field", ("kinetic",))
+    homeostatic_supply: bool = _option(False, "field", ("kinetic",))
+    solver: str = _option("rk4", "solver")
+    step_size: float = _option(2.0, "solver")
+    rtol: float = _option(1e-4, "solver")
+    atol: float = _option(1e-5, "solver")
+    adjoint: bool = _option(False, "solver")
+    iterations: int = _option(300, "optimiser")
+    learning_rate: float = _option(1e-2, "optimiser")
+    lr_final_fraction: float = _option(0.05, "optimiser")
+    weight_decay: float = _option(0.0, "optimiser")
+    grad_clip: float = _option(1.0, "optimiser")
+    window_hours: float | None = _option(24.0, "optimiser")
+    windows_per_strain: int = _option(8, "optimiser")
+    eval_every: int = _option(10, "optimiser")
+    patience: int = _option(10, "optimiser")
+    input_noise: float = _option(0.0, "optimiser")
+    collocation_iterations: int = _option(0, "optimiser")
+    negative_weight: float = _option(1.0, "penalties")
+    derivative_weight: float = _option(0.0, "penalties")
+    derivative_limit: float = _option(3.0, "penalties")
+    state_scaling: str | None = _option(None, "data")
+    control_scaling: str | None = _option(None, "data")
+    n_points: int = _option(200, "data")
+    dtype: str = _option("float32", "run")
+    device: str = _option("auto", "run")
+    seed: int = _option(0, "run")
 
     def __post_init__(self):
         if self.structure not in STRUCTURES:
-            raise ValueError(f"structure must be one of {', '.join(STRUCTURES)}, got {self.structure!r}.")
+            raise UsageError(f"structure must be one of {', '.join(STRUCTURES)}, got {self.structure!r}.")
+        foreign = [f.name for f in fields(self) if self.structure not in f.metadata["applies"]
+                   and getattr(self, f.name) != f.default]
+        if foreign:
+            where = {name: ", ".join(_applies(name)) for name in foreign}
+            raise UsageError(
+                f"Option(s) that do not apply to structure={self.structure!r}: "
+                + "; ".join(f"{name} (for {where[name]})" for name in foreign)
+                + ". Leave them out, or choose the structure they belong to.")
+        for name, value in STRUCTURE_DEFAULTS[self.structure].items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
         if self.structure == "kinetic" and self.control_scaling != "none":
-            raise ValueError("The kinetic field takes the enzyme levels in original units: use "
+            raise UsageError("The kinetic field takes the enzyme levels in original units: use "
                              f"control_scaling='none' with structure='kinetic', not {self.control_scaling!r}.")
-        if (self.growth is not None or self.od_product) and self.structure != "kinetic":
-            raise ValueError("growth and od_product apply to structure='kinetic' only.")
+        if self.od_product and self.growth is None:
+            raise UsageError("od_product needs growth (the name of the OD control, e.g. growth='OD600').")
         if self.collocation_iterations < 0:
-            raise ValueError(f"collocation_iterations must be non-negative, got {self.collocation_iterations}.")
+            raise UsageError(f"collocation_iterations must be non-negative, got {self.collocation_iterations}.")
         if self.yields not in ("learned", "stoichiometric"):
-            raise ValueError(f"yields must be 'learned' or 'stoichiometric', got {self.yields!r}.")
-        if self.structure != "mlp" and self.use_time:
-            raise ValueError(f"The {self.structure} field has no time input: use_time must be False.")
+            raise UsageError(f"yields must be 'learned' or 'stoichiometric', got {self.yields!r}.")
         if self.input_noise < 0:
-            raise ValueError(f"input_noise must be non-negative, got {self.input_noise}.")
+            raise UsageError(f"input_noise must be non-negative, got {self.input_noise}.")
         if self.dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}.")
+            raise UsageError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}.")
         for name in ("iterations", "eval_every", "patience", "windows_per_strain", "n_points"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
-        if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}.")
-        if self.window_hours is not None and self.window_hours <= 0:
-            raise ValueError(f"window_hours must be positive or None, got {self.window_hours}.")
+                raise UsageError(f"{name} must be at least 1, got {getattr(self, name)}.")
+        for name in ("learning_rate", "step_size", "rtol", "atol", "grad_clip"):
+            if not getattr(self, name) > 0:
+                raise UsageError(f"{name} must be positive, got {getattr(self, name)}.")
+        if self.window_hours is not None and not self.window_hours > 0:
+            raise UsageError(f"window_hours must be positive or None, got {self.window_hours}.")
+
+    def get_params(self) -> dict[str, Any]:
+        """The options that apply to this structure, by name (what a store key and a table list)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if self.structure in f.metadata["applies"]}
+
+    def set_params(self, **options) -> "TrainConfig":
+        """A new config with ``options`` changed, validated as a new one is."""
+        return TrainConfig.from_dict({**self.get_params(), **options})
+
+    def groups(self) -> dict[str, dict[str, Any]]:
+        """The options that apply, by concern: ``{"field": {...}, "solver": {...}, ...}``."""
+        out: dict[str, dict[str, Any]] = {group: {} for group in GROUPS}
+        for f in fields(self):
+            if self.structure in f.metadata["applies"]:
+                out[f.metadata["group"]][f.name] = getattr(self, f.name)
+        return out
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
+        """A config from options by name; an unknown name is an error that suggests the closest."""
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(values) - set(known))
         if unknown:
-            raise ValueError(f"Unknown training option(s): {', '.join(unknown)}.")
+            raise UsageError(unknown_message("training option", unknown, known))
         return cls(**values)
+
+    @classmethod
+    def from_checkpoint(cls, values: dict) -> "TrainConfig":
+        """The config saved in a checkpoint, also one written by an older version of the package
+        (which saved every option, applicable or not, and some options since retired)."""
+        structure = values.get("structure", "mlp")
+        applies = {f.name for f in fields(cls) if structure in f.metadata["applies"]}
+        return cls.from_dict({k: v for k, v in values.items() if k in applies})
+
+
+def _applies(name: str) -> tuple[str, ...]:
+    return next(f.metadata["applies"] for f in fields(TrainConfig) if f.name == name)
 
 
 class NeuralODEModel:
@@ -197,7 +273,7 @@ class NeuralODEModel:
     name = "node"
 
     def __init__(self, config: TrainConfig | None = None, *, reactions=None, **options: Any):
-        base = asdict(config) if config is not None else {}
+        base = config.get_params() if config is not None else {}
         self.config = TrainConfig.from_dict({**base, **options})
         #: the reaction list of a ``structure="structured"`` model (None: the dataset's own)
         self.reactions = None if reactions is None else tuple(
@@ -220,15 +296,8 @@ class NeuralODEModel:
         checkpoint : path of a checkpoint written at every evaluation (and on failure: the last
             good weights). resume : continue from that checkpoint (same data and options).
         """
-        cfg = self.config
-        self.device = resolve_device(cfg.device)
-        threads = torch.get_num_threads()
-        if cfg.num_threads:
-            torch.set_num_threads(cfg.num_threads)
-        try:
-            return self._fit(prepared, Path(checkpoint) if checkpoint else None, resume, progress)
-        finally:
-            torch.set_num_threads(threads)
+        self.device = resolve_device(self.config.device)
+        return self._fit(prepared, Path(checkpoint) if checkpoint else None, resume, progress)
 
     def _setup(self, prepared: _data.PreparedData) -> None:
         cfg = self.config
@@ -345,7 +414,7 @@ class NeuralODEModel:
         """The training state of ``checkpoint``, checked against these data and options."""
         cfg = self.config
         if checkpoint is None or not checkpoint.exists():
-            raise FileNotFoundError(f"Cannot resume: no checkpoint at {checkpoint}.")
+            raise MissingFileError(f"Cannot resume: no checkpoint at {checkpoint}. Start without --resume.")
         state = _read_checkpoint(checkpoint, self.device if hasattr(self, "device") else "cpu")
         if "optimizer" not in state:
             raise CheckpointMismatchError(
@@ -364,9 +433,8 @@ class NeuralODEModel:
                 f"these data ({prepared.dataset.name!r}, {', '.join(prepared.train.strains)}). "
                 "Resume with the same data and split, or start a new run."
             )
-        saved = TrainConfig.from_dict(state["config"])
-        changed = {k for k in asdict(saved) if k not in ("iterations", "device", "num_threads")
-                   and asdict(saved)[k] != asdict(cfg)[k]}
+        saved, now = TrainConfig.from_checkpoint(state["config"]).get_params(), cfg.get_params()
+        changed = {k for k in {*saved, *now} if k not in ("iterations", "device") and saved.get(k) != now.get(k)}
         if changed:
             raise CheckpointMismatchError(
                 f"Cannot resume {checkpoint}: its options differ in {', '.join(sorted(changed))}. "
@@ -393,7 +461,7 @@ class NeuralODEModel:
 
     def _require_fitted(self):
         if self.field is None:
-            raise RuntimeError("The model is not fitted: call fit() or NeuralODEModel.load().")
+            raise NotFittedError("The model is not fitted: call fit() or NeuralODEModel.load().")
 
     def check_compatible(self, trajectories: _data.Trajectories) -> None:
         """Raise CheckpointMismatchError if the strains' features differ from the model's."""
@@ -440,7 +508,7 @@ class NeuralODEModel:
         ``controls``, original units): how fast each step runs, without simulating."""
         self.check_compatible(trajectories)
         if not hasattr(self.field, "fluxes_on_grid"):
-            raise TypeError("Only the structured and kinetic neural ODEs have reaction fluxes; this one is "
+            raise UsageError("Only the structured and kinetic neural ODEs have reaction fluxes; this one is "
                             f"structure={self.config.structure!r}.")
         u = trajectories.u if controls is None else np.asarray(controls, dtype=float)
         x = trajectories.x if states is None else np.asarray(states, dtype=float)
@@ -457,7 +525,7 @@ class NeuralODEModel:
         state = {
             "format": "nodebio-node-1",
             "nodebio_version": nodebio.__version__,
-            "config": asdict(self.config),
+            "config": self.config.get_params(),
             "field": {k: v.detach().cpu() for k, v in self.field.state_dict().items()},
             "field_config": self.field.config(),
             "states": list(self.states),
@@ -498,9 +566,9 @@ class NeuralODEModel:
         """Read a checkpoint; with ``expect``, check that its features match those data."""
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"No checkpoint at {path}.")
+            raise MissingFileError(f"No checkpoint at {path}.")
         state = _read_checkpoint(path, "cpu")
-        model = cls(TrainConfig.from_dict({**state["config"], "device": device}))
+        model = cls(TrainConfig.from_checkpoint({**state["config"], "device": device}))
         model.device = resolve_device(device)
         model.states, model.controls = tuple(state["states"]), tuple(state["controls"])
         model.units = state.get("units", {})

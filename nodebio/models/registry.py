@@ -1,15 +1,18 @@
 """Every model by name: one :func:`make_model`, one ``fit`` signature.
 
 The names: ``node`` (the neural ODE, :class:`~nodebio.models.node.NeuralODEModel`),
-``node-structured`` (the same with the pathway-structured field and
-:data:`~nodebio.models.structured.STRUCTURED_OPTIONS`), ``node-kinetic`` (the enzyme-linear kinetic
-field, :data:`~nodebio.models.kinetic_field.KINETIC_OPTIONS`), ``baseline-gb`` and ``baseline-rf`` (the
+``node-structured`` (the same with ``structure="structured"``, the pathway-structured field),
+``node-kinetic`` (``structure="kinetic"``, the enzyme-linear kinetic field); their options and
+defaults live in one place, :class:`~nodebio.models.node.TrainConfig`, so
+``make_model("node-kinetic")`` and ``NeuralODEModel(structure="kinetic")`` are the same model.
+``baseline-gb`` and ``baseline-rf`` (the
 2018 derivative-regression pipeline with gradient boosting or random forests,
 :class:`~nodebio.models.baseline.DerivativeRegressionModel`), and the model-free references
 ``mean`` (the training-strain mean), ``persistence`` (initial values held), ``nearest`` (the
-training strain with the closest enzyme levels) and ``zero`` (:mod:`nodebio.models.references`); and ``kinetic``
-(Costello & Garcia Martin's Michaelis-Menten model of the limonene pathway,
-:class:`~nodebio.models.kinetic.CostelloKineticModel`; limonene table only).
+training strain with the closest enzyme levels) and ``zero`` (:mod:`nodebio.models.references`); and
+``costello-kinetic`` (Costello & Garcia Martin's Michaelis-Menten model of the limonene pathway,
+:class:`~nodebio.models.kinetic.CostelloKineticModel`; limonene table only; ``kinetic`` is its
+former name, still accepted).
 
 Every model, whatever its kind, is used the same way::
 
@@ -24,13 +27,17 @@ from __future__ import annotations
 from typing import Sequence
 
 from nodebio import data as _data
-from nodebio.errors import unknown_message
+from nodebio.errors import UsageError, unknown_message
 
-__all__ = ["MODEL_NAMES", "NEURAL_MODELS", "REFERENCE_MODELS", "QUICK_NODE_ITERATIONS", "QUICK_TREES", "make_model", "is_neural",
+__all__ = ["MODEL_NAMES", "ALIASES", "STRUCTURE_OF", "NEURAL_MODELS", "REFERENCE_MODELS", "QUICK_NODE_ITERATIONS", "QUICK_TREES", "make_model", "is_neural",
            "prepare_for", "prepare_like"]
 
 MODEL_NAMES = ("node", "node-structured", "node-kinetic", "baseline-gb", "baseline-rf", "mean", "persistence", "nearest", "zero",
-               "kinetic")
+               "costello-kinetic")
+#: Former names still accepted by :func:`make_model`: name -> current name.
+ALIASES = {"kinetic": "costello-kinetic"}
+#: The structure of each neural ODE variant (its other defaults: :class:`~nodebio.models.node.TrainConfig`).
+STRUCTURE_OF = {"node": "mlp", "node-structured": "structured", "node-kinetic": "kinetic"}
 #: The neural ODE variants among :data:`MODEL_NAMES`.
 NEURAL_MODELS = ("node", "node-structured", "node-kinetic")
 #: The model-free references among :data:`MODEL_NAMES` (:mod:`nodebio.models.references`).
@@ -56,13 +63,14 @@ def make_model(name: str, *, seed: int = 0, quick: bool = False, configuration: 
     :class:`~nodebio.models.baseline.BaselineConfig` or
     :class:`~nodebio.models.kinetic.KineticConfig`).
     """
+    name = ALIASES.get(name, name)
     if is_neural(name):
         from nodebio.models.node import NeuralODEModel
-        from nodebio.models.kinetic_field import KINETIC_OPTIONS
-        from nodebio.models.structured import STRUCTURED_OPTIONS
 
-        defaults = {"node": {}, "node-structured": STRUCTURED_OPTIONS, "node-kinetic": KINETIC_OPTIONS}[name]
-        options = {**defaults, **options}
+        structure = options.setdefault("structure", STRUCTURE_OF[name])
+        if structure != STRUCTURE_OF[name]:
+            raise UsageError(f"The model {name!r} has structure={STRUCTURE_OF[name]!r}, not {structure!r}: "
+                             f"use the model {next(n for n, s in STRUCTURE_OF.items() if s == structure)!r} instead.")
         if quick:
             options = {"iterations": QUICK_NODE_ITERATIONS, "eval_every": 5, **options}
         return NeuralODEModel(seed=seed, device=device, **options)
@@ -77,13 +85,13 @@ def make_model(name: str, *, seed: int = 0, quick: bool = False, configuration: 
         from nodebio.models.references import REFERENCES
 
         if options:
-            raise ValueError(f"The model {name!r} takes no options, got {', '.join(sorted(options))}.")
+            raise UsageError(f"The model {name!r} takes no options, got {', '.join(sorted(options))}.")
         return REFERENCES[name]()
-    if name == "kinetic":
+    if name == "costello-kinetic":
         from nodebio.models.kinetic import CostelloKineticModel
 
         return CostelloKineticModel(configuration=configuration, seed=seed, quick=quick, **options)
-    raise ValueError(unknown_message("model", [name], MODEL_NAMES))
+    raise UsageError(unknown_message("model", [name], MODEL_NAMES))
 
 
 def prepare_for(model, dataset: _data.Dataset, train: Sequence[str] | None = None,

@@ -21,10 +21,11 @@ from nodebio.models.fields import ACTIVATIONS, ControlledField, add_buffer, chec
 
 __all__ = ["StructuredField", "structured_field", "STRUCTURED_OPTIONS", "reaction_inputs", "rate_scales_and_yields"]
 
-#: The options of the model ``node-structured``. The chapter "Building biology into the model"
-#: shows how they were chosen: by leave-one-strain-out within the training strains, where the
-#: learned first-order losses did not help, so they are left out.
-STRUCTURED_OPTIONS = {"structure": "structured", "first_order_loss": False}
+#: The options of the model ``node-structured``: the structure alone; its defaults are those of
+#: :class:`~nodebio.models.node.TrainConfig` (``STRUCTURE_DEFAULTS``). The chapter "Building biology
+#: into the model" shows how they were chosen: by leave-one-strain-out within the training strains,
+#: where the learned first-order losses did not help, so they are left out.
+STRUCTURED_OPTIONS = {"structure": "structured"}
 
 
 class StructuredField(ControlledField):
