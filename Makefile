@@ -11,6 +11,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 MODE   ?= full
 STAMP  := $(VENV)/.nodebio-installed
+# torch on one thread in the chapters' kernels, the tests and the commands they run: fastest for the
+# package's tiny tensors (see nodebio.models.node.TrainConfig); the library itself never sets it.
+export OMP_NUM_THREADS ?= 1
 
 .PHONY: book test unit env execute html clean env-file time tpot tpot-env format
 

@@ -30,7 +30,7 @@ import pandas as pd
 
 from nodebio import data, synthetic
 from nodebio.errors import NodebioError
-from nodebio.models.registry import MODEL_NAMES
+from nodebio.models.registry import ALIASES, MODEL_NAMES
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -97,11 +97,17 @@ def train_command(args: argparse.Namespace) -> None:
         dataset = load_dataset(args)
     options = {}
     if args.epochs is not None:
-        options["iterations"] = args.epochs
+        if args.iterations is not None:
+            raise data.DataValidationError("Give --iterations only (--epochs is its former name).")
+        print("warning: --epochs is deprecated and will be removed in the next release: use --iterations "
+              "(it counts optimisation steps, not passes over the data).", file=sys.stderr)
+        args.iterations = args.epochs
+    if args.iterations is not None:
+        options["iterations"] = args.iterations
     if args.solver:
         options["solver"] = args.solver
     if options and not is_neural(args.model):
-        raise data.DataValidationError(f"--epochs and --solver apply to the neural ODEs ({neural}) only.")
+        raise data.DataValidationError(f"--iterations and --solver apply to the neural ODEs ({neural}) only.")
     if args.ensemble > 1 and not is_neural(args.model):
         raise data.DataValidationError(f"--ensemble applies to the neural ODEs ({neural}) only.")
     if args.resume and not is_neural(args.model):
@@ -261,7 +267,7 @@ def _add_train_parser(sub) -> None:
     _add_dataset_arguments(p, positional=False)
     p.add_argument("--train", help="comma-separated training strains (default: the paper's split)")
     p.add_argument("--test", help="comma-separated held-out strains")
-    p.add_argument("--model", default="node", choices=list(MODEL_NAMES),
+    p.add_argument("--model", default="node", choices=[*MODEL_NAMES, *ALIASES], type=lambda n: ALIASES.get(n, n),
                    help="neural ODE (plain, pathway-structured, or kinetic: fluxes proportional to their enzymes), the 2018 baseline (gradient boosting or random forest), "
                         "the training-strain mean, or the 2018 kinetic model (limonene pathway)")
     p.add_argument("--reactions", type=Path, metavar="FILE",
@@ -273,7 +279,8 @@ def _add_train_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="the model seed (first member of an ensemble)")
     p.add_argument("--data-seed", type=int, default=0, help="the seed of the strains of --dataset synthetic")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--epochs", type=int, help="training iterations (default 300)")
+    p.add_argument("--iterations", type=int, help="training iterations of a neural ODE (default 300)")
+    p.add_argument("--epochs", type=int, dest="epochs", help=argparse.SUPPRESS)  # former name of --iterations
     p.add_argument("--solver", help="rk4 (default), euler or midpoint (fused), a torchdiffeq method "
                                     "such as dopri5, or torchdiffeq-rk4")
     p.add_argument("--quick", action="store_true", help="a small, fast run (few iterations or trees)")
@@ -395,6 +402,10 @@ def entry(argv: list[str] | None = None) -> int:
     """The ``nodebio`` console script: :func:`main`; an error that is not a user's mistake (any
     exception but :class:`~nodebio.errors.NodebioError` and an ``OSError`` naming its file) is
     printed with its traceback, followed by a request to report it, and exit status 1."""
+    import os
+
+    # one torch thread, fastest for these tiny tensors (set before torch is imported; see TrainConfig)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     try:
         return main(argv)
     except Exception as error:

@@ -13,10 +13,14 @@ import http.server
 import threading
 from pathlib import Path
 
-import pandas as pd
-import pytest
+# torch on one thread, as the command and the book's build run it (see nodebio.models.node.TrainConfig);
+# set before torch is first imported, since the library never changes the thread count itself.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from nodebio import data, synthetic
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from nodebio import data, synthetic  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

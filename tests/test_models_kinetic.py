@@ -26,7 +26,7 @@ def limonene_prepared(limonene) -> data.PreparedData:
 @pytest.fixture(scope="module")
 def careful(limonene_prepared) -> CostelloKineticModel:
     """A quick careful fit on L1 + L3 (it runs the quick published fit first)."""
-    return models.make_model("kinetic", configuration="careful", quick=True, seed=0).fit(limonene_prepared)
+    return models.make_model("costello-kinetic", configuration="careful", quick=True, seed=0).fit(limonene_prepared)
 
 
 def test_rate_laws_by_hand():
@@ -90,9 +90,11 @@ def test_quick_fits_lower_the_training_error(careful, limonene_prepared):
 
 
 def test_registry_and_configurations():
-    assert "kinetic" in models.MODEL_NAMES
-    model = models.make_model("kinetic", configuration="published", quick=True, seed=4)
-    assert isinstance(model, CostelloKineticModel)
+    assert "costello-kinetic" in models.MODEL_NAMES and "kinetic" not in models.MODEL_NAMES
+    model = models.make_model("costello-kinetic", configuration="published", quick=True, seed=4)
+    assert isinstance(model, CostelloKineticModel) and model.name == "costello-kinetic"
+    # the former name is still accepted, and makes the same model
+    assert isinstance(models.make_model("kinetic"), CostelloKineticModel)
     assert (model.config.configuration, model.config.seed, model.config.de_generations) == ("published", 4, 10)
     assert models.make_model("kinetic").config.configuration == "careful"
     with pytest.raises(ValueError, match="configuration must be"):

@@ -1,6 +1,6 @@
 r"""Costello & Garcia Martin's kinetic model as a reference model: fits, simulation and SBML.
 
-:class:`CostelloKineticModel` (registry name ``"kinetic"``) has the ``fit``/``simulate`` signature
+:class:`CostelloKineticModel` (registry name ``"costello-kinetic"``) has the ``fit``/``simulate`` signature
 of every model of :mod:`nodebio.models`; its rate laws, every equation, what is held constant and
 the units are in :mod:`nodebio.models.kinetic_laws`. Two fits: ``configuration="published"``
 (differential evolution on smoothed derivatives, as their notebook) and ``"careful"`` (least squares
@@ -125,7 +125,7 @@ class CostelloKineticModel:
     ``"solver failed at T h: ..."``) and ``evaluations_``.
     """
 
-    name = "kinetic"
+    name = "costello-kinetic"
 
     def __init__(self, config: KineticConfig | None = None, **options):
         base = asdict(config) if config is not None else {}

@@ -3,7 +3,7 @@ r"""The rate laws of the Michaelis-Menten kinetic model of Costello & Garcia Mar
 Costello & Garcia Martin compared their learned dynamics on the limonene strains with a
 hand-written kinetic model of the mevalonate pathway, fitted to the same training strains. This
 module re-implements that model for the limonene table (:data:`nodebio.data.PATHWAYS`):
-:class:`CostelloKineticModel` (registry name ``"kinetic"``), with the ``fit``/``simulate``
+:class:`CostelloKineticModel` (registry name ``"costello-kinetic"``), with the ``fit``/``simulate``
 signature of every model of :mod:`nodebio.models`, and an SBML export
 (:meth:`CostelloKineticModel.to_sbml`) that an independent simulator (libroadrunner) runs to
 the same trajectories.
