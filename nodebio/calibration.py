@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 
 from nodebio import data as _data
+from nodebio.errors import UsageError
 
 __all__ = ["KINDS", "Calibration", "ideal_coverage", "conformal_quantile", "log_values", "member_summary",
            "inner_scores", "calibrate"]
@@ -72,9 +73,9 @@ def ideal_coverage(members: int, level: float = 0.9, *, draws: int = 200_000, se
     one more draw of the same distribution: the coverage of a perfectly calibrated ensemble of that
     size (Monte Carlo with ``draws`` seeded normal samples; about 0.62 for 5 members, 0.30 for 2)."""
     if members < 1:
-        raise ValueError(f"members must be at least 1, got {members}.")
+        raise UsageError(f"members must be at least 1, got {members}.")
     if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1, got {level}.")
+        raise UsageError(f"level must be between 0 and 1, got {level}.")
     if members == 1:
         return 0.0
     rng = np.random.default_rng(seed)
@@ -90,7 +91,7 @@ def conformal_quantile(scores: Sequence[float], level: float) -> tuple[float, bo
     scores, the ceil((n+1) level)-th smallest; when that exceeds n, the largest score and False."""
     scores = np.sort(np.asarray(scores, dtype=float)[np.isfinite(scores)])
     if not len(scores):
-        raise ValueError("No finite calibration score: the inner folds predicted nothing usable.")
+        raise UsageError("No finite calibration score: the inner folds predicted nothing usable.")
     k = math.ceil((len(scores) + 1) * level)
     if k > len(scores):
         return float(scores[-1]), False
@@ -173,7 +174,7 @@ def inner_scores(dataset: _data.Dataset, train: Sequence[str], *, model: str = "
 
     train = list(train)
     if len(train) < 2:
-        raise ValueError(f"Calibration needs at least two training strains (one to hold out), got {train}.")
+        raise UsageError(f"Calibration needs at least two training strains (one to hold out), got {train}.")
     product = product or dataset.product or dataset.states[-1]
     rows = []
     for left_out in train:
@@ -209,9 +210,9 @@ def calibrate(dataset: _data.Dataset, train: Sequence[str], *, model: str = "nod
     :func:`nodebio.models.make_model`; ``options`` go to it) trained on ``train`` strains of
     ``dataset``, from :func:`inner_scores`. ``seed`` is the inner ensembles' seed."""
     if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1, got {level}.")
+        raise UsageError(f"level must be between 0 and 1, got {level}.")
     if not floor > 0:
-        raise ValueError(f"floor must be positive (a log-scale standard deviation), got {floor}.")
+        raise UsageError(f"floor must be positive (a log-scale standard deviation), got {floor}.")
     scores = inner_scores(dataset, train, model=model, members=members, seed=seed, product=product, floor=floor,
                           bootstrap=bootstrap, quick=quick, device=device, progress=progress, **options)
     scale, exact = {}, {}

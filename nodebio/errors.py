@@ -37,6 +37,7 @@ __all__ = [
     "UsageError",
     "NotFittedError",
     "MissingFileError",
+    "SBMLError",
     "DataError",
     "DataIntegrityError",
     "DataDownloadError",
@@ -68,6 +69,10 @@ class NotFittedError(NodebioError, RuntimeError):
 
 class MissingFileError(NodebioError, FileNotFoundError):
     """A file the call needs (a checkpoint, a run's model) is not there; the message names it."""
+
+
+class SBMLError(NodebioError, RuntimeError):
+    """libsbml could not build or read an SBML document; the message names the element."""
 
 
 class DataError(NodebioError):

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from nodebio import data, synthetic
+from nodebio.errors import UsageError
 
 __all__ = ["FOLDER", "CSV", "REACTIONS", "SETTINGS", "GAPS", "STATES", "CONTROLS", "PRODUCT", "TRAIN", "TEST",
            "example_frame", "write_example", "load_example", "copy_example", "true_fold_change", "Mistake",
@@ -74,7 +75,7 @@ def true_fold_change(strain: str, changes: dict[str, float]) -> float:
     pathway = synthetic.SyntheticPathway()
     strains = {s.name: s for s in pathway.sample_strains(SETTINGS["n_strains"], seed=SETTINGS["seed"])}
     if strain not in strains:
-        raise ValueError(f"The example has strains {', '.join(strains)}, not {strain!r}.")
+        raise UsageError(f"The example has strains {', '.join(strains)}, not {strain!r}.")
     base = pathway.simulate(strains[strain])[PRODUCT].iloc[-1]
     return float(pathway.simulate(strains[strain], scale=changes)[PRODUCT].iloc[-1] / base)
 

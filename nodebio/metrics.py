@@ -34,6 +34,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from nodebio.errors import UsageError
 
 __all__ = ["evaluate", "titer_error", "predictions_table", "rmse_at_measurements", "rmse_on_grid", "rmse_integral", "normalized",
            "training_spread", "improvement", "mean_sd", "REFERENCE_NAMES", "score_table"]
@@ -78,7 +79,7 @@ def rmse_on_grid(predicted: np.ndarray, truth: np.ndarray, states: Sequence[str]
     """RMSE per state over all strains and grid points; arrays (S, T, n_states)."""
     predicted, truth = np.asarray(predicted, float), np.asarray(truth, float)
     if predicted.shape != truth.shape:
-        raise ValueError(f"Shapes differ: predicted {predicted.shape}, truth {truth.shape}.")
+        raise UsageError(f"Shapes differ: predicted {predicted.shape}, truth {truth.shape}.")
     return pd.Series(np.sqrt(((predicted - truth) ** 2).mean(axis=(0, 1))), index=list(states))
 
 
@@ -102,7 +103,7 @@ def rmse_integral(times: np.ndarray, predicted: np.ndarray, truth: np.ndarray, s
     """
     predicted, truth = np.asarray(predicted, float), np.asarray(truth, float)
     if predicted.shape != truth.shape:
-        raise ValueError(f"Shapes differ: predicted {predicted.shape}, truth {truth.shape}.")
+        raise UsageError(f"Shapes differ: predicted {predicted.shape}, truth {truth.shape}.")
     squared = (predicted - truth) ** 2
     integral = np.trapezoid(squared, x=np.asarray(times, float), axis=1)  # (S, n)
     return pd.Series(np.sqrt(integral.mean(axis=0)), index=list(states))
@@ -207,7 +208,7 @@ def score_table(fitted, prepared, *, splits: Sequence[str] = ("test", "train"),
 
     unknown = [name for name in references if name not in REFERENCES]
     if unknown:
-        raise ValueError(f"Unknown reference(s) {', '.join(map(repr, unknown))}; choose from "
+        raise UsageError(f"Unknown reference(s) {', '.join(map(repr, unknown))}; choose from "
                          f"{', '.join(REFERENCES)}.")
     entries = [(label, "model", model) for label, model in dict(fitted).items()]
     entries += [(f"{name} (reference)", "reference", REFERENCES[name]().fit(prepared)) for name in references]

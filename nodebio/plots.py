@@ -14,6 +14,7 @@ from matplotlib.patches import FancyBboxPatch, Patch
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from nodebio.data import PATHWAYS, Dataset, Trajectories, pathway_chain, reactions_for
+from nodebio.errors import UsageError
 
 __all__ = ["plot_pathway", "plot_missingness", "plot_strains", "plot_preprocessing", "plot_training_history",
            "plot_predictions", "plot_derivative_estimation", "plot_single_protein_effects", "plot_pairwise_heatmap",
@@ -254,7 +255,7 @@ def plot_single_protein_effects(table, *, title: str | None = None, ax=None):
     Proteins are sorted by the size of their largest effect; fold change on a log axis."""
     rows = table[table["protein"].str.len().gt(0) & ~table["protein"].str.contains(",")].copy()
     if rows.empty:
-        raise ValueError("The table has no single-protein interventions to plot.")
+        raise UsageError("The table has no single-protein interventions to plot.")
     rows["effect"] = np.abs(np.log(rows["fold_change"].clip(lower=1e-9)))
     order = rows.groupby("protein")["effect"].max().sort_values().index.tolist()
     if ax is None:
@@ -302,7 +303,7 @@ def plot_pairwise_heatmap(result, protein_a: str, protein_b: str, *, ax=None):
     factors = result.factors()
     for p in (protein_a, protein_b):
         if p not in factors:
-            raise ValueError(f"{p!r} is not scanned in this result (scanned: {', '.join(factors.columns)}).")
+            raise UsageError(f"{p!r} is not scanned in this result (scanned: {', '.join(factors.columns)}).")
     frame = factors[[protein_a, protein_b]].assign(titer=table["titer_mean"],
                                                    flag=table["adds_extrapolation"]).dropna()
     grid = frame.pivot_table(index=protein_b, columns=protein_a, values="titer", aggfunc="mean")
@@ -346,7 +347,7 @@ def plot_intervention_trajectories(result, interventions: Sequence[str] | None =
     for k, name in enumerate(interventions):
         rows = band[band["intervention"] == name]
         if rows.empty:
-            raise ValueError(f"No intervention {name!r} in this result.")
+            raise UsageError(f"No intervention {name!r} in this result.")
         color = "k" if name == "unmodified" else STRAIN_COLORS[k % 10]
         ax.plot(rows["time"], rows["mean"], color=color, lw=1.8, label=name)
         ax.fill_between(rows["time"], rows["low"], rows["high"], color=color, alpha=0.18)
@@ -404,7 +405,7 @@ def plot_effects_against_truth(validations: dict, *, ncols: int | None = None):
     largest number of training strains of each is drawn), with the ensemble intervals and the
     Spearman correlation in the title."""
     if not validations:
-        raise ValueError("Give at least one validation result to plot.")
+        raise UsageError("Give at least one validation result to plot.")
     n = len(validations)
     fig, axes = _grid(n, ncols or n, width=4.4, height=4.0, sharex=False)
     everything = np.concatenate([np.concatenate([v.details["true_fold_change"], v.details["fold_change"]])

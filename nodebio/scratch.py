@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from nodebio.models.fields import VectorField
+from nodebio.errors import UsageError
 
 __all__ = ["field_from_mlp"]
 
@@ -33,12 +34,12 @@ def field_from_mlp(mlp: nn.Sequential, n_states: int, n_controls: int) -> Vector
     shape_ok = (len(layers) == 2 * len(linear) - 1 and len(linear) >= 2
                 and all(isinstance(layer, nn.Linear) for layer in layers[::2]))
     if not shape_ok or len(activations) != 1 or next(iter(activations)) not in _MODULES:
-        raise ValueError(
+        raise UsageError(
             "field_from_mlp needs nn.Sequential(Linear, activation, Linear, ..., Linear) with one activation "
             f"of {', '.join(m.__name__ for m in _MODULES)} throughout; got {[type(m).__name__ for m in layers]}.")
     first, last = linear[0], linear[-1]
     if first.in_features != n_states + n_controls or last.out_features != n_states:
-        raise ValueError(
+        raise UsageError(
             f"The network maps {first.in_features} inputs to {last.out_features} outputs; a field of "
             f"{n_states} states and {n_controls} controls maps {n_states + n_controls} to {n_states}.")
     activation = _MODULES[next(iter(activations))]

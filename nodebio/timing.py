@@ -5,12 +5,13 @@ from __future__ import annotations
 import statistics
 import time
 from typing import Callable
+from nodebio.errors import UsageError
 
 
 def median_seconds(function: Callable[[], object], repeats: int) -> float:
     """Median wall time (s) of ``repeats`` calls of ``function``, after one warm-up call."""
     if repeats < 1:
-        raise ValueError(f"repeats must be at least 1, got {repeats}.")
+        raise UsageError(f"repeats must be at least 1, got {repeats}.")
     function()
     times = []
     for _ in range(repeats):

@@ -22,6 +22,7 @@ from nodebio import data as _data
 from nodebio import metrics
 from nodebio.models.ensemble import Ensemble
 from nodebio.models.registry import make_model, prepare_like
+from nodebio.errors import UsageError
 
 __all__ = ["ABLATION_EXPERIMENTS", "DEFAULT_EXPERIMENTS", "QUICK_ABLATION", "REFERENCE_EXPERIMENTS", "BASELINE_GRID", "inner_folds",
            "ablation", "ablation_table", "best_experiment", "tune"]
@@ -158,7 +159,7 @@ def best_experiment(table: pd.DataFrame, model: str | None = None) -> str:
         of_model = [label for label, options in ABLATION_EXPERIMENTS.items() if options.get("model", "node") == model]
         candidates = candidates[candidates["experiment"].isin(of_model)]
         if candidates.empty:
-            raise ValueError(f"No experiment of model {model!r} in the table; its experiments are "
+            raise UsageError(f"No experiment of model {model!r} in the table; its experiments are "
                              f"{', '.join(of_model) or 'none'}.")
     return candidates.loc[candidates["inner mean"].idxmin(), "experiment"]
 

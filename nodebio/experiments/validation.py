@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from nodebio import data as _data
-from nodebio.errors import unknown_message
+from nodebio.errors import UsageError, unknown_message
 from nodebio.interventions import simulate_interventions, single_protein_scan, training_range
 from nodebio.models.ensemble import Ensemble
 
@@ -121,9 +121,9 @@ def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *,
 
     counts = sorted({int(n) for n in n_training_strains})
     if not counts or counts[0] < 1:
-        raise ValueError(f"n_training_strains must be positive integers, got {list(n_training_strains)}.")
+        raise UsageError(f"n_training_strains must be positive integers, got {list(n_training_strains)}.")
     if n_test_strains < 1 or n_outside < 0:
-        raise ValueError(f"n_test_strains must be at least 1 and n_outside at least 0, got {n_test_strains} "
+        raise UsageError(f"n_test_strains must be at least 1 and n_outside at least 0, got {n_test_strains} "
                          f"and {n_outside}.")
     pathway = pathway or synthetic.SyntheticPathway()
     data_seed = seed if data_seed is None else data_seed
@@ -131,7 +131,7 @@ def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *,
     proteins = list(proteins or synthetic.ENZYMES)
     unknown = [p for p in proteins if p not in dataset.controls]
     if unknown:
-        raise ValueError(unknown_message("protein", unknown, dataset.controls))
+        raise UsageError(unknown_message("protein", unknown, dataset.controls))
     names, test_names = list(dataset.strains), list(groups)
     scan = single_protein_scan(proteins, factors)
     product = dataset.product
@@ -318,7 +318,7 @@ def validation_table(mode: str = "full", *, model: str = "node", seeds: int | No
     from nodebio import synthetic
 
     if mode not in MODES:
-        raise ValueError(unknown_message("mode", [mode], list(MODES)))
+        raise UsageError(unknown_message("mode", [mode], list(MODES)))
     spec = dict(MODES[mode], **({"counts": tuple(counts)} if counts else {}))
     seeds = seeds or spec["seeds"]
     summaries, recommendations, first = [], [], None

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Mapping
 
 import numpy as np
+from nodebio.errors import SBMLError
 
 __all__ = ["SPECIES_IDS", "ENZYME_IDS", "document", "problems", "piecewise_linear"]
 
@@ -58,7 +59,7 @@ def _libsbml():
 def _check(code, what):
     libsbml = _libsbml()
     if code != libsbml.LIBSBML_OPERATION_SUCCESS:
-        raise RuntimeError(f"libsbml could not {what}: {libsbml.OperationReturnValue_toString(code)}")
+        raise SBMLError(f"libsbml could not {what}: {libsbml.OperationReturnValue_toString(code)}")
 
 
 def piecewise_linear(times: np.ndarray, values: np.ndarray, rtol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
@@ -178,7 +179,7 @@ def _add_enzyme_inputs(libsbml, model, enzymes: Mapping[str, np.ndarray], times:
         rule.setVariable(sid)
         math = libsbml.parseL3Formula(_piecewise_formula(np.asarray(times, float), values))
         if math is None:
-            raise RuntimeError(f"libsbml could not parse the input of {name}: {libsbml.getLastParseL3Error()}")
+            raise SBMLError(f"libsbml could not parse the input of {name}: {libsbml.getLastParseL3Error()}")
         _check(rule.setMath(math), f"set the input of {name}")
 
 
@@ -199,7 +200,7 @@ def _add_reactions(libsbml, model) -> None:
         kinetic_law = reaction.createKineticLaw()
         math = libsbml.parseL3Formula(law)
         if math is None:
-            raise RuntimeError(f"libsbml could not parse the rate law of {rid}: {libsbml.getLastParseL3Error()}")
+            raise SBMLError(f"libsbml could not parse the rate law of {rid}: {libsbml.getLastParseL3Error()}")
         _check(kinetic_law.setMath(math), f"set the rate law of {rid}")
 
 

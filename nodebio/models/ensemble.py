@@ -24,7 +24,7 @@ import numpy as np
 
 from nodebio import data as _data
 from nodebio import seeds
-from nodebio.errors import CheckpointMismatchError
+from nodebio.errors import CheckpointMismatchError, UsageError
 from nodebio.models.registry import make_model
 
 __all__ = ["Ensemble"]
@@ -41,7 +41,7 @@ class Ensemble:
     def __init__(self, name: str = "node", members: int = 5, *, seed: int = 0, bootstrap: bool = False,
                  quick: bool = False, device: str = "auto", **options):
         if members < 1:
-            raise ValueError(f"members must be at least 1, got {members}.")
+            raise UsageError(f"members must be at least 1, got {members}.")
         self.name, self.seed, self.bootstrap = name, seed, bootstrap
         self.members = [make_model(name, seed=seeds.member_seed(seed, k), quick=quick, device=device, **options)
                         for k in range(members)]
@@ -52,13 +52,13 @@ class Ensemble:
         """An ensemble of models fitted elsewhere; they must share states, controls, grid and data."""
         members = list(members)
         if not members:
-            raise ValueError("An ensemble needs at least one fitted model.")
+            raise UsageError("An ensemble needs at least one fitted model.")
         first = members[0]
         for i, m in enumerate(members[1:], start=1):
             same = (m.states == first.states and m.controls == first.controls
                     and np.array_equal(m.times, first.times) and m.data_sha256 == first.data_sha256)
             if not same:
-                raise ValueError(
+                raise UsageError(
                     f"Member {i} of the ensemble was trained on different data than member 0 "
                     f"({m.dataset_name!r} vs {first.dataset_name!r}, or other states, controls or grid); "
                     "an ensemble combines models of the same data."

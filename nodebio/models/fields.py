@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+from nodebio.errors import NotFittedError, UsageError
 
 __all__ = ["ACTIVATIONS", "ControlledField", "VectorField", "make_field", "negative_penalty", "derivative_penalty",
            "rates_on_grid", "parameter_count"]
@@ -52,16 +53,16 @@ def add_buffer(module: nn.Module, name: str, values, shape: tuple) -> None:
     tensor = torch.as_tensor(np.asarray(values, dtype=float) if not torch.is_tensor(values) else values,
                              dtype=torch.float32).clone()
     if tuple(tensor.shape) != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {tuple(tensor.shape)}.")
+        raise UsageError(f"{name} must have shape {tuple(shape)}, got {tuple(tensor.shape)}.")
     module.register_buffer(name, tensor)
 
 
 def check_architecture(activation: str, width: int, depth: int) -> None:
     """Raise ValueError for an unknown activation or a network without units."""
     if activation not in ACTIVATIONS:
-        raise ValueError(f"Unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}.")
+        raise UsageError(f"Unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}.")
     if depth < 1 or width < 1:
-        raise ValueError(f"depth and width must be at least 1, got depth={depth}, width={width}.")
+        raise UsageError(f"depth and width must be at least 1, got depth={depth}, width={width}.")
 
 
 class ControlledField(nn.Module):
@@ -80,9 +81,9 @@ class ControlledField(nn.Module):
 
     def _check_controls(self, times: torch.Tensor, controls: torch.Tensor) -> None:
         if controls.shape[-1] != self.n_controls:
-            raise ValueError(f"Expected {self.n_controls} controls, got {controls.shape[-1]}.")
+            raise UsageError(f"Expected {self.n_controls} controls, got {controls.shape[-1]}.")
         if controls.shape[-2] != times.shape[0]:
-            raise ValueError(f"controls have {controls.shape[-2]} times, the grid {times.shape[0]}.")
+            raise UsageError(f"controls have {controls.shape[-2]} times, the grid {times.shape[0]}.")
 
     def _set_controls(self, times: torch.Tensor, controls: torch.Tensor, offsets: torch.Tensor | None) -> None:
         self._check_controls(times, controls)
@@ -111,7 +112,7 @@ class ControlledField(nn.Module):
 
     def _projected_at(self, t: torch.Tensor) -> torch.Tensor:
         if self._projected is None:
-            raise RuntimeError("Call set_controls() before evaluating the vector field.")
+            raise NotFittedError("Call set_controls() before evaluating the vector field.")
         t0, inv_dt, n = self._grid
         position = (float(t.detach()) - t0) * inv_dt
         k = min(max(int(position), 0), n - 2)
@@ -128,7 +129,7 @@ class ControlledField(nn.Module):
         stage time of a solve in one call, on n_controls values instead of the layer's width.
         """
         if getattr(self, "_controls", None) is None:
-            raise RuntimeError("Call set_controls() before evaluating the vector field.")
+            raise NotFittedError("Call set_controls() before evaluating the vector field.")
         t0, inv_dt, n = self._grid
         position = (times.detach().to(torch.float64) - t0) * inv_dt
         k = position.floor().clamp(0, n - 2)
@@ -154,7 +155,7 @@ class ControlledField(nn.Module):
 
     def _check_grid(self, states: torch.Tensor) -> None:
         if getattr(self, "_controls", None) is None or self._controls.shape[:2] != states.shape[:2]:
-            raise ValueError("states must lie on the grid of the controls set last (same batch and times).")
+            raise UsageError("states must lie on the grid of the controls set last (same batch and times).")
 
 class VectorField(ControlledField):
     """:math:`f_\\theta(x, u(t))`: an MLP whose controls are a batched piecewise-linear signal.

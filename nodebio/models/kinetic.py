@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from nodebio import data as _data
-from nodebio.errors import DataValidationError, check_names
+from nodebio.errors import DataValidationError, NotFittedError, UsageError, check_names
 from nodebio.models.kinetic_laws import (BOUNDS, ENZYMES, HELD_CONSTANT, INERT, KINETIC_CONSTANTS, PARAMETER_NAMES,
                                          STATES, _N, _rhs_factory, fluxes, published_derivatives, rates)
 from nodebio.models.strainwise import simulate_each
@@ -66,9 +66,9 @@ class KineticConfig:
 
     def __post_init__(self):
         if self.configuration not in ("published", "careful"):
-            raise ValueError(f"configuration must be 'published' or 'careful', got {self.configuration!r}.")
+            raise UsageError(f"configuration must be 'published' or 'careful', got {self.configuration!r}.")
         if self.solver not in self.SOLVERS:
-            raise ValueError(f"Unknown solver {self.solver!r}; choose one of {', '.join(self.SOLVERS)}.")
+            raise UsageError(f"Unknown solver {self.solver!r}; choose one of {', '.join(self.SOLVERS)}.")
         if self.de_generations is None:
             self.de_generations = 10 if self.quick else 2000
         if self.de_popsize is None:
@@ -287,7 +287,7 @@ class CostelloKineticModel:
 
     def _check_fitted(self):
         if self.params_ is None:
-            raise RuntimeError("The model is not fitted: call fit() first.")
+            raise NotFittedError("The model is not fitted: call fit() first.")
 
     def _solve(self, params, times, x0, enzymes):
         """Integrate one strain: x0 in the data's state order, enzymes (T, 7) in :data:`ENZYMES`

@@ -77,6 +77,7 @@ from torch.nn import functional as F
 from nodebio.data import DataValidationError, PreparedData, Reaction, stoichiometry
 from nodebio.models.fields import ControlledField, add_buffer
 from nodebio.models.structured import StructuredField, rate_scales_and_yields, reaction_inputs
+from nodebio.errors import UsageError
 
 __all__ = ["KineticField", "kinetic_field", "KINETIC_OPTIONS", "growth_rate"]
 
@@ -118,11 +119,11 @@ class KineticField(ControlledField):
                  supply_set_point=None, reactions: list | None = None):
         super().__init__()
         if state_scaling not in ("standardize", "log1p", "none"):
-            raise ValueError(f"Unknown state scaling {state_scaling!r}.")
+            raise UsageError(f"Unknown state scaling {state_scaling!r}.")
         if correction_width < 1:
-            raise ValueError(f"correction_width must be at least 1, got {correction_width}.")
+            raise UsageError(f"correction_width must be at least 1, got {correction_width}.")
         if od_product and growth is None:
-            raise ValueError("od_product needs the OD control: give growth (the index of the OD column).")
+            raise UsageError("od_product needs the OD control: give growth (the index of the OD column).")
         S = torch.as_tensor(stoichiometry, dtype=torch.float32)
         n_reactions = S.shape[1]
         self.n_states, self.n_controls, self.n_reactions = n_states, n_controls, n_reactions
@@ -315,7 +316,7 @@ def kinetic_field(prepared: PreparedData, reactions: Sequence[Reaction], *, grow
         the controls) whose growth rate dilutes the intracellular pools; None for no dilution.
     """
     if prepared.control_scaler.method != "none":
-        raise ValueError(
+        raise UsageError(
             f"The kinetic field needs the enzyme levels in original units, but these data were prepared "
             f"with control_scaling={prepared.control_scaler.method!r}: prepare them with "
             "control_scaling='none' (nodebio.models.prepare_for does this for node-kinetic).")

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from nodebio import data as _data
-from nodebio.errors import check_names
+from nodebio.errors import NotFittedError, check_names
 
 __all__ = ["TrainingMeanModel", "PersistenceModel", "NearestStrainModel", "ZeroModel", "REFERENCES"]
 
@@ -61,7 +61,7 @@ class _Reference:
                  x0: np.ndarray | None = None) -> np.ndarray:
         """Predictions for the strains of ``trajectories``: (S, T, n_states), original units."""
         if not hasattr(self, "states"):
-            raise RuntimeError("The model is not fitted: call fit() first.")
+            raise NotFittedError("The model is not fitted: call fit() first.")
         check_names(self.states, trajectories.states, "states")
         if self.uses_controls:
             check_names(self.controls, trajectories.controls, "controls")

@@ -47,7 +47,7 @@ from typing import List
 
 import torch
 
-from nodebio.errors import SolverError
+from nodebio.errors import SolverError, UsageError
 
 __all__ = ["FUSED", "FIXED_STEP", "ADAPTIVE", "SOLVERS", "integrate", "integrate_fused", "integrate_torchdiffeq"]
 
@@ -77,10 +77,10 @@ def integrate(field, x0: torch.Tensor, times: torch.Tensor, controls: torch.Tens
     Raises :class:`~nodebio.errors.SolverError` when the solver fails or the solution is not finite.
     """
     if solver not in SOLVERS:
-        raise ValueError(f"Unknown solver {solver!r}; choose one of {', '.join(SOLVERS)}.")
+        raise UsageError(f"Unknown solver {solver!r}; choose one of {', '.join(SOLVERS)}.")
     method = solver.removeprefix(TORCHDIFFEQ)
     if method in FIXED_STEP and (step_size is None or step_size <= 0):
-        raise ValueError(f"The fixed-step solver {solver!r} needs a positive step_size (h).")
+        raise UsageError(f"The fixed-step solver {solver!r} needs a positive step_size (h).")
     field.set_controls(times, controls, offsets)
     if solver in FUSED and not adjoint:
         solution = integrate_fused(field, x0, times, method=method, step_size=float(step_size))
@@ -128,7 +128,7 @@ def integrate_fused(field, x0: torch.Tensor, times: torch.Tensor, *, method: str
     parameter-only tensors once); any other module through ``field(t, x)``.
     """
     if method not in FUSED:
-        raise ValueError(f"The fused integrator has {', '.join(FUSED)}, not {method!r}.")
+        raise UsageError(f"The fused integrator has {', '.join(FUSED)}, not {method!r}.")
     grid = _solver_steps(times, step_size)
     steps = torch.diff(grid)
     stage_times = _stage_times(grid, steps, method).to(x0.dtype).reshape(-1)  # as torchdiffeq's, step by step

@@ -18,6 +18,7 @@ from torch.nn import functional as F
 
 from nodebio.data import PreparedData, Reaction, stoichiometry
 from nodebio.models.fields import ACTIVATIONS, ControlledField, add_buffer, check_architecture
+from nodebio.errors import UsageError
 
 __all__ = ["StructuredField", "structured_field", "STRUCTURED_OPTIONS", "reaction_inputs", "rate_scales_and_yields"]
 
@@ -79,12 +80,12 @@ class StructuredField(ControlledField):
         super().__init__()
         check_architecture(activation, width, depth)
         if flux_form not in ("softplus", "saturating"):
-            raise ValueError(f"flux_form must be 'softplus' or 'saturating', got {flux_form!r}.")
+            raise UsageError(f"flux_form must be 'softplus' or 'saturating', got {flux_form!r}.")
         if state_scaling not in ("standardize", "log1p", "none"):
-            raise ValueError(f"Unknown state scaling {state_scaling!r}.")
+            raise UsageError(f"Unknown state scaling {state_scaling!r}.")
         S = torch.as_tensor(stoichiometry, dtype=torch.float32)
         if S.shape[0] != n_states:
-            raise ValueError(f"The stoichiometry has {S.shape[0]} rows, the states are {n_states}.")
+            raise UsageError(f"The stoichiometry has {S.shape[0]} rows, the states are {n_states}.")
         n_reactions = S.shape[1]
         self.n_states, self.n_controls, self.n_reactions = n_states, n_controls, n_reactions
         self.width, self.depth, self.activation = width, depth, activation
