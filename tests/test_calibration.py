@@ -23,6 +23,16 @@ def test_ideal_coverage_of_small_ensembles():
         calibration.ideal_coverage(5, level=1.5)
 
 
+@pytest.mark.parametrize("scores, level, expected", [
+    ([1.0, 2.0, 3.0, 4.0], 0.5, (3.0, True)),   # (n+1) level = 2.5: the 3rd smallest (round would take the 2nd)
+    ([3.0, 1.0, 2.0], 0.6, (3.0, True)),        # 2.4: the 3rd (round: the 2nd)
+    (list(range(1, 9)), 0.9, (8.0, False)),     # 8.1: the 9th of 8 does not exist (round: the 8th, "exact")
+    (list(range(1, 20)), 0.9, (18.0, True)),    # exactly 18: the 18th
+])
+def test_conformal_quantile_takes_the_ceiling_and_says_when_it_does_not_exist(scores, level, expected):
+    assert calibration.conformal_quantile(scores, level) == expected
+
+
 def test_conformal_quantile():
     scores = np.arange(1.0, 10.0)  # 9 scores: the ceil(10 x 0.9) = 9th smallest
     assert calibration.conformal_quantile(scores, 0.9) == (9.0, True)
@@ -61,9 +71,12 @@ def test_calibrate_scores_inner_held_out_strains(calibrated):
     for kind in calibration.KINDS:
         inner = scores.loc[scores["kind"] == kind, "score"]
         # the scale covers the inner scores at the level (the conformal property on its own data)
-        assert (inner <= cal.scale[kind]).mean() >= cal.level - 1e-9 or not cal.exact[kind]
-        k = min(len(inner), int(np.ceil((len(inner) + 1) * 0.9)))
-        assert cal.scale[kind] == pytest.approx(np.sort(inner)[k - 1])
+        k = int(np.ceil((len(inner) + 1) * 0.9))
+        assert cal.exact[kind] == (k <= len(inner))  # 4 titer scores: k = 5, no exact quantile; 12: k = 12
+        assert cal.scale[kind] == pytest.approx(np.sort(inner)[min(k, len(inner)) - 1])
+        if cal.exact[kind]:
+            assert (inner <= cal.scale[kind]).mean() >= cal.level - 1e-9
+    assert cal.exact == {"titer": False, "fold_change": True} and not cal.calibrated
     row = scores[scores["kind"] == "titer"].iloc[0]
     assert row["score"] == pytest.approx(abs(row["observed"] - row["predicted"]) / row["sd"])
 

@@ -21,6 +21,21 @@ def test_integral_rmse_by_hand():
     assert result["b"] == pytest.approx(1.0)
 
 
+def test_integral_rmse_averages_the_strains_integrals_then_takes_the_root():
+    times = np.array([0.0, 1.0, 2.0])
+    truth = np.zeros((3, 3, 1))
+    predicted = np.zeros((3, 3, 1))
+    predicted[0, :, 0] = 2.0  # integral 8
+    predicted[1, :, 0] = 1.0  # integral 2
+    # the third strain is perfect: integral 0; the mean of (8, 2, 0) is 10/3
+    result = metrics.rmse_integral(times, predicted, truth, ["a"])
+    assert result["a"] == pytest.approx(np.sqrt(10.0 / 3.0), rel=1e-12)
+    # not the root of the sum (sqrt 10), nor the mean of the roots ((sqrt 8 + sqrt 2) / 3)
+    assert result["a"] != pytest.approx(np.sqrt(10.0)) and result["a"] != pytest.approx((np.sqrt(8) + np.sqrt(2)) / 3)
+    # the order of the strains does not matter
+    assert metrics.rmse_integral(times, predicted[::-1], truth, ["a"])["a"] == pytest.approx(result["a"], rel=1e-12)
+
+
 def test_point_rmse_and_scaling_by_hand():
     table = pd.DataFrame({"strain": "S", "time": [0.0, 1.0, 0.0, 1.0], "variable": ["a", "a", "b", "b"],
                           "measured": [1.0, 2.0, 0.0, 0.0], "predicted": [1.0, 4.0, 3.0, 4.0]})

@@ -26,6 +26,16 @@ def test_ensemble_is_the_mean_of_its_members(node_prepared):
     np.testing.assert_allclose(ensemble.simulate(test), (members[0] + members[1]) / 2)
 
 
+def test_an_ensemble_of_three_unequal_members_is_their_mean_not_their_median(intervention_ensemble,
+                                                                             intervention_prepared):
+    test = intervention_prepared.test
+    members = np.stack([m.simulate(test) for m in intervention_ensemble.members])
+    assert len(members) == 3
+    np.testing.assert_allclose(intervention_ensemble.simulate(test), members.sum(axis=0) / 3, rtol=1e-12)
+    # the members differ enough for the median to be another number
+    assert np.abs(np.median(members, axis=0) - members.mean(axis=0)).max() > 1e-6 * np.abs(members).max()
+
+
 def test_ensemble_save_load_and_mismatch(intervention_ensemble, intervention_prepared, tmp_path, limonene):
     paths = intervention_ensemble.save(tmp_path / "members")
     assert [p.name for p in paths] == ["model-seed0.pt", "model-seed1.pt", "model-seed2.pt"]

@@ -61,9 +61,19 @@ def test_python_version():
 def test_median_seconds():
     from nodebio.timing import median_seconds
 
+    import time
+
     calls = []
     assert median_seconds(lambda: calls.append(1), 3) >= 0.0
     assert len(calls) == 4  # one warm-up call, then the timed ones
+    # the median of the timed calls, not their mean nor the warm-up: a fake clock pins it
+    ticks = iter([0.0, 1.0, 1.0, 3.0, 3.0, 13.0])  # timed calls of 1, 2 and 10 s
+    monotonic = time.perf_counter
+    try:
+        time.perf_counter = lambda: next(ticks)
+        assert median_seconds(lambda: None, 3) == 2.0
+    finally:
+        time.perf_counter = monotonic
     with pytest.raises(ValueError, match="at least 1"):
         median_seconds(lambda: None, 0)
 

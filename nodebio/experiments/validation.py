@@ -247,7 +247,7 @@ def _check_recommendations(ensemble, calibration, dataset, pathway, strain, prep
             "best_recommended": best_ours, "best_baseline": best_theirs,
             "random_median": float(np.median(random_titers)), "random_p90": p90, "beats_random_p90": best_ours > p90,
             "beats_baseline": best_ours > best_theirs,
-            "interval": ours.interval}
+            "interval": ours.interval, "random_titers": tuple(random_titers)}
 
 
 def _true_effects(pathway, strains, scan, product: str, cache: dict) -> dict:
