@@ -1,4 +1,4 @@
-r"""The neural ODE: :math:`dx/dt = f_\theta(x, u(t))`, integrated with torchdiffeq.
+r"""The neural ODE: :math:`dx/dt = f_\theta(x, u(t))`: the controls on a grid and the plain MLP field.
 
 States :math:`x` are the scaled metabolite concentrations, controls :math:`u(t)` the scaled
 protein levels of the strain being simulated, interpolated linearly in time between the points
@@ -7,12 +7,12 @@ of the even grid (:func:`nodebio.data.resample`). The vector field is an MLP ove
 for a batch of strains (or of time windows) in one call, with the package's fused fixed-step
 integrator or with torchdiffeq.
 
-Two fields share that interface (``set_controls``, ``forward``, ``config``):
-:class:`VectorField`, an MLP over all states and controls, and :class:`StructuredField`, the
-pathway-structured field whose right-hand side is the stoichiometry times non-negative reaction
-fluxes (``TrainConfig(structure="structured")``, :mod:`nodebio.models.structured`);
-:func:`make_field` rebuilds either from its ``config()``. Both derive from :class:`ControlledField`,
-which holds the controls of a batch on the grid and interpolates them in time.
+Every field derives from :class:`ControlledField`, which holds the controls of a batch on the grid
+and interpolates them in time, and shares its interface (``set_controls``, ``forward``,
+``config``): :class:`VectorField` here, an MLP over all states and controls; the pathway fields
+(:class:`~nodebio.models.pathway_field.PathwayField`: the structured and the kinetic field), whose
+right-hand side is the stoichiometry times non-negative reaction fluxes.
+:func:`nodebio.models.field_kinds.make_field` rebuilds any of them from its ``config()``.
 
 Why these defaults
 ------------------
@@ -42,7 +42,7 @@ from torch import nn
 from torch.nn import functional as F
 from nodebio.errors import NotFittedError, UsageError
 
-__all__ = ["ACTIVATIONS", "ControlledField", "VectorField", "make_field", "negative_penalty", "derivative_penalty",
+__all__ = ["ACTIVATIONS", "ControlledField", "VectorField", "negative_penalty", "derivative_penalty",
            "rates_on_grid", "parameter_count"]
 
 ACTIVATIONS = {"tanh": torch.tanh, "softplus": F.softplus, "silu": F.silu, "elu": F.elu, "relu": F.relu}
@@ -282,21 +282,6 @@ class VectorField(ControlledField):
         return {"n_states": self.n_states, "n_controls": self.n_controls, "width": self.width,
                 "depth": self.depth, "activation": self.activation, "use_time": self.use_time}
 
-
-
-def make_field(config: dict) -> nn.Module:
-    """A vector field from the ``config()`` of one (checkpoints): plain or structured."""
-    config = dict(config)
-    kind = config.pop("kind", "mlp")
-    if kind == "structured":
-        from nodebio.models.structured import StructuredField
-
-        return StructuredField(**config)
-    if kind == "kinetic":
-        from nodebio.models.kinetic_field import KineticField
-
-        return KineticField(**config)
-    return VectorField(**config)
 
 
 def negative_penalty(x_original: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:

@@ -36,8 +36,9 @@ et al.). :class:`KineticField` is a neural ODE built that way:
 * :math:`\lambda \ge 0` (``first_order_loss``): learned first-order losses, as in the structured
   field.
 
-The stoichiometry, its learned yields and the conversion from original units to the scaled states
-the solver integrates are those of :class:`~nodebio.models.structured.StructuredField`.
+The stoichiometry, its learned yields, the first-order losses and the conversion from original
+units to the scaled states the solver integrates are those of every pathway field
+(:class:`~nodebio.models.pathway_field.PathwayField`, shared with the structured field).
 
 Why these defaults
 ------------------
@@ -72,11 +73,10 @@ from typing import Sequence
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from nodebio.data import DataValidationError, PreparedData, Reaction, stoichiometry
-from nodebio.models.fields import ControlledField, add_buffer
-from nodebio.models.structured import StructuredField, rate_scales_and_yields, reaction_inputs
+from nodebio.models.fields import add_buffer
+from nodebio.models.pathway_field import PathwayField, rate_scales_and_yields, reaction_inputs
 from nodebio.errors import UsageError
 
 __all__ = ["KineticField", "kinetic_field", "KINETIC_OPTIONS", "growth_rate"]
@@ -101,7 +101,7 @@ def growth_rate(od: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
     return torch.cat([first, inner, last], dim=-1).clamp(min=0.0)
 
 
-class KineticField(ControlledField):
+class KineticField(PathwayField):
     """The enzyme-linear kinetic field (see the module's documentation for the equations).
 
     Buffers in original units: ``stoichiometry``-derived ``consumption``/``production``
@@ -118,33 +118,24 @@ class KineticField(ControlledField):
                  od_product: bool = False, first_order_loss: bool = False, homeostatic_supply: bool = False,
                  supply_set_point=None, reactions: list | None = None):
         super().__init__()
-        if state_scaling not in ("standardize", "log1p", "none"):
-            raise UsageError(f"Unknown state scaling {state_scaling!r}.")
         if correction_width < 1:
             raise UsageError(f"correction_width must be at least 1, got {correction_width}.")
         if od_product and growth is None:
             raise UsageError("od_product needs the OD control: give growth (the index of the OD column).")
         S = torch.as_tensor(stoichiometry, dtype=torch.float32)
         n_reactions = S.shape[1]
-        self.n_states, self.n_controls, self.n_reactions = n_states, n_controls, n_reactions
-        self.state_scaling, self.correction, self.correction_width = state_scaling, correction, correction_width
+        self.n_controls = n_controls
+        self._register_pathway(S, state_mean=state_mean, state_scale=state_scale, state_scaling=state_scaling,
+                               substrate_scale=substrate_scale, free_yield=free_yield,
+                               initial_log_yield=initial_log_yield, first_order_loss=first_order_loss)
+        self.correction, self.correction_width = correction, correction_width
         self.growth, self.product, self.od_product = growth, product, od_product
-        self.first_order_loss, self.homeostatic_supply = first_order_loss, homeostatic_supply
+        self.homeostatic_supply = homeostatic_supply
         self.reactions = list(reactions or [])
-
-        def buffer(name, values, shape):
-            add_buffer(self, name, values, shape)
-
-        buffer("consumption", (-S).clamp(min=0), (n_states, n_reactions))
-        buffer("production", S.clamp(min=0), (n_states, n_reactions))
-        buffer("enzyme_mask", enzyme_mask, (n_reactions, n_controls))
-        buffer("input_mask", input_mask, (n_reactions, n_states))
-        buffer("control_reference", control_reference, (n_controls,))
-        buffer("rate_scale", rate_scale, (n_reactions,))
-        buffer("state_mean", state_mean, (n_states,))
-        buffer("state_scale", state_scale, (n_states,))
-        buffer("substrate_scale", substrate_scale, (n_states,))
-        buffer("free_yield", free_yield, (n_states, n_reactions))
+        add_buffer(self, "enzyme_mask", enzyme_mask, (n_reactions, n_controls))
+        add_buffer(self, "input_mask", input_mask, (n_reactions, n_states))
+        add_buffer(self, "control_reference", control_reference, (n_controls,))
+        add_buffer(self, "rate_scale", rate_scale, (n_reactions,))
         self.register_buffer("substrate_mask", (self.consumption > 0).T.float().clone())
         self.register_buffer("no_enzyme", (self.enzyme_mask.sum(1) == 0).float())
         # a supply (no substrates) and the state it makes: its set point, for homeostatic_supply
@@ -158,9 +149,6 @@ class KineticField(ControlledField):
         if product is not None:
             dilute[product] = 0.0
         self.register_buffer("dilute", dilute)
-
-        self.log_yield = nn.Parameter(torch.as_tensor(np.asarray(initial_log_yield, dtype=float),
-                                                      dtype=torch.float32) * self.free_yield)
         # every step starts at a fifth of its rate scale at the training strains' mean enzyme level
         self.log_capacity = nn.Parameter(torch.full((n_reactions,), math.log(0.2)))
         # K = substrate scale: half-saturated at a typical concentration
@@ -172,7 +160,7 @@ class KineticField(ControlledField):
         self.correction_out = nn.Parameter(torch.randn(n_reactions, correction_width) * 1e-3)
         # sigmoid(3) = 0.95: the correction starts as (almost) no correction
         self.correction_out_bias = nn.Parameter(torch.full((n_reactions,), 3.0))
-        self.loss_logit = nn.Parameter(torch.full((n_states,), -2.25))
+        self._register_losses()
         self._controls = None
         self._grid = None
         self._offsets = None
@@ -201,9 +189,6 @@ class KineticField(ControlledField):
 
     # -- the right-hand side ---------------------------------------------------------------------
 
-    #: Scaled states (..., n_states) -> concentrations in original units, as the structured field.
-    concentrations = StructuredField.concentrations
-
     def _weights(self) -> dict:
         """The parameter-only tensors of the rates, computed once per evaluation or per solve."""
         logits = self.enzyme_logit.masked_fill(self.enzyme_mask == 0, -math.inf)
@@ -212,8 +197,7 @@ class KineticField(ControlledField):
             "share": share.T,  # (n_controls, R)
             "capacity": self.rate_scale * torch.exp(self.log_capacity),
             "affinity": self.substrate_scale * torch.exp(self.log_affinity),  # (R, n_states)
-            "stoichiometry": (self.production * torch.exp(self.log_yield * self.free_yield) - self.consumption).T,
-            "losses": 0.1 * F.softplus(self.loss_logit) if self.first_order_loss else None,
+            **self._shared_weights(),
         }
         if self.correction:
             substrate = self.substrate_mask.unsqueeze(1) > 0  # (R, 1, n_states)
@@ -259,13 +243,7 @@ class KineticField(ControlledField):
                 scale[..., self.product] = od[..., 0]
                 dc = dc * scale
             dc = dc - projected[..., -1:] * self.dilute * c.clamp(min=0)
-        if weights["losses"] is not None:
-            dc = dc - weights["losses"] * c.clamp(min=0)
-        if self.state_scaling == "standardize":
-            return dc / self.state_scale
-        if self.state_scaling == "log1p":
-            return dc / (self.state_scale * (1.0 + c))
-        return dc
+        return self._rates_from(dc, c, weights)
 
     def fused_rates(self):
         """``(project, rates)`` for the fused integrator, the parameter-only tensors computed once."""
@@ -275,14 +253,6 @@ class KineticField(ControlledField):
             return self._rates(projected, x, weights)
 
         return self._project, rates
-
-    # evaluated on the grid or at any time as the structured field is (the same attributes)
-    forward = StructuredField.forward
-    rates_on_grid = StructuredField.rates_on_grid
-    fluxes_on_grid = StructuredField.fluxes_on_grid
-
-    #: The stoichiometry with the learned yields, (n_states, R), original units.
-    effective_stoichiometry = StructuredField.effective_stoichiometry
 
     def capacities(self) -> torch.Tensor:
         """k_j of every reaction (per hour at the training strains' mean enzyme level)."""

@@ -37,7 +37,9 @@ import nodebio
 from nodebio import data as _data
 from nodebio.errors import (CheckpointMismatchError, DeviceError, MissingFileError, NotFittedError, SolverError,
                             TrainingDivergedError, UsageError, check_names, unknown_message)
-from nodebio.models.fields import VectorField, derivative_penalty, make_field, negative_penalty, rates_on_grid
+from nodebio.models.field_kinds import make_field
+from nodebio.models.fields import VectorField, derivative_penalty, negative_penalty, rates_on_grid
+from nodebio.models.pathway_field import concentrations
 from nodebio.models.solve import integrate
 from nodebio.models.kinetic_field import KineticField, kinetic_field
 from nodebio.models.structured import StructuredField, structured_field
@@ -620,13 +622,12 @@ class _Objective:
                        else max(2, min(self.n_times, int(round(cfg.window_hours / dt)) + 1)))
         self.mean = tensor(model.state_scaler.mean_)
         self.scale = tensor(model.state_scaler.scale_)
-        self.log_states = model.state_scaler.method == "log1p"
+        self.scaling = model.state_scaler.method
         self.original_sd = tensor(np.maximum(prepared.train.x.reshape(-1, len(model.states)).std(0), 1e-12))
         self.rate_limit = cfg.derivative_limit * torch.diff(self.x, dim=1).abs().amax(dim=(0, 1)) / dt
 
     def to_original(self, x_scaled: torch.Tensor) -> torch.Tensor:
-        y = x_scaled * self.scale + self.mean
-        return torch.expm1(y) if self.log_states else y
+        return concentrations(x_scaled, self.mean, self.scale, self.scaling)
 
     def batch(self, generator: torch.Generator) -> tuple:
         """(start states, target, controls, offsets, window times): random windows of every

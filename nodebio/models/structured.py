@@ -11,16 +11,16 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from nodebio.data import PreparedData, Reaction, stoichiometry
-from nodebio.models.fields import ACTIVATIONS, ControlledField, add_buffer, check_architecture
+from nodebio.models.fields import ACTIVATIONS, add_buffer, check_architecture
+from nodebio.models.pathway_field import PathwayField, rate_scales_and_yields, reaction_inputs
 from nodebio.errors import UsageError
 
-__all__ = ["StructuredField", "structured_field", "STRUCTURED_OPTIONS", "reaction_inputs", "rate_scales_and_yields"]
+__all__ = ["StructuredField", "structured_field", "STRUCTURED_OPTIONS"]
 
 #: The options of the model ``node-structured``: the structure alone; its defaults are those of
 #: :class:`~nodebio.models.node.TrainConfig` (``STRUCTURE_DEFAULTS``). The chapter "Building biology
@@ -29,7 +29,7 @@ __all__ = ["StructuredField", "structured_field", "STRUCTURED_OPTIONS", "reactio
 STRUCTURED_OPTIONS = {"structure": "structured"}
 
 
-class StructuredField(ControlledField):
+class StructuredField(PathwayField):
     r""":math:`dx/dt = S\,v(x, u(t)) - \lambda \odot x`: a pathway-structured vector field.
 
     The right-hand side is built in original units (concentrations, per hour) and converted to
@@ -81,35 +81,22 @@ class StructuredField(ControlledField):
         check_architecture(activation, width, depth)
         if flux_form not in ("softplus", "saturating"):
             raise UsageError(f"flux_form must be 'softplus' or 'saturating', got {flux_form!r}.")
-        if state_scaling not in ("standardize", "log1p", "none"):
-            raise UsageError(f"Unknown state scaling {state_scaling!r}.")
         S = torch.as_tensor(stoichiometry, dtype=torch.float32)
         if S.shape[0] != n_states:
             raise UsageError(f"The stoichiometry has {S.shape[0]} rows, the states are {n_states}.")
         n_reactions = S.shape[1]
-        self.n_states, self.n_controls, self.n_reactions = n_states, n_controls, n_reactions
+        self.n_controls = n_controls
+        self._register_pathway(S, state_mean=state_mean, state_scale=state_scale, state_scaling=state_scaling,
+                               substrate_scale=substrate_scale, free_yield=free_yield,
+                               initial_log_yield=initial_log_yield, first_order_loss=first_order_loss)
         self.width, self.depth, self.activation = width, depth, activation
-        self.flux_form, self.first_order_loss, self.state_scaling = flux_form, first_order_loss, state_scaling
-        self.monotone = monotone
+        self.flux_form, self.monotone = flux_form, monotone
         self.use_time = False
         self.reactions = list(reactions or [])
         self.act = ACTIVATIONS[activation]
-
-        def buffer(name, values, shape):
-            add_buffer(self, name, values, shape)
-
-        buffer("consumption", (-S).clamp(min=0), (n_states, n_reactions))
-        buffer("production", S.clamp(min=0), (n_states, n_reactions))
-        buffer("state_mask", input_states, (n_reactions, n_states))
-        buffer("control_mask", input_controls, (n_reactions, n_controls))
-        buffer("rate_scale", rate_scale, (n_reactions,))
-        buffer("state_mean", state_mean, (n_states,))
-        buffer("state_scale", state_scale, (n_states,))
-        buffer("substrate_scale", substrate_scale if substrate_scale is not None else state_scale, (n_states,))
-        buffer("free_yield", free_yield if free_yield is not None else (S > 0), (n_states, n_reactions))
-        log_yield = torch.zeros(n_states, n_reactions) if initial_log_yield is None else torch.as_tensor(
-            initial_log_yield, dtype=torch.float32)
-        self.log_yield = nn.Parameter(log_yield.clone() * self.free_yield)
+        add_buffer(self, "state_mask", input_states, (n_reactions, n_states))
+        add_buffer(self, "control_mask", input_controls, (n_reactions, n_controls))
+        add_buffer(self, "rate_scale", rate_scale, (n_reactions,))
 
         bound = 1.0 / math.sqrt(max(1, n_states + n_controls))
         self.input_states = nn.Parameter(torch.empty(n_reactions, width, n_states).uniform_(-bound, bound))
@@ -123,8 +110,7 @@ class StructuredField(ControlledField):
         self.output_weight = nn.Parameter(torch.randn(n_reactions, width) * 1e-3)
         # softplus(-2.25) = 0.1: every flux starts at a tenth of its rate scale.
         self.output_bias = nn.Parameter(torch.full((n_reactions,), -2.25))
-        # softplus(-2.25) * 0.1 = 0.01 / h: slow losses to start with.
-        self.loss_logit = nn.Parameter(torch.full((n_states,), -2.25))
+        self._register_losses()
         self._controls: torch.Tensor | None = None
         self._grid: tuple[float, float, int] | None = None
         self._offsets: torch.Tensor | None = None
@@ -151,11 +137,6 @@ class StructuredField(ControlledField):
         weight = (self._positive(self.input_controls) * self.control_mask.unsqueeze(1)).reshape(-1, self.n_controls)
         return F.linear(controls, weight, self.input_bias.reshape(-1))
 
-    def concentrations(self, x: torch.Tensor) -> torch.Tensor:
-        """Scaled states (..., n_states) -> concentrations in original units."""
-        y = x * self.state_scale + self.state_mean
-        return torch.expm1(y) if self.state_scaling == "log1p" else (x if self.state_scaling == "none" else y)
-
     def _weights(self) -> dict:
         """Every tensor the fluxes and rates take from the parameters (masks, signs, yields, losses):
         computed once per evaluation, or once per solve by the fused integrator."""
@@ -163,8 +144,7 @@ class StructuredField(ControlledField):
             "state": self._state_weight().t(),
             "hidden": [(self._positive(w), b) for w, b in zip(self.hidden_weights, self.hidden_biases)],
             "output": self._positive(self.output_weight),
-            "stoichiometry": (self.production * torch.exp(self.log_yield * self.free_yield) - self.consumption).T,
-            "losses": 0.1 * F.softplus(self.loss_logit) if self.first_order_loss else None,
+            **self._shared_weights(),
         }
         if self.flux_form == "saturating":
             weights["substrates"] = (self.consumption > 0).to(self.output_weight.dtype)
@@ -185,19 +165,6 @@ class StructuredField(ControlledField):
             v = v * torch.exp(torch.log(saturation.clamp(min=1e-12)) @ weights["substrates"])
         return v
 
-    def _rates(self, pre: torch.Tensor, x: torch.Tensor, weights: dict | None = None) -> torch.Tensor:
-        weights = weights if weights is not None else self._weights()
-        c = self.concentrations(x)
-        v = self._fluxes(pre, x, c, weights)
-        dc = v @ weights["stoichiometry"]
-        if weights["losses"] is not None:
-            dc = dc - weights["losses"] * c.clamp(min=0)
-        if self.state_scaling == "standardize":
-            return dc / self.state_scale
-        if self.state_scaling == "log1p":
-            return dc / (self.state_scale * (1.0 + c))
-        return dc
-
     def fused_rates(self):
         """``(project, rates)`` for the fused integrator (see
         ``ControlledField.fused_rates``), the parameter-only tensors
@@ -215,28 +182,6 @@ class StructuredField(ControlledField):
 
         return project, rates
 
-    def forward(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return self._rates(self._projected_at(t), x)
-
-    def rates_on_grid(self, states: torch.Tensor, times: torch.Tensor | None = None) -> torch.Tensor:
-        """dx/dt (scaled units per hour) at every point of the control grid: (B, T, n_states)."""
-        self._check_grid(states)
-        return self._rates(self._projected, states)
-
-    def fluxes_on_grid(self, states: torch.Tensor) -> torch.Tensor:
-        """Reaction fluxes (B, T, R) at every point of the control grid, original units per hour."""
-        self._check_grid(states)
-        return self._fluxes(self._projected, states, self.concentrations(states))
-
-    def effective_stoichiometry(self) -> torch.Tensor:
-        """The stoichiometry with the learned yields, (n_states, R), original units."""
-        return (self.production * torch.exp(self.log_yield * self.free_yield) - self.consumption).detach()
-
-    def loss_rates(self) -> torch.Tensor:
-        """The first-order loss rate of each metabolite (1/h); zeros without losses."""
-        rates = 0.1 * F.softplus(self.loss_logit).detach()
-        return rates if self.first_order_loss else torch.zeros_like(rates)
-
     def config(self) -> dict:
         def plain(tensor):
             return tensor.detach().cpu().tolist()
@@ -251,19 +196,6 @@ class StructuredField(ControlledField):
                 "activation": self.activation, "flux_form": self.flux_form,
                 "first_order_loss": self.first_order_loss, "monotone": self.monotone, "reactions": self.reactions}
 
-
-
-def reaction_inputs(reactions: Sequence[Reaction], states: Sequence[str],
-                    controls: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Masks (R, n_states) and (R, n_controls): 1 where a reaction's flux sees a state (its
-    substrates and modifiers) or a control (its enzymes)."""
-    states, controls = list(states), list(controls)
-    input_states = np.zeros((len(reactions), len(states)))
-    input_controls = np.zeros((len(reactions), len(controls)))
-    for j, reaction in enumerate(reactions):
-        input_states[j, [states.index(s) for s in reaction.inputs]] = 1.0
-        input_controls[j, [controls.index(e) for e in reaction.enzymes]] = 1.0
-    return input_states, input_controls
 
 
 def structured_field(prepared: PreparedData, reactions: Sequence[Reaction], *, width: int = 16, depth: int = 2,
@@ -288,35 +220,3 @@ def structured_field(prepared: PreparedData, reactions: Sequence[Reaction], *, w
         substrate_scale=sd, free_yield=free, initial_log_yield=log_yield, width=width, depth=depth,
         activation=activation, flux_form=flux_form, first_order_loss=first_order_loss, monotone=monotone,
         reactions=[r.to_dict() for r in reactions])
-
-
-def rate_scales_and_yields(prepared: PreparedData, reactions: Sequence[Reaction], S: np.ndarray,
-                           yields: str = "learned") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(rate scale per reaction, free-yield mask, initial log yields, each state's sd), from the
-    training strains in original units.
-
-    Rate scale of a reaction: the largest rate of change of its first substrate (of its product,
-    for a supply) in the training data. Yields start where consuming one standard deviation of
-    substrate makes one standard deviation of product; ``yields="stoichiometric"`` keeps the
-    coefficients of products in the substrate's units fixed.
-    """
-    states = list(prepared.train.states)
-    x = prepared.train.x  # (strains, times, states), original units
-    sd = np.maximum(x.reshape(-1, len(states)).std(0), 1e-12)
-    dt = float(prepared.train.times[1] - prepared.train.times[0])
-    max_rate = np.maximum(np.abs(np.diff(x, axis=1)).max(axis=(0, 1)) / dt, 1e-12)
-    rate_scale, free, log_yield = np.zeros(len(reactions)), np.zeros_like(S), np.zeros_like(S)
-    units = prepared.dataset.units
-    for j, reaction in enumerate(reactions):
-        reference = next(iter(reaction.substrates or reaction.products))
-        r = states.index(reference)
-        rate_scale[j] = max_rate[r]
-        if not reaction.substrates:
-            continue  # a supply's flux is in units of its product: nothing to convert
-        for product, coefficient in reaction.products.items():
-            i = states.index(product)
-            same_units = units.get(product) is not None and units.get(product) == units.get(reference)
-            free[i, j] = 1.0 if yields == "learned" or not same_units else 0.0
-            c_sub = reaction.substrates[reference]
-            log_yield[i, j] = np.log(c_sub * sd[i] / (coefficient * sd[r])) if free[i, j] else 0.0
-    return rate_scale, free, log_yield, sd
