@@ -32,19 +32,10 @@ STRUCTURED_OPTIONS = {"structure": "structured"}
 class StructuredField(PathwayField):
     r""":math:`dx/dt = S\,v(x, u(t)) - \lambda \odot x`: a pathway-structured vector field.
 
-    The right-hand side is built in original units (concentrations, per hour) and converted to
-    the scaled states the solver integrates by the chain rule:
-
-    .. math::
-
-        \frac{dc}{dt} = S_{\mathrm{eff}}\, v - \lambda \odot c^{+}, \qquad
-        \frac{dx}{dt} = \frac{dc}{dt} \Big/ \frac{dc}{dx},
-
-    with :math:`c` the concentrations in original units and :math:`x` the scaled states:
-    :math:`c = \mu + \sigma x` for ``"standardize"`` (so :math:`dc/dx = \sigma`),
-    :math:`c = \exp(\mu + \sigma x) - 1` for ``"log1p"`` (:math:`dc/dx = \sigma (1 + c)`), and
-    :math:`c = x` for ``"none"``. Working in original units keeps the stoichiometry meaningful:
-    a flux that consumes one µM of HMG-CoA makes one µM of mevalonate, whatever the scaling.
+    The right-hand side is built in original units (concentrations, per hour),
+    :math:`dc/dt = S_{\mathrm{eff}}\, v - \lambda \odot c^{+}`, and converted to the scaled states
+    the solver integrates by the chain rule, as every pathway field is
+    (:class:`~nodebio.models.pathway_field.PathwayField`).
 
     Fluxes (shape (B, R), units of the reaction's first substrate per hour, or of its first
     product for a supply): :math:`v_j = r_j\,\mathrm{softplus}(\mathrm{MLP}_j(z_j))`, where
