@@ -13,9 +13,15 @@ The package behind the nodebio book. The pipeline, one subpackage or module a st
 - :mod:`nodebio.store`: the model store, fitted models reused within a build (``NODEBIO_STORE``).
 - :mod:`nodebio.experiments`: the comparison with the paper, the ablation, the validation of
   interventions on the synthetic truth.
-- :mod:`nodebio.interventions`: what-if changes of enzyme levels, simulated with an ensemble.
+- :mod:`nodebio.interventions`: what-if changes of enzyme levels, simulated with an ensemble;
+  :mod:`nodebio.calibration`: intervals calibrated by inner leave-one-strain-out;
+  :mod:`nodebio.recommend`: designs to build next, ranked.
+- :mod:`nodebio.report`: computed numbers glued into the chapters; :mod:`nodebio.examples`: the
+  example data of "Your own data"; :mod:`nodebio.scratch`: a hand-written neural ODE's weights in
+  the package's field.
 - :mod:`nodebio.plots`: the figures of the book; :mod:`nodebio.cli`: the ``nodebio`` command.
-- :mod:`nodebio.errors`: every exception; :mod:`nodebio.seeds`: the one seed rule.
+- :mod:`nodebio.errors`: every exception (one base, :class:`~nodebio.errors.NodebioError`);
+  :mod:`nodebio.seeds`: the one seed rule; :mod:`nodebio.timing`: timing helpers.
 
 Submodules load on first use (``nodebio.data`` imports neither scipy nor torch).
 """
@@ -24,8 +30,8 @@ __version__ = "0.1.0"
 
 import importlib
 
-_SUBMODULES = ("data", "synthetic", "models", "metrics", "runs", "experiments", "interventions", "plots", "cli",
-               "errors", "seeds", "timing", "store")
+_SUBMODULES = ("data", "synthetic", "models", "metrics", "runs", "experiments", "interventions", "calibration",
+               "recommend", "plots", "report", "examples", "scratch", "cli", "errors", "seeds", "timing", "store")
 
 __all__ = [*_SUBMODULES, "__version__"]
 

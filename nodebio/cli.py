@@ -267,9 +267,12 @@ def _add_train_parser(sub) -> None:
     _add_dataset_arguments(p, positional=False)
     p.add_argument("--train", help="comma-separated training strains (default: the paper's split)")
     p.add_argument("--test", help="comma-separated held-out strains")
-    p.add_argument("--model", default="node", choices=[*MODEL_NAMES, *ALIASES], type=lambda n: ALIASES.get(n, n),
-                   help="neural ODE (plain, pathway-structured, or kinetic: fluxes proportional to their enzymes), the 2018 baseline (gradient boosting or random forest), "
-                        "the training-strain mean, or the 2018 kinetic model (limonene pathway)")
+    p.add_argument("--model", default="node", choices=list(MODEL_NAMES), type=lambda n: ALIASES.get(n, n),
+                   metavar="MODEL",
+                   help=f"one of {', '.join(MODEL_NAMES)} (default node): a neural ODE (plain, pathway-structured, "
+                        "or kinetic: fluxes proportional to their enzymes), the 2018 baseline (gradient boosting or "
+                        "random forest), a model-free reference, or the 2018 kinetic model (costello-kinetic, "
+                        "limonene pathway; 'kinetic' is its former name)")
     p.add_argument("--reactions", type=Path, metavar="FILE",
                    help="the pathway's reactions for --model node-structured or node-kinetic, a YAML or SBML file (replaces the "
                         "reaction list of --dataset; needed for --csv)")
@@ -367,6 +370,31 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recommend_parser(sub)
     _add_reproduce_parser(sub)
     return parser
+
+
+def reference(width: int = 100, level: int = 3) -> str:
+    """The command-line reference as Markdown, generated from the parser (the book's appendix
+    "Command-line reference" shows it): every command, a heading of ``level``, with its usage and its
+    options' help wrapped to ``width`` characters."""
+    import os
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001
+    previous = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(width)  # argparse wraps its help to $COLUMNS
+    try:
+        parts = ["Generated from the parser of `nodebio` "
+                 f"({len(commands.choices)} commands); `nodebio COMMAND --help` prints the same.\n"]
+        summary = {action.dest: action.help for action in commands._choices_actions}  # noqa: SLF001
+        for name, sub in commands.choices.items():
+            parts.append(f"{'#' * level} nodebio {name}\n\n{summary.get(name, '').capitalize()}.\n\n"
+                         f"```text\n{sub.format_help().rstrip()}\n```\n")
+    finally:
+        if previous is None:
+            os.environ.pop("COLUMNS", None)
+        else:
+            os.environ["COLUMNS"] = previous
+    return "\n".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -85,3 +85,19 @@ def test_epochs_is_the_former_name_of_iterations(monkeypatch, capsys, tmp_path):
     assert cli.main(["train", "--dataset", "limonene", "--iterations", "5", "--epochs", "5",
                      "--out", str(tmp_path / "r")]) == 2
     assert "Give --iterations only" in capsys.readouterr().err
+
+
+def test_the_reference_lists_every_command_and_option_of_the_parser():
+    reference = cli.reference(width=80)
+    parser = cli.build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    for name, sub in commands.items():
+        assert f"### nodebio {name}\n" in reference
+        for action in sub._actions:
+            for flag in action.option_strings:
+                if action.help != "==SUPPRESS==":
+                    assert flag in reference, (name, flag)
+    assert "--epochs" not in reference  # the deprecated alias is hidden
+    assert "--iterations" in reference
+    blocks = reference.split("```")[1::2]  # the code blocks: the parser's help, wrapped
+    assert max(len(line) for block in blocks for line in block.splitlines()) <= 80

@@ -162,3 +162,17 @@ def test_workflow_builds_tests_and_deploys_main_only():
         assert any(step.get("if") == "failure()" and "execution-reports" in str(step.get("with"))
                    for step in job["steps"])
         assert "chromium-driver" in runs(job)
+
+
+def test_every_module_of_the_package_is_an_attribute_of_it():
+    import importlib
+    import pkgutil
+
+    import nodebio
+
+    modules = sorted(m.name for m in pkgutil.iter_modules(nodebio.__path__) if not m.name.startswith("_"))
+    assert set(modules) <= set(nodebio.__all__), set(modules) - set(nodebio.__all__)
+    for name in modules:
+        assert getattr(nodebio, name) is importlib.import_module(f"nodebio.{name}")
+    with pytest.raises(AttributeError, match="no attribute 'recomend'"):
+        nodebio.recomend
