@@ -94,3 +94,37 @@ def test_truth_cache_is_used_and_filled():
     second = validation.validate_on_synthetic((2,), n_test_strains=1, proteins=["HMGR"], factors=(2.0,), members=1,
                                               model="mean", progress=False, truth_cache=cache)
     assert first.details["true_fold_change"].iloc[0] != 7.0 and second.details["true_fold_change"].iloc[0] == 7.0
+
+
+def test_intervention_skill_by_hand_against_the_direction_rule():
+    # one strain, three proteins at x2 and x0.5; the truth: B matters most, more C lowers the product
+    details = pd.DataFrame({
+        "strain": "S", "protein": ["A", "B", "C"] * 2, "factor": [2.0] * 3 + [0.5] * 3,
+        "true_fold_change": [1.1, 1.8, 0.8, 0.9, 0.5, 1.2],
+        "fold_change": [1.05, 1.5, 0.9, 0.95, 0.6, 1.1],   # right ranks and signs everywhere
+    })
+    skill = validation.intervention_skill(details, sign_threshold=0.05)
+    assert skill["within_factor"] == pytest.approx(1.0)
+    assert skill["sign"] == 1.0
+    # the rule says up at x2 and down at x0.5: wrong for C both times (2 of 6 clear effects)
+    assert skill["rule_sign"] == pytest.approx(4 / 6)
+    assert skill["true_against_rule"] == 2.0 and skill["predicted_against_rule"] == 2.0
+    assert skill["effect_error"] == pytest.approx(np.median(np.abs(np.log2(details["fold_change"])
+                                                                   - np.log2(details["true_fold_change"]))))
+    # a model that is the rule itself ranks nothing within a factor and gets the rule's sign
+    rule_like = details.assign(fold_change=validation.direction_rule(details["factor"]))
+    as_rule = validation.intervention_skill(rule_like, sign_threshold=0.05)
+    assert np.isnan(as_rule["within_factor"]) and as_rule["sign"] == as_rule["rule_sign"]
+    assert as_rule["predicted_against_rule"] == 0.0
+    # reversed ranks within each factor
+    reversed_ = details.assign(fold_change=[1.5, 1.05, 1.2, 0.6, 0.95, 0.9])
+    assert validation.intervention_skill(reversed_, 0.05)["within_factor"] == pytest.approx(-0.5)
+
+
+def test_effect_scores_include_the_skill_when_the_table_names_proteins_and_factors():
+    details = pd.DataFrame({"strain": "S", "protein": ["A", "B", "C"], "factor": 2.0,
+                            "true_fold_change": [1.1, 1.8, 0.8], "fold_change": [1.05, 1.5, 0.9],
+                            "covered": True})
+    scores = validation.effect_scores(details, sign_threshold=0.05)
+    assert {"within_factor", "rule_sign", "rule_spearman", "effect_error"} <= set(scores)
+    assert "within_factor" not in validation.effect_scores(details.drop(columns="protein"), 0.05)

@@ -30,7 +30,7 @@ from nodebio.errors import UsageError, unknown_message
 from nodebio.interventions import simulate_interventions, single_protein_scan, training_range
 from nodebio.models.ensemble import Ensemble
 
-__all__ = ["ValidationResult", "effect_scores", "validate_on_synthetic", "validation_table", "plot_validation", "MODES",
+__all__ = ["direction_rule", "intervention_skill", "ValidationResult", "effect_scores", "validate_on_synthetic", "validation_table", "plot_validation", "MODES",
            "main"]
 
 @dataclass
@@ -54,10 +54,15 @@ class ValidationResult:
 
 
 def effect_scores(details: pd.DataFrame, sign_threshold: float) -> dict:
-    """Spearman (NaN for constant predictions), sign agreement (effects above ``sign_threshold`` in
-    ``|log2 fold change|``), median absolute fold-change error, interval coverage and the median ratio
-    of the intervals' upper to lower end (their width: coverage alone rewards huge intervals) of a
-    table of predicted and true effects."""
+    """The scores of a table of predicted and true effects (one row per strain and intervention).
+
+    ``spearman``: the rank correlation over all rows (NaN for constant predictions), which the
+    direction rule alone can reach (see :func:`intervention_skill`, whose scores are added when the
+    table has ``strain``, ``protein`` and ``factor`` columns); ``sign_agreement``: over the clear
+    effects (above ``sign_threshold`` in ``|log2 fold change|``); ``fold_change_error``: the median
+    absolute error of the fold change; ``coverage`` of the intervals and ``interval_ratio``, the
+    median ratio of their upper to lower end (their width: coverage alone rewards huge intervals).
+    """
     from scipy.stats import spearmanr
 
     true, pred = details["true_fold_change"].to_numpy(), details["fold_change"].to_numpy()
@@ -66,13 +71,64 @@ def effect_scores(details: pd.DataFrame, sign_threshold: float) -> dict:
     rho = spearmanr(true[finite], pred[finite]).statistic if varied else float("nan")  # a constant has no rank
     clear = np.abs(np.log2(true)) > sign_threshold
     sign_ok = np.sign(true - 1.0) == np.sign(pred - 1.0)
-    return {
+    scores = {
         "spearman": float(rho),
         "sign_agreement": float(sign_ok[clear].mean()) if clear.any() else float("nan"),
         "fold_change_error": float(np.nanmedian(np.abs(pred - true))),
         "coverage": float(details["covered"].mean()),
         "interval_ratio": float(np.nanmedian(details["fold_change_high"] / details["fold_change_low"]))
         if "fold_change_high" in details else float("nan"),
+    }
+    if {"strain", "protein", "factor"} <= set(details.columns):
+        scores.update(intervention_skill(details, sign_threshold))
+    return scores
+
+
+def direction_rule(factors) -> np.ndarray:
+    """The model-free reference for interventions: "more enzyme, more product", every enzyme alike.
+    Its predicted fold change is the factor itself (a rank and a sign, nothing more)."""
+    return np.asarray(factors, dtype=float)
+
+
+def intervention_skill(details: pd.DataFrame, sign_threshold: float) -> dict:
+    """What a metabolic engineer needs of predicted effects, beside the direction rule's scores on
+    the same effects (:func:`direction_rule`), from a table with the columns ``strain``,
+    ``protein``, ``factor``, ``true_fold_change`` and ``fold_change``.
+
+    * ``within_factor``: which enzyme matters. For every strain and factor, the rank correlation of
+      the predicted and the true fold changes across the proteins, averaged (NaN where either is
+      constant, as the direction rule is: it cannot rank enzymes at one factor).
+    * ``sign`` and ``rule_sign``: sign agreement on the clear effects (``|log2 true|`` above
+      ``sign_threshold``), of the model and of the direction rule.
+    * ``rule_spearman``: the direction rule's rank correlation over all rows, the level the
+      model's ``spearman`` has to beat to say anything beyond the direction.
+    * ``effect_error``: the median absolute error of the effect in log2 units.
+    * ``true_against_rule`` and ``predicted_against_rule``: the clear effects, true and predicted,
+      whose sign goes against the direction rule (more enzyme, less product), per strain.
+    """
+    from scipy.stats import spearmanr
+
+    true = details["true_fold_change"].to_numpy(dtype=float)
+    pred = details["fold_change"].to_numpy(dtype=float)
+    rule = direction_rule(details["factor"])
+    within = []
+    for _, rows in details.groupby(["strain", "factor"], sort=False):
+        t, p = rows["true_fold_change"].to_numpy(float), rows["fold_change"].to_numpy(float)
+        if len(rows) > 2 and np.isfinite(p).all() and np.ptp(t) > 0 and np.ptp(p) > 0:
+            within.append(spearmanr(t, p).statistic)
+    clear = np.abs(np.log2(true)) > sign_threshold
+    direction = np.sign(rule - 1.0)
+    strains = details["strain"].nunique()
+    varied = np.ptp(true) > 0 and np.ptp(rule) > 0
+    return {
+        "within_factor": float(np.mean(within)) if within else float("nan"),
+        "sign": float((np.sign(pred - 1.0) == np.sign(true - 1.0))[clear].mean()) if clear.any() else float("nan"),
+        "rule_sign": float((direction == np.sign(true - 1.0))[clear].mean()) if clear.any() else float("nan"),
+        "rule_spearman": float(spearmanr(true, rule).statistic) if varied else float("nan"),
+        "effect_error": float(np.nanmedian(np.abs(np.log2(np.clip(pred, 1e-12, None)) - np.log2(true)))),
+        "true_against_rule": float((clear & (np.sign(true - 1.0) == -direction)).sum() / strains),
+        "predicted_against_rule": float(((np.abs(np.log2(np.clip(pred, 1e-12, None))) > sign_threshold)
+                                         & (np.sign(pred - 1.0) == -direction)).sum() / strains),
     }
 
 
