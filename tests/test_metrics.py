@@ -108,3 +108,21 @@ def test_score_table_puts_models_next_to_the_references(baseline_prepared):
     assert list(only.columns) == ["kind", "test scaled RMSE", "test negative values (%)"]
     with pytest.raises(ValueError, match="Unknown reference.*'best'.*choose from"):
         metrics.score_table({}, baseline_prepared, references=("best",))
+
+
+def test_solver_error_measures_the_distance_to_the_converged_solution(node_prepared):
+    from nodebio.models.node import NeuralODEModel
+
+    model = NeuralODEModel(iterations=6, eval_every=3, width=16, device="cpu", seed=0).fit(node_prepared,
+                                                                                           progress=False)
+    spread = metrics.training_spread(node_prepared.train.x, node_prepared.train.states)
+    error = metrics.solver_error(model, node_prepared.train, spread)
+    converged = model.simulate(node_prepared.train, solver="dopri5", rtol=1e-7, atol=1e-9)
+    default = model.simulate(node_prepared.train)
+    by_hand = (np.abs(default - converged).max(axis=(0, 1)) / spread.to_numpy()).max()
+    assert error["default"] == pytest.approx(by_hand)
+    assert error["negative_share"] == pytest.approx((default < 0).mean())
+    # a coarser step lies further from the converged solution, a finer one closer
+    model.config.step_size = 12.0
+    coarse = metrics.solver_error(model, node_prepared.train, spread)
+    assert coarse["default"] > error["default"] > 0 and coarse["halved"] < coarse["default"]

@@ -265,3 +265,39 @@ def test_a_checkpoint_of_an_older_version_with_every_option_still_loads(node_pre
     loaded = NeuralODEModel.load(path)
     assert loaded.config == model.config
     np.testing.assert_array_equal(loaded.simulate(node_prepared.test), model.simulate(node_prepared.test))
+
+
+@pytest.mark.parametrize("content", [b"", b"hello world\n", b"\x80\x04K\x01.", bytes(range(256)) * 4])
+def test_a_file_that_is_not_a_checkpoint_is_a_mismatch_not_a_crash(tmp_path, content):
+    path = tmp_path / "model.pt"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointMismatchError, match="is not a nodebio checkpoint"):
+        NeuralODEModel.load(path)
+
+
+def test_a_crafted_pickle_in_a_checkpoint_runs_nothing(tmp_path):
+    import io
+    import os
+
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.mkdir, (str(marker),))
+
+    buffer = io.BytesIO()
+    torch.save({"format": "nodebio-node-1", "x": Payload()}, buffer)
+    (tmp_path / "model.pt").write_bytes(buffer.getvalue())
+    with pytest.raises(CheckpointMismatchError):
+        NeuralODEModel.load(tmp_path / "model.pt")
+    assert not marker.exists()
+
+
+def test_an_unreadable_checkpoint_is_an_os_error_naming_it(tmp_path):
+    folder = tmp_path / "model.pt"
+    folder.mkdir()
+    with pytest.raises(Exception) as caught:
+        from nodebio.models.node import _read_checkpoint
+
+        _read_checkpoint(folder, "cpu")
+    assert isinstance(caught.value, OSError) and str(folder) in str(caught.value)

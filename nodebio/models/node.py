@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import copy
 import math
+import pickle
 import time
+import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -698,10 +700,19 @@ class _Objective:
             return float(((predicted - self.x) ** 2).mean())
 
 
+#: What ``torch.load(..., weights_only=True)`` raises for a file that is not a checkpoint, measured:
+#: an empty file EOFError, random bytes or a pickle of other objects UnpicklingError, a text file
+#: KeyError, a truncated checkpoint RuntimeError. An OSError (no permission, a folder) is not among
+#: them: it names its file and reaches the caller as it is.
+_UNREADABLE = (EOFError, pickle.UnpicklingError, KeyError, RuntimeError, ValueError)
+
+
 def _read_checkpoint(path: Path, device) -> dict:
     try:
-        state = torch.load(path, map_location=device, weights_only=True)
-    except Exception:  # torch raises several types for unreadable files; its advice does not apply here
+        with warnings.catch_warnings():  # torch warns about the pickle protocol of files it then refuses
+            warnings.simplefilter("ignore", UserWarning)
+            state = torch.load(path, map_location=device, weights_only=True)
+    except _UNREADABLE:  # what torch raises for a file that is not a checkpoint; its advice does not apply here
         raise CheckpointMismatchError(
             f"{path} is not a nodebio checkpoint: it cannot be read (truncated, or another kind of file). "
             "Train the model again.") from None
