@@ -22,9 +22,11 @@ Why these defaults
   networks only fit the training strains more closely (see the chapter's discussion).
 * no time input: the same enzyme levels and concentrations should give the same rates at 10 h
   and at 50 h; a clock input lets the model memorise the training trajectories instead.
-* fixed-step ``rk4`` with a 2 h step for training (four evaluations per step): half the cost of
-  a 1 h step for the same training loss, measured on the limonene strains; adaptive ``dopri5``
-  is available for checking that the step does not matter.
+* fixed-step ``rk4`` for training (four evaluations per step), at the largest step whose
+  simulations stay within a twentieth of the training spread of the converged solution: 0.5 h for
+  this field (``STRUCTURE_DEFAULTS`` in :mod:`nodebio.models.node` has the measurement); adaptive
+  ``dopri5`` is available for checking that the step does not matter
+  (:func:`nodebio.metrics.solver_error`).
 
 Cost
 ----

@@ -93,13 +93,34 @@ def _option(default, group: str, applies: tuple[str, ...] = STRUCTURES):
 #: without losses (:mod:`nodebio.models.structured`), the kinetic field's log-scaled states,
 #: first-order losses and no flux correction ("Why these defaults" in
 #: :mod:`nodebio.models.kinetic_field`).
+#:
+#: The rk4 step (``step_size``, h) is the largest of 2, 1 and 0.5 h at which the simulation of the
+#: training strains lies within :data:`SOLVER_TOLERANCE` of the converged solution of the same
+#: ODE (dopri5, rtol 1e-7), on both pathways, for a model trained at that step:
+#: ``python benchmarks/solver_check.py`` (2-core CPU, seed 0, training strains only; largest
+#: deviation in units of each state's training spread, limonene / isopentenol):
+#:
+#: ========== ============== ============== ==============
+#: step (h)   plain          structured     kinetic
+#: ========== ============== ============== ==============
+#: 2          0.135 / 0.124  0.068 / 0.052  0.019 / 0.021
+#: 1          0.041 / 0.061  0.033 / 0.021  0.005 / 0.005
+#: 0.5        0.009 / 0.022  0.009 / 0.006  0.001 / 0.001
+#: ========== ============== ============== ==============
+#:
+#: The former 2-h step for every structure (chosen for speed, training loss alone) put the plain
+#: field's trajectories 0.12-0.13 training spreads away from its own ODE's solution.
 STRUCTURE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "mlp": {"state_scaling": _data.STATE_SCALING, "control_scaling": _data.CONTROL_SCALING},
+    "mlp": {"state_scaling": _data.STATE_SCALING, "control_scaling": _data.CONTROL_SCALING, "step_size": 0.5},
     "structured": {"state_scaling": _data.STATE_SCALING, "control_scaling": _data.CONTROL_SCALING,
-                   "first_order_loss": False},
+                   "first_order_loss": False, "step_size": 1.0},
     "kinetic": {"state_scaling": "log1p", "control_scaling": "none", "first_order_loss": True,
-                "flux_correction": False},
+                "flux_correction": False, "step_size": 2.0},
 }
+#: The largest deviation of a default simulation from the converged solution, in units of each
+#: state's training spread, that the defaults' steps keep to (:func:`nodebio.metrics.solver_error`):
+#: a twentieth of the spread, well below the models' own errors (scaled RMSE 0.1-1).
+SOLVER_TOLERANCE = 0.05
 
 
 @dataclass
@@ -128,7 +149,8 @@ class TrainConfig:
 
     Solver: ``solver`` (one of :data:`nodebio.models.SOLVERS`: the package's fused ``rk4`` by
     default, any torchdiffeq method, or ``torchdiffeq-rk4``), ``step_size`` (h, fixed-step
-    solvers), ``rtol``/``atol`` (adaptive solvers), ``adjoint``.
+    solvers; by structure, :data:`STRUCTURE_DEFAULTS`, measured there), ``rtol``/``atol`` (adaptive
+    solvers), ``adjoint``.
 
     Optimiser: ``iterations``, ``learning_rate`` (cosine-decayed to ``learning_rate *
     lr_final_fraction``), ``weight_decay``, ``grad_clip`` (max gradient norm),
@@ -166,7 +188,7 @@ class TrainConfig:
     od_product: bool = _option(False, "field", ("kinetic",))
     homeostatic_supply: bool = _option(False, "field", ("kinetic",))
     solver: str = _option("rk4", "solver")
-    step_size: float = _option(2.0, "solver")
+    step_size: float | None = _option(None, "solver")
     rtol: float = _option(1e-4, "solver")
     atol: float = _option(1e-5, "solver")
     adjoint: bool = _option(False, "solver")
