@@ -51,6 +51,7 @@ __all__ = [
     "RunExistsError",
     "RunLockedError",
     "unknown_message",
+    "check_options",
     "check_names",
 ]
 
@@ -135,6 +136,14 @@ def unknown_message(what: str, unknown: Sequence[str], known: Sequence[str]) -> 
         f"Unknown {what}{'s' if len(unknown) > 1 else ''}: {', '.join(parts)}. "
         f"Available: {', '.join(map(str, known))}."
     )
+
+
+def check_options(known: Sequence[str], given, what: str) -> None:
+    """Raise :class:`UsageError` naming the options of ``given`` that are not ``known`` (with the
+    closest known name), e.g. ``check_options(["seed", "quick"], {"sed": 1}, "option of the model 'kinetic'")``."""
+    unknown = [name for name in given if name not in known]
+    if unknown:
+        raise UsageError(unknown_message(what, unknown, known))
 
 
 def check_names(expected: Sequence[str], got: Sequence[str], what: str) -> None:

@@ -83,7 +83,7 @@ class _Interrupted(Exception):
 
 
 def test_an_interrupted_run_resumes_to_the_same_result(node_prepared, tmp_path):
-    options = {**SMALL, "iterations": 16, "eval_every": 4, "patience": 100}
+    options = {**SMALL, "iterations": 16, "eval_every": 4, "patience": 100, "step_size": 2.0}
     straight = NeuralODEModel(**options).fit(node_prepared, progress=False)
 
     class Killed(NeuralODEModel):  # the process dies during iteration 10
@@ -319,3 +319,11 @@ def test_every_neural_ode_s_default_step_keeps_its_simulation_near_the_converged
     if name == "node":
         coarse = make_model(name, seed=0, device="cpu", iterations=100, step_size=2.0).fit(prepared, progress=False)
         assert metrics.solver_error(coarse, prepared.train, spread)["default"] > SOLVER_TOLERANCE
+
+
+def test_training_with_dopri5_after_simulating_with_dopri5_in_the_same_process(node_prepared):
+    model = NeuralODEModel(iterations=2, eval_every=1, width=16, device="cpu").fit(node_prepared, progress=False)
+    model.simulate(node_prepared.train, solver="dopri5", rtol=1e-7, atol=1e-9)
+    adaptive = NeuralODEModel(iterations=2, eval_every=1, width=16, device="cpu", solver="dopri5")
+    adaptive.fit(node_prepared, progress=False)
+    assert len(adaptive.history) == 2

@@ -61,3 +61,19 @@ def test_prepare_like_keeps_data_that_fit_and_reprepares_the_rest(baseline_prepa
     assert own is not baseline_prepared and own.control_scaler.method == "none"
     assert own.train.strains == baseline_prepared.train.strains and len(own.train.times) == 60
     assert models.prepare_like(kinetic, own) is own
+
+
+def test_every_model_lists_its_options_and_refuses_an_unknown_one():
+    from nodebio.errors import UsageError
+    from nodebio.models import MODEL_NAMES, REFERENCE_MODELS, make_model
+
+    for name in MODEL_NAMES:
+        params = make_model(name, seed=2).get_params()
+        if name in REFERENCE_MODELS:
+            assert params == {}
+            with pytest.raises(UsageError, match=f"The model '{name}' takes no options, got sed"):
+                make_model(name, sed=1)
+        else:
+            assert params["seed"] == 2, name
+            with pytest.raises(UsageError, match=r"'sed' \(did you mean 'seed'\?\)"):
+                make_model(name, sed=1)

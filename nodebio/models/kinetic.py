@@ -14,13 +14,13 @@ from __future__ import annotations
 import bisect
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
 from nodebio import data as _data
-from nodebio.errors import DataValidationError, NotFittedError, UsageError, check_names
+from nodebio.errors import DataValidationError, NotFittedError, UsageError, check_names, check_options
 from nodebio.models.kinetic_laws import (BOUNDS, ENZYMES, HELD_CONSTANT, INERT, KINETIC_CONSTANTS, PARAMETER_NAMES,
                                          STATES, _N, _rhs_factory, fluxes, published_derivatives, rates)
 from nodebio.models.strainwise import simulate_each
@@ -129,8 +129,13 @@ class CostelloKineticModel:
 
     def __init__(self, config: KineticConfig | None = None, **options):
         base = asdict(config) if config is not None else {}
+        check_options([f.name for f in fields(KineticConfig)], options, f"option of the model {self.name!r}")
         self.config = KineticConfig(**{**base, **options})
         self.params_: np.ndarray | None = None
+
+    def get_params(self) -> dict:
+        """Every option of the model, by name (its :class:`KineticConfig`)."""
+        return asdict(self.config)
 
     @property
     def configuration(self) -> str:

@@ -310,6 +310,10 @@ class NeuralODEModel:
         self.collocation_history: list[float] = []
         self.fit_seconds: float | None = None
 
+    def get_params(self) -> dict:
+        """Every option that applies to this model, by name (:meth:`TrainConfig.get_params`)."""
+        return self.config.get_params()
+
     # -- fitting ---------------------------------------------------------------------------------
 
     def _tensor(self, values) -> torch.Tensor:
@@ -514,7 +518,10 @@ class NeuralODEModel:
         cfg = self.config
         u = trajectories.u if controls is None else np.asarray(controls, dtype=float)
         start = trajectories.x[:, 0] if x0 is None else np.asarray(x0, dtype=float)
-        with torch.inference_mode():  # the result leaves torch at once: no autograd bookkeeping at all
+        # no_grad, not inference_mode: torchdiffeq keeps solver coefficients it makes on the first call
+        # of a method; made in inference mode, they broke a later training with the same method in the
+        # same process ("Inference tensors cannot be saved for backward"; tested).
+        with torch.no_grad():
             predicted = integrate(
                 self.field,
                 self._tensor(self.state_scaler.transform(start)),
@@ -538,7 +545,7 @@ class NeuralODEModel:
                             f"structure={self.config.structure!r}.")
         u = trajectories.u if controls is None else np.asarray(controls, dtype=float)
         x = trajectories.x if states is None else np.asarray(states, dtype=float)
-        with torch.inference_mode():
+        with torch.no_grad():  # see simulate
             self.field.set_controls(self._tensor(trajectories.times), self._tensor(self.control_scaler.transform(u)))
             flux = self.field.fluxes_on_grid(self._tensor(self.state_scaler.transform(x)))
         return flux.cpu().numpy().astype(float)
@@ -716,7 +723,7 @@ class _Objective:
     def rollout_loss(self) -> float:
         """Mean squared error of the whole training trajectories simulated from their starts."""
         cfg = self.config
-        with torch.inference_mode():  # the result leaves torch at once: no autograd bookkeeping at all
+        with torch.no_grad():  # not inference_mode: torchdiffeq caches tensors it makes on first use (see simulate)
             predicted = integrate(self.field, self.x[:, 0], self.times, self.u, solver=cfg.solver,
                                   step_size=cfg.step_size, rtol=cfg.rtol, atol=cfg.atol)
             return float(((predicted - self.x) ** 2).mean())

@@ -35,6 +35,10 @@ class _Reference:
     name = "reference"
     uses_controls = False
 
+    def get_params(self) -> dict:
+        """A reference has no options."""
+        return {}
+
     def fit(self, prepared: _data.PreparedData, *, progress: bool = False):
         train = prepared.train
         self.states, self.controls = tuple(train.states), tuple(train.controls)
