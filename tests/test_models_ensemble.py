@@ -61,3 +61,55 @@ def test_bootstrap_members_train_on_resampled_strains(intervention_prepared):
     samples = [m.train_strains for m in boot.members]
     assert all(len(s) == 3 and set(s) <= set(intervention_prepared.train.strains) for s in samples)
     assert any(len(set(s)) < 3 for s in samples) or len({tuple(s) for s in samples}) > 1
+
+
+# -- members trained as one batched model --------------------------------------------------------
+
+
+def test_members_trained_together_are_the_members_trained_alone(node_prepared):
+    from nodebio.models import batched
+
+    # seeds and settings where two members stop early (at 10 of 30 iterations) and one goes on
+    options = dict(iterations=30, eval_every=2, patience=1, learning_rate=0.03, width=16, device="cpu")
+    alone = [NeuralODEModel(seed=s, **options).fit(node_prepared, progress=False) for s in (4, 5, 6)]
+    together = batched.fit_members([NeuralODEModel(seed=s, **options) for s in (4, 5, 6)], node_prepared)
+    for a, b in zip(alone, together):
+        # the same iterations (early stops included), losses and weights, up to the rounding of
+        # batched against single matrix products (float32)
+        assert [h["iteration"] for h in a.history] == [h["iteration"] for h in b.history]
+        np.testing.assert_allclose([h["loss"] for h in a.history], [h["loss"] for h in b.history], rtol=1e-4)
+        np.testing.assert_allclose(a.simulate(node_prepared.test), b.simulate(node_prepared.test), rtol=1e-4,
+                                   atol=1e-5)
+        assert a.best_train_rollout_loss == pytest.approx(b.best_train_rollout_loss, rel=1e-4)
+    # at least one member stopped early and was frozen while the others went on
+    assert [len(m.history) for m in together] == [len(m.history) for m in alone]
+    assert min(len(m.history) for m in together) < 30 == max(len(m.history) for m in together)
+
+
+def test_an_ensemble_trains_its_members_together_where_it_can(node_prepared, monkeypatch):
+    from nodebio.models import batched
+
+    calls = []
+    original = batched.fit_members
+    monkeypatch.setattr(batched, "fit_members", lambda *a, **k: calls.append(1) or original(*a, **k))
+    plain = models.Ensemble("node", 3, seed=1, iterations=6, eval_every=3, width=16, device="cpu").fit(node_prepared)
+    one_by_one = models.Ensemble("node", 3, seed=1, iterations=6, eval_every=3, width=16, device="cpu",
+                                 batched=False).fit(node_prepared)
+    assert calls == [1]
+    np.testing.assert_allclose(plain.simulate(node_prepared.test), one_by_one.simulate(node_prepared.test),
+                               rtol=1e-4, atol=1e-5)
+    # the structured field and bootstrap members train one after another
+    assert not batched.can_batch(models.Ensemble("node-structured", 2, **SMALL).members)
+    models.Ensemble("node", 2, seed=1, bootstrap=True, iterations=3, eval_every=3, width=16,
+                    device="cpu").fit(node_prepared)
+    assert calls == [1]
+    assert not batched.can_batch([NeuralODEModel(seed=0, solver="dopri5"), NeuralODEModel(seed=1, solver="dopri5")])
+    assert not batched.can_batch([NeuralODEModel(seed=0, width=8), NeuralODEModel(seed=1, width=16)])
+
+
+def test_members_trained_together_save_as_ordinary_checkpoints(node_prepared, tmp_path):
+    ensemble = models.Ensemble("node", 2, seed=0, iterations=6, eval_every=3, width=16,
+                               device="cpu").fit(node_prepared)
+    ensemble.save(tmp_path)
+    loaded = models.Ensemble.load(tmp_path)
+    np.testing.assert_array_equal(loaded.simulate(node_prepared.test), ensemble.simulate(node_prepared.test))
