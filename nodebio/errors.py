@@ -36,6 +36,8 @@ __all__ = [
     "OutputPathError",
     "RunExistsError",
     "RunLockedError",
+    "UntrustedFileError",
+    "StoreError",
     "unknown_message",
     "check_names",
 ]
@@ -116,3 +118,12 @@ def check_names(expected: Sequence[str], got: Sequence[str], what: str) -> None:
         if not detail:
             detail.append(f"same names in another order ({', '.join(got)} instead of {', '.join(expected)})")
         raise ValueError(f"The {what} do not match the model's: {'; '.join(detail)}.")
+
+
+class UntrustedFileError(ValueError):
+    """A pickled model that this account's key did not sign (made elsewhere, edited, or written by an
+    older version): it is refused before a byte is unpickled, since unpickling can run code."""
+
+
+class StoreError(OutputPathError):
+    """The model store's folder (``NODEBIO_STORE``) cannot be used: a file where a folder is needed."""
