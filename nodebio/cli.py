@@ -191,13 +191,20 @@ def simulate_command(args: argparse.Namespace) -> None:
         print(f"extrapolation: {len(flagged)} of {len(table)} scenarios have a protein outside the range of the "
               f"training strains ({', '.join(ensemble.train_strains)}); see the column extrapolated_proteins.")
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out, index=False)
+        _write_csv(table, args.out)
         print(f"wrote the ranked table to {args.out}")
     if trajectories is not None:
-        trajectories.parent.mkdir(parents=True, exist_ok=True)
-        result.trajectory_frame().to_csv(trajectories, index=False)
+        _write_csv(result.trajectory_frame(), trajectories)
         print(f"wrote the trajectories (every model, every scenario) to {trajectories}")
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path`` whole (a temporary file renamed into place)."""
+    from nodebio import safeio
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with safeio.atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
 
 
 def recommend_command(args: argparse.Namespace) -> None:
@@ -389,9 +396,11 @@ def _run(args: argparse.Namespace) -> int:
         print()
         print(dataset.summary().to_string())
     elif args.command == "synthetic":
+        from nodebio import runs
+
+        runs.check_output_file(args.out)
         frame = synthetic.generate(args.strains, seed=args.seed, noise=args.noise, include_hidden=args.hidden)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(args.out, index=False)
+        _write_csv(frame, args.out)
         print(f"wrote {len(frame)} rows of {args.strains} strains to {args.out}")
     elif args.command == "train":
         if args.dataset is None and args.csv is None:

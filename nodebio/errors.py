@@ -38,6 +38,7 @@ __all__ = [
     "RunLockedError",
     "UntrustedFileError",
     "StoreError",
+    "IncompleteRunError",
     "unknown_message",
     "check_names",
 ]
@@ -127,3 +128,7 @@ class UntrustedFileError(ValueError):
 
 class StoreError(OutputPathError):
     """The model store's folder (``NODEBIO_STORE``) cannot be used: a file where a folder is needed."""
+
+
+class IncompleteRunError(CheckpointMismatchError, FileNotFoundError):
+    """A run folder lacks files its ``run.json`` lists (an interrupted copy, a deleted member)."""

@@ -60,6 +60,7 @@ training strains (several enzymes above the highest training level, as L2's are)
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Mapping, Sequence
 
@@ -69,7 +70,11 @@ from scipy.integrate import solve_ivp
 
 from nodebio import data as _data
 from nodebio import seeds
-from nodebio.errors import unknown_message
+from nodebio.errors import DataValidationError, unknown_message
+
+#: The most strains :func:`generate` draws (a run record, or ``--strains``, asking for more is refused
+#: before any work: each strain is an ODE solve).
+MAX_STRAINS = 1000
 
 __all__ = [
     "ENZYMES",
@@ -256,6 +261,8 @@ class SyntheticPathway:
         and small variations in initial state and growth."""
         if n < 1:
             raise ValueError(f"n must be at least 1, got {n}.")
+        if n > MAX_STRAINS:
+            raise DataValidationError(f"At most {MAX_STRAINS} synthetic strains, got {n}: each is an ODE solve.")
         rng = seeds.rng(seed, seeds.STRAINS)
         width = len(str(n))
         strains = []
@@ -412,8 +419,9 @@ class SyntheticPathway:
         with ``include_hidden``) and ``OD600``. ``noise`` is the standard deviation of a
         multiplicative log-normal measurement error on every value (0.1 = about 10%).
         """
-        if noise < 0:
-            raise ValueError(f"noise must be non-negative, got {noise}.")
+        if not (math.isfinite(noise) and noise >= 0):
+            raise DataValidationError(f"The noise must be a finite standard deviation of 0 or more (--noise), "
+                                      f"got {noise}.")
         rng = seeds.rng(seed, seeds.NOISE)
         states = list(METABOLITES if include_hidden else MEASURED_STATES)
         frames = []

@@ -49,6 +49,17 @@ def test_synthetic_writes_a_loadable_csv(tmp_path, capsys):
     dataset = data.load_csv(out, states=["Mevalonate", "Limonene"], controls=["HMGR"])
     assert dataset.strains == ("S1", "S2", "S3")
 
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--noise", "nan"], "noise must be a finite standard deviation of 0 or more (--noise), got nan"),
+    (["--noise", "inf"], "noise must be a finite standard deviation of 0 or more (--noise), got inf"),
+    (["--strains", "10000000"], "At most 1000 synthetic strains, got 10000000"),
+])
+def test_synthetic_refuses_a_noise_or_size_it_cannot_honour(tmp_path, capsys, arguments, message):
+    out = tmp_path / "syn.csv"
+    assert cli.main(["synthetic", *arguments, "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err and not out.exists()
+
 def test_train_cli_with_every_model(tmp_path, limonene_path, capsys):
     for name in ("baseline-gb", "baseline-rf", "mean"):
         out = tmp_path / name
