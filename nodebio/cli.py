@@ -38,6 +38,30 @@ def _names(text: str | None) -> list[str] | None:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
+def _factors(text: str | None, flag: str = "--factors") -> list[float] | None:
+    """The comma-separated numbers of ``flag`` (None when the flag is not given); a clear error
+    naming the flag for an empty list or a value that is not a number."""
+    if text is None:
+        return None
+    words = _names(text)
+    if not words:
+        raise data.DataValidationError(f"{flag} is empty: give comma-separated factors, e.g. {flag} 0.5,2.")
+    try:
+        return [float(word) for word in words]
+    except ValueError:
+        bad = next(w for w in words if not _is_number(w))
+        raise data.DataValidationError(f"{flag}: {bad!r} is not a number; give comma-separated factors, e.g. "
+                                       f"{flag} 0.5,2.") from None
+
+
+def _is_number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
+
+
 def _add_dataset_arguments(parser: argparse.ArgumentParser, positional: bool = True) -> None:
     """The arguments naming a dataset: a pathway table (positional, or ``--dataset``) or ``--csv``."""
     if positional:
@@ -142,7 +166,7 @@ def _scenarios(args: argparse.Namespace, controls) -> list:
     """The interventions named by the arguments of ``simulate``."""
     from nodebio import interventions as iv
 
-    factors = [float(f) for f in _names(args.factors)] if args.factors else [0.5, 2.0]
+    factors = _factors(args.factors) or [0.5, 2.0]
     if args.scan is None:
         changes = [iv.parse_change(text, "scale") for text in args.scale] + [
             iv.parse_change(text, "set") for text in args.set]
@@ -211,7 +235,7 @@ def recommend_command(args: argparse.Namespace) -> None:
     from nodebio import recommend
 
     given = load_dataset(args) if args.csv is not None else None
-    factors = [float(f) for f in _names(args.factors)] if args.factors else None
+    factors = _factors(args.factors)
     result = recommend.recommend_run(args.runs, args.strain, n=args.n, max_fold=args.max_fold,
                                      proteins=_names(args.proteins), rule=args.acquisition,
                                      calibrate=not args.no_calibration, factors=factors, out=args.out,

@@ -58,7 +58,13 @@ __all__ = [
     "trajectories_on_grid",
     "simulate_strain",
     "safe_file_name",
+    "FACTOR_BOUNDS",
 ]
+
+#: The factors a scaling may have: a change beyond a thousand-fold either way is outside anything an
+#: expression system gives, and far outside what a model trained on a few strains can say anything
+#: about. Change it (``nodebio.interventions.FACTOR_BOUNDS = (1e-4, 1e4)``) to allow more.
+FACTOR_BOUNDS = (1e-3, 1e3)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,11 +86,12 @@ class Change:
     def __post_init__(self):
         if (self.factor is None) == (self.level is None):
             raise ValueError(f"A change of {self.protein!r} needs exactly one of factor= or level=.")
-        if self.factor is not None and not (math.isfinite(self.factor) and self.factor > 0):
+        low, high = FACTOR_BOUNDS
+        if self.factor is not None and not (math.isfinite(self.factor) and low <= self.factor <= high):
             raise ValueError(
-                f"The factor of {self.protein!r} must be a positive number, got {self.factor}: "
-                "use a factor below 1 to lower a protein (0.5 halves it) and set_level(protein, 0) "
-                "to remove it."
+                f"The factor of {self.protein!r} must be a number from {low:g} to {high:g}, got {self.factor}: "
+                "use a factor below 1 to lower a protein (0.5 halves it), and a level of 0 to remove it "
+                "(--set PROTEIN=0; set_level in Python). nodebio.interventions.FACTOR_BOUNDS sets the range."
             )
         if self.level is not None and not (math.isfinite(self.level) and self.level >= 0):
             raise ValueError(f"The level of {self.protein!r} must be a non-negative number, got {self.level}.")
@@ -329,8 +336,9 @@ class InterventionResult:
 
     @property
     def titers(self) -> np.ndarray:
-        """(M, N) the product at the final time, original units."""
-        return self.trajectories[:, :, -1, self.states.index(self.product)]
+        """(M, N) the product at the final time, original units; never negative (a model's negative
+        prediction of a concentration is reported as 0)."""
+        return np.maximum(self.trajectories[:, :, -1, self.states.index(self.product)], 0.0)
 
     @property
     def fold_changes(self) -> np.ndarray:

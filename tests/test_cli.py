@@ -232,8 +232,12 @@ def test_cli_simulate_scan_writes_the_ranked_table(synthetic_run, tmp_path, caps
 @pytest.mark.parametrize("arguments, message", [
     (["--strain", "S9", "--scale", "HMGR=2"], "Unknown strain: 'S9'"),
     (["--strain", "S4", "--scale", "HMGQ=2"], "Unknown protein: 'HMGQ'"),
-    (["--strain", "S4", "--scale", "HMGR=0"], "must be a positive number"),
-    (["--strain", "S4", "--scale", "HMGR=-1"], "must be a positive number"),
+    (["--strain", "S4", "--scale", "HMGR=0"], "must be a number from 0.001 to 1000"),
+    (["--strain", "S4", "--scale", "HMGR=-1"], "must be a number from 0.001 to 1000"),
+    (["--strain", "S4", "--scale", "HMGR=1e300"], "must be a number from 0.001 to 1000, got 1e+300"),
+    (["--strain", "S4", "--scale", "HMGR=inf"], "a level of 0 to remove it (--set PROTEIN=0"),
+    (["--strain", "S4", "--scan", "single", "--factors", ""], "--factors is empty"),
+    (["--strain", "S4", "--scan", "single", "--factors", "0.5,two"], "--factors: 'two' is not a number"),
     (["--strain", "S4"], "Give --scale"),
     (["--strain", "S4", "--scan", "pair", "--proteins", "HMGR"], "two proteins"),
 ])
@@ -376,9 +380,14 @@ def test_cli_recommend_on_a_synthetic_run(synthetic_run, tmp_path, capsys):
 
 @pytest.mark.parametrize("arguments, message", [
     (["--strain", "S4", "--proteins", "HMGQ"], "Unknown protein: 'HMGQ'"),
-    (["--strain", "S4", "--factors", "0,2"], "Factors must be positive numbers"),
-    (["--strain", "S4", "--factors", "-1"], "Factors must be positive numbers"),
-    (["--strain", "S4", "--max-fold", "-2"], "max_fold must be a number above 1"),
+    (["--strain", "S4", "--factors", "0,2"], "Factors (--factors) must be numbers from 0.001 to 1000"),
+    (["--strain", "S4", "--factors", "-1"], "Factors (--factors) must be numbers from 0.001 to 1000"),
+    (["--strain", "S4", "--factors", "1"], "Factors (--factors) of 1 change nothing"),
+    (["--strain", "S4", "--factors", ""], "--factors is empty"),
+    (["--strain", "S4", "--factors", "x"], "--factors: 'x' is not a number"),
+    (["--strain", "S4", "--max-fold", "-2"], "(--max-fold) must be a number from 1.1 to 1000"),
+    (["--strain", "S4", "--max-fold", "1e300"], "(--max-fold) must be a number from 1.1 to 1000"),
+    (["--strain", "S4", "--max-fold", "1.0000001"], "(--max-fold) must be a number from 1.1 to 1000"),
     (["--strain", "S4", "--proteins", "HMGR", "--factors", "50,100", "--max-fold", "2"], "Empty trust region"),
     (["--strain", "S9"], "Unknown strain: 'S9'"),
 ])
