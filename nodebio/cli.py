@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import subprocess
 import sys
@@ -262,9 +263,11 @@ def reproduce_command(args: argparse.Namespace) -> None:
     pathways = _names(args.pathways) or list(data.PATHWAYS)
     seeds = args.seeds if args.seeds is not None else (2 if args.quick else 5)
     output = compare.reproduce(pathways, seeds=seeds, first_seed=args.seed, quick=args.quick, loso=not args.no_loso,
-                               out=args.out, device=args.device, progress=not args.no_progress)
+                               out=args.out, device=args.device, progress=not args.no_progress,
+                               overwrite=args.overwrite)
     print((args.out / "results.md").read_text())
-    print(f"wrote {', '.join(sorted(p.name for p in args.out.iterdir()))} to {args.out} in {output['seconds']:.0f} s")
+    written = json.loads((args.out / compare.MANIFEST).read_text())["files"]
+    print(f"wrote {', '.join(sorted([*written, compare.MANIFEST]))} to {args.out} in {output['seconds']:.0f} s")
 
 
 def _add_fetch_parser(sub) -> None:
@@ -374,6 +377,8 @@ def _add_reproduce_parser(sub) -> None:
     p.add_argument("--pathways", help="comma-separated (default: limonene,isopentenol)")
     p.add_argument("--quick", action="store_true", help="small models and 2 seeds: a smoke run for CI")
     p.add_argument("--no-loso", action="store_true", help="skip the leave-one-strain-out table")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the results in OUT (kept until the new ones are complete)")
     p.add_argument("--device", default="auto")
     p.add_argument("--no-progress", action="store_true")
 
