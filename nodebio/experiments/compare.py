@@ -136,15 +136,27 @@ class _ScoredOn:
         return predicted[..., [grid.states.index(s) for s in trajectories.states]]
 
 
-def _artifact_runs(pathway: str, prepared: _data.PreparedData) -> tuple[list, str]:
-    """The runs of TPOT as published from its committed artifact (:mod:`nodebio.experiments.tpot_artifact`):
-    [(seed, test score, trajectories)], and a line saying where they came from, or why none."""
+def _load_artifact(pathway: str):
+    """The TPOT artifact of ``pathway`` (:func:`nodebio.experiments.tpot_artifact.load`), or a line
+    saying why it is not included (missing or stale); a malformed one raises
+    :class:`~nodebio.experiments.tpot_artifact.ArtifactFormatError` (called before any fit)."""
     from nodebio.experiments import tpot_artifact
 
     try:
-        frame = tpot_artifact.load(pathway)
+        return tpot_artifact.load(pathway)
     except (tpot_artifact.ArtifactMissingError, tpot_artifact.StaleArtifactError) as error:
-        return [], f"not included: {error}"
+        return f"not included: {error}"
+
+
+def _artifact_runs(pathway: str, prepared: _data.PreparedData, frame=None) -> tuple[list, str]:
+    """The runs of TPOT as published from its committed artifact (:mod:`nodebio.experiments.tpot_artifact`):
+    [(seed, test score, trajectories)], and a line saying where they came from, or why none.
+    ``frame``: the artifact as :func:`_load_artifact` gave it (loaded here when None)."""
+    from nodebio.experiments import tpot_artifact
+
+    frame = _load_artifact(pathway) if frame is None else frame
+    if isinstance(frame, str):
+        return [], frame
     runs = []
     for seed in sorted(frame["seed"].unique()):
         model = tpot_artifact.ArtifactModel(frame, int(seed)).fit(prepared)
@@ -287,6 +299,7 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
     if out is not None:
         check_results_folder(Path(out), overwrite=overwrite)
     started = time.perf_counter()
+    loaded = {p: _load_artifact(p) for p in pathways}  # a malformed artifact is an error before any fit
     runs = _Runs()
     prepared = {p: _data.prepare(_data.load(p, data_dir=data_dir)) for p in pathways}
     jobs = [(p, *v) for p in pathways for v in _variants(range(first_seed, first_seed + seeds), p)]
@@ -294,7 +307,7 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
                                    store=store, progress=progress, data_dir=data_dir)
     artifacts = {}
     for pathway in pathways:
-        found, artifacts[pathway] = _artifact_runs(pathway, prepared[pathway])
+        found, artifacts[pathway] = _artifact_runs(pathway, prepared[pathway], loaded[pathway])
         for seed, score, trajectory in found:
             runs.add(pathway, "tpot", "published", seed, float("nan"), score, trajectory, prepared[pathway])
     output = runs.tables(pathways)
