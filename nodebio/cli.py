@@ -187,7 +187,7 @@ def simulate_command(args: argparse.Namespace) -> None:
     from nodebio import runs
     from nodebio.models import Ensemble
 
-    paths = [Path(r) for r in args.runs]
+    paths = _distinct_runs(args.runs)
     trajectories = args.trajectories
     if trajectories is None and args.scan is None and args.strain is not None:
         trajectories = paths[0] / f"interventions-{iv.safe_file_name(args.strain)}.csv"
@@ -202,10 +202,18 @@ def simulate_command(args: argparse.Namespace) -> None:
     result = iv.simulate_strain(ensemble, dataset, args.strain, _scenarios(args, ensemble.controls), level=args.level)
     table = result.table()
     product = result.product
+    written = []  # the files first: a closed pipe (`| head`) must not lose them
+    if args.out is not None:
+        _write_csv(table, args.out)
+        written.append(f"wrote the ranked table to {args.out}")
+    if trajectories is not None:
+        _write_csv(result.trajectory_frame(), trajectories)
+        written.append(f"wrote the trajectories (every model, every scenario) to {trajectories}")
     if dataset.product is None:
         print(f"no product named: reporting {product}, the last state (give --product when training)",
               file=sys.stderr)
-    print(f"{product} at {result.times[-1]:g} h in strain {args.strain} ({dataset.units.get(product, '?')}); "
+    print(f"{product} at {result.times[-1]:g} h in strain {shown_name(args.strain)} "
+          f"({dataset.units.get(product, '?')}); "
           f"{len(ensemble)} model(s), {100 * args.level:g}% interval of the ensemble:")
     shown = table[["rank", "intervention", "titer_mean", "titer_low", "titer_high", "fold_change", "extrapolation"]]
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
@@ -215,12 +223,26 @@ def simulate_command(args: argparse.Namespace) -> None:
     if len(flagged):
         print(f"extrapolation: {len(flagged)} of {len(table)} scenarios have a protein outside the range of the "
               f"training strains ({', '.join(ensemble.train_strains)}); see the column extrapolated_proteins.")
-    if args.out is not None:
-        _write_csv(table, args.out)
-        print(f"wrote the ranked table to {args.out}")
-    if trajectories is not None:
-        _write_csv(result.trajectory_frame(), trajectories)
-        print(f"wrote the trajectories (every model, every scenario) to {trajectories}")
+    for line in written:
+        print(line)
+
+
+def _distinct_runs(paths) -> list[Path]:
+    """The run folders given, each once (the same folder twice would count its models twice)."""
+    seen: dict[Path, Path] = {}
+    for path in map(Path, paths):
+        key = path.resolve()
+        if key in seen:
+            raise data.DataValidationError(f"The run {path} is given twice ({seen[key]} and {path}): give each run "
+                                           "folder once.")
+        seen[key] = path
+    return list(seen.values())
+
+
+def shown_name(name: str) -> str:
+    """A name as printed: characters that are not printable (controls, and format characters such as a
+    right-to-left override that would reorder the line) escaped, e.g. ``\\u202e``."""
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in str(name))
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -235,13 +257,14 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 def recommend_command(args: argparse.Namespace) -> None:
     from nodebio import recommend
 
+    args.runs = _distinct_runs(args.runs)
     given = load_dataset(args) if args.csv is not None else None
     factors = _factors(args.factors)
     result = recommend.recommend_run(args.runs, args.strain, n=args.n, max_fold=args.max_fold,
                                      proteins=_names(args.proteins), rule=args.acquisition,
                                      calibrate=not args.no_calibration, factors=factors, out=args.out,
                                      device=args.device, data_dir=args.data_dir, dataset=given, seed=args.seed)
-    print(f"{result.product} at the final time in strain {args.strain}: top {len(result.table)} of "
+    print(f"{result.product} at the final time in strain {shown_name(args.strain)}: top {len(result.table)} of "
           f"{result.settings['candidates']} designs within {args.max_fold:g}-fold of the training strains' protein "
           f"levels, ranked by {args.acquisition}; intervals: {result.interval}")
     shown = result.table[["rank", "design", "titer_mean", "titer_low", "titer_high", "fold_change", "acquisition",

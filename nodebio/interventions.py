@@ -545,8 +545,13 @@ def simulate_strain(ensemble, dataset: _data.Dataset, strain: str, interventions
 
 def safe_file_name(name: str) -> str:
     """A strain (or scenario) name as a file-name part: letters, digits, ``.``, ``_`` and ``-``
-    only, every other run of characters replaced by ``_``, no leading dots (``../x`` -> ``_.._x``)."""
+    only, every other run of characters replaced by ``_``, no leading dots (``../x`` -> ``_.._x``);
+    a name longer than 80 characters becomes its first 60 and 12 hex digits of its sha256."""
     import re
 
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).lstrip(".")
+    if len(safe) > 80:  # a file name has at most 255 bytes: a long name keeps its start and a digest of the whole
+        import hashlib
+
+        safe = f"{safe[:60]}-{hashlib.sha256(str(name).encode()).hexdigest()[:12]}"
     return safe or "_"

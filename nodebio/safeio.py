@@ -46,7 +46,8 @@ def _temporary(path: Path) -> Path:
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a fresh temporary path beside ``path`` (same suffix, so writers that infer a format
-    from it work); when the block ends without an exception, rename it over ``path``; else remove it.
+    from it work); when the block ends without an exception, rename it over ``path``; else remove it
+    (an ``OSError``, such as a full disk, is raised again naming ``path``).
 
     The temporary file is created empty with ``O_CREAT | O_EXCL | O_NOFOLLOW`` (no other process
     or link can own that name), and the rename replaces a symbolic link at ``path`` itself.
@@ -58,6 +59,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise type(error)(error.errno, f"cannot write {path}: {error.strerror or error}") from error
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

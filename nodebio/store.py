@@ -162,6 +162,10 @@ class ModelStore:
         suffix = ".pt" if key["class"] == "NeuralODEModel" else ".pkl"
         return self.folder / (stem + suffix), self.folder / (stem + ".json")
 
+    def check(self) -> None:
+        """Raise :class:`~nodebio.errors.StoreError` when the store's folder is a file (before any fit)."""
+        self._check_folder()
+
     def _check_folder(self) -> None:
         if self.folder.exists() and not self.folder.is_dir():
             raise StoreError(f"The model store {self.folder} (${ENV}) is a file, not a folder: point ${ENV} at a "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -414,3 +415,66 @@ def test_cli_recommend_on_real_pathways_and_a_csv_run(limonene_path, tmp_path, c
     capsys.readouterr()
     assert cli.main(["recommend", str(run), "--strain", "S4", "--n", "2"]) == 0
     assert "Limonene at the final time in strain S4" in capsys.readouterr().out
+
+
+def test_the_same_run_given_twice_is_refused(synthetic_run, capsys):
+    assert cli.main(["simulate", str(synthetic_run), str(synthetic_run / "."), "--strain", "S4",
+                     "--scale", "HMGR=2"]) == 2
+    assert "is given twice" in capsys.readouterr().err
+
+
+def test_odd_strain_names_are_printed_escaped_and_long_ones_make_short_file_names():
+    from nodebio import interventions as iv
+
+    assert cli.shown_name("L2\u202e3L") == "L2\\u202e3L" and cli.shown_name("L2") == "L2"
+    long_a, long_b = "x" * 5000 + "a", "x" * 5000 + "b"
+    assert len(iv.safe_file_name(long_a)) <= 80 and iv.safe_file_name(long_a) != iv.safe_file_name(long_b)
+    assert iv.safe_file_name("v1.1") == "v1.1"
+
+
+def test_simulate_writes_its_files_before_printing(synthetic_run, tmp_path, monkeypatch):
+    import builtins
+
+    out = tmp_path / "table.csv"
+    original = builtins.print
+
+    def closed_pipe(*args, **kwargs):
+        if kwargs.get("file") is None:
+            raise BrokenPipeError(32, "Broken pipe")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(builtins, "print", closed_pipe)
+    with pytest.raises(BrokenPipeError):
+        cli.simulate_command(cli.build_parser().parse_args(
+            ["simulate", str(synthetic_run), "--strain", "S4", "--scale", "HMGR=2", "--out", str(out)]))
+    monkeypatch.undo()
+    assert len(pd.read_csv(out)) == 2
+
+
+def test_a_full_disk_names_the_file_and_leaves_nothing(synthetic_run, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "table.csv"
+
+    original = pd.DataFrame.to_csv
+
+    def full(self, path=None, *args, **kwargs):
+        if path is None or Path(path).parent != tmp_path:
+            return original(self, path, *args, **kwargs)
+        Path(path).write_text("partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    assert cli.main(["simulate", str(synthetic_run), "--strain", "S4", "--scale", "HMGR=2", "--out", str(out)]) == 2
+    assert f"cannot write {out}: No space left on device" in capsys.readouterr().err
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_store_path_that_is_a_file_fails_reproduce_before_any_fit(tmp_path, capsys, monkeypatch):
+    from nodebio.experiments import compare
+
+    store = tmp_path / "store"
+    store.write_text("")
+    monkeypatch.setenv("NODEBIO_STORE", str(store))
+    monkeypatch.setattr(compare, "fit_and_score", lambda *a, **k: pytest.fail("fitted before checking the store"))
+    assert cli.main(["reproduce", "--quick", "--seeds", "1", "--pathways", "limonene", "--no-loso",
+                     "--out", str(tmp_path / "r"), "--no-progress"]) == 2
+    assert "is a file, not a folder: point $NODEBIO_STORE at a folder" in capsys.readouterr().err

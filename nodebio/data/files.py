@@ -155,7 +155,8 @@ def fetch(
                                      "is. " + _how_to_place(entry, folder, base_url))
         if info.st_size != entry.size:
             raise DataIntegrityError(
-                f"{path} has {info.st_size} bytes, expected {entry.size} ({name} from {url}). The file is truncated "
+                f"{path} has {info.st_size} bytes, expected {entry.sha256} of {entry.size} bytes ({name} from "
+                f"{url}). The file is truncated "
                 "or is another version; it was left as it is. Delete it to download it again. "
                 + _how_to_place(entry, folder, base_url))
         actual = file_sha256(path)

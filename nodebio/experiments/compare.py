@@ -300,6 +300,9 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
         check_results_folder(Path(out), overwrite=overwrite)
     started = time.perf_counter()
     loaded = {p: _load_artifact(p) for p in pathways}  # a malformed artifact is an error before any fit
+    chosen = _store.default_store(store)
+    if chosen is not None:
+        chosen.check()
     runs = _Runs()
     prepared = {p: _data.prepare(_data.load(p, data_dir=data_dir)) for p in pathways}
     jobs = [(p, *v) for p in pathways for v in _variants(range(first_seed, first_seed + seeds), p)]
