@@ -321,7 +321,10 @@ def write_reactions(path: str | os.PathLike, reactions: Sequence[Reaction], comm
     if comment:
         header += "".join(f"# {line}".rstrip() + "\n" for line in comment.splitlines())
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(header + body, encoding="utf-8")
+    from nodebio import safeio
+
+    with safeio.atomic_path(path) as tmp:
+        tmp.write_text(header + body, encoding="utf-8")
     return path
 
 

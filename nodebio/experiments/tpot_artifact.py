@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from nodebio import data as _data
+from nodebio import safeio
 from nodebio.errors import unknown_message
 
 __all__ = ["ARTIFACT_DIR", "PROVENANCE_FILE", "SETTINGS", "PACKAGES", "ArtifactMissingError", "StaleArtifactError",
@@ -223,7 +224,8 @@ def generate(pathways: Sequence[str], seeds: Sequence[int], max_time_mins: float
             runs.append(info)
         table = pd.concat(frames, ignore_index=True)[_COLUMNS]
         target = artifact_path(pathway, folder)
-        table.to_csv(target, index=False, float_format="%.6g")
+        with safeio.atomic_path(target) as tmp:
+            table.to_csv(tmp, index=False, float_format="%.6g")
         data_sha = {name: _data.file_sha256(_data.fetch(name, data_dir=data_dir)) for name in _data_files(pathway)}
         entries[pathway] = {
             "created": _datetime.datetime.now(_datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -250,9 +252,7 @@ def generate(pathways: Sequence[str], seeds: Sequence[int], max_time_mins: float
         provenance.setdefault("artifact", "Held-out predictions of the 2018 pipeline (TPOT, published-features)")
         provenance.setdefault("pathways", {}).update(entries)
         provenance["pathways"] = dict(sorted(provenance["pathways"].items()))
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(provenance, indent=1, default=_json_default) + "\n")
-        tmp.replace(path)
+        safeio.write_text(path, json.dumps(provenance, indent=1, default=_json_default) + "\n")
     return provenance
 
 
