@@ -89,24 +89,32 @@ def _key_file() -> Path:
     return Path(config) / "nodebio" / "signing.key"
 
 
+def _make_key(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    candidate = _temporary(path)
+    descriptor = os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(secrets.token_bytes(32))
+    try:
+        os.link(candidate, path)  # fails if another process made the key meanwhile: use theirs
+    except FileExistsError:
+        pass
+    finally:
+        candidate.unlink(missing_ok=True)
+
+
 def signing_key() -> bytes:
     """The user's secret key for :func:`dump_signed` (made on first use; see the module docstring)."""
     path = _key_file()
     try:
-        key = path.read_bytes()
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        candidate = _temporary(path)
-        descriptor = os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(secrets.token_bytes(32))
         try:
-            os.link(candidate, path)  # fails if another process made the key meanwhile: use theirs
-        except FileExistsError:
-            pass
-        finally:
-            candidate.unlink(missing_ok=True)
-        key = path.read_bytes()
+            key = path.read_bytes()
+        except FileNotFoundError:
+            _make_key(path)
+            key = path.read_bytes()
+    except OSError as error:
+        raise type(error)(error.errno, f"cannot read or make the signing key {path} ({error.strerror or error}); "
+                                       f"point ${SIGNING_KEY_ENV} at a file path you can write") from error
     if len(key) < 16:
         raise UntrustedFileError(f"The signing key {path} is too short ({len(key)} bytes); remove it (a new one is "
                                  f"made) or point ${SIGNING_KEY_ENV} at another file.")
