@@ -31,8 +31,8 @@ from typing import Iterator
 
 from nodebio.errors import UntrustedFileError
 
-__all__ = ["atomic_path", "write_text", "dump_signed", "load_signed", "signing_key", "SIGNING_KEY_ENV",
-           "UntrustedFileError", "process_identity", "holder_alive"]
+__all__ = ["atomic_path", "write_text", "write_bytes", "dump_signed", "load_signed", "signing_key",
+           "SIGNING_KEY_ENV", "process_identity", "holder_alive"]
 
 #: The environment variable naming the file of the signing key (see the module docstring).
 SIGNING_KEY_ENV = "NODEBIO_SIGNING_KEY"
