@@ -219,6 +219,11 @@ def simulate_command(args: argparse.Namespace) -> None:
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if len(ensemble) == 1:
         print("one model: the interval is a point; train with --ensemble 5 for intervals", file=sys.stderr)
+    reference = result.titers[:, 0]
+    if (reference <= 0).any():
+        print(f"the unmodified strain's predicted {product} is 0 in {int((reference <= 0).sum())} of {len(reference)} "
+              "model(s): no fold change can be computed there (NaN); the titers are the models' predictions, "
+              "negative ones reported as 0", file=sys.stderr)
     flagged = table[table["extrapolation"]]
     if len(flagged):
         print(f"extrapolation: {len(flagged)} of {len(table)} scenarios have a protein outside the range of the "

@@ -478,3 +478,35 @@ def test_a_store_path_that_is_a_file_fails_reproduce_before_any_fit(tmp_path, ca
     assert cli.main(["reproduce", "--quick", "--seeds", "1", "--pathways", "limonene", "--no-loso",
                      "--out", str(tmp_path / "r"), "--no-progress"]) == 2
     assert "is a file, not a folder: point $NODEBIO_STORE at a folder" in capsys.readouterr().err
+
+
+def test_simulate_of_a_diverging_field_exits_2(synthetic_run, tmp_path, capsys, monkeypatch):
+    from nodebio import interventions as iv
+    from nodebio.errors import SolverError
+
+    def diverging(*args, **kwargs):
+        raise SolverError("The ODE solve diverged at 30.0 h (values above 1e12).")
+
+    monkeypatch.setattr(iv, "simulate_strain", diverging)
+    out = tmp_path / "table.csv"
+    assert cli.main(["simulate", str(synthetic_run), "--strain", "S4", "--scale", "HMGR=2", "--out", str(out)]) == 2
+    assert "error: The ODE solve diverged" in capsys.readouterr().err and not out.exists()
+
+
+def test_simulate_says_why_a_fold_change_is_undefined(synthetic_run, capsys, monkeypatch):
+
+    from nodebio import interventions as iv
+
+    real = iv.simulate_strain
+
+    def nothing_made(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result.trajectories = result.trajectories.copy()
+        result.trajectories[..., result.states.index(result.product)] = -0.119  # a negative prediction
+        return result
+
+    monkeypatch.setattr(iv, "simulate_strain", nothing_made)
+    assert cli.main(["simulate", str(synthetic_run), "--strain", "S4", "--scale", "HMGR=2"]) == 0
+    captured = capsys.readouterr()
+    assert "predicted Limonene is 0 in 2 of 2 model(s): no fold change can be computed there" in captured.err
+    assert "-0.119" not in captured.out
