@@ -494,7 +494,6 @@ def test_simulate_of_a_diverging_field_exits_2(synthetic_run, tmp_path, capsys, 
 
 
 def test_simulate_says_why_a_fold_change_is_undefined(synthetic_run, capsys, monkeypatch):
-
     from nodebio import interventions as iv
 
     real = iv.simulate_strain
