@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from nodebio import data, synthetic
-from nodebio.errors import NodebioError
+from nodebio.errors import CommandError, NodebioError, UsageError
 from nodebio.models.registry import ALIASES, MODEL_NAMES
 
 
@@ -37,6 +38,30 @@ def _names(text: str | None) -> list[str] | None:
     if text is None:
         return None
     return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _factors(text: str | None, flag: str = "--factors") -> list[float] | None:
+    """The comma-separated numbers of ``flag`` (None when the flag is not given); a clear error
+    naming the flag for an empty list or a value that is not a number."""
+    if text is None:
+        return None
+    words = _names(text)
+    if not words:
+        raise data.DataValidationError(f"{flag} is empty: give comma-separated factors, e.g. {flag} 0.5,2.")
+    try:
+        return [float(word) for word in words]
+    except ValueError:
+        bad = next(w for w in words if not _is_number(w))
+        raise data.DataValidationError(f"{flag}: {bad!r} is not a number; give comma-separated factors, e.g. "
+                                       f"{flag} 0.5,2.") from None
+
+
+def _is_number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
 
 
 def _add_dataset_arguments(parser: argparse.ArgumentParser, positional: bool = True) -> None:
@@ -149,7 +174,7 @@ def _scenarios(args: argparse.Namespace, controls) -> list:
     """The interventions named by the arguments of ``simulate``."""
     from nodebio import interventions as iv
 
-    factors = [float(f) for f in _names(args.factors)] if args.factors else [0.5, 2.0]
+    factors = _factors(args.factors) or [0.5, 2.0]
     if args.scan is None:
         changes = [iv.parse_change(text, "scale") for text in args.scale] + [
             iv.parse_change(text, "set") for text in args.set]
@@ -169,7 +194,7 @@ def simulate_command(args: argparse.Namespace) -> None:
     from nodebio import runs
     from nodebio.models import Ensemble
 
-    paths = [Path(r) for r in args.runs]
+    paths = _distinct_runs(args.runs)
     trajectories = args.trajectories
     if trajectories is None and args.scan is None and args.strain is not None:
         trajectories = paths[0] / f"interventions-{iv.safe_file_name(args.strain)}.csv"
@@ -184,39 +209,74 @@ def simulate_command(args: argparse.Namespace) -> None:
     result = iv.simulate_strain(ensemble, dataset, args.strain, _scenarios(args, ensemble.controls), level=args.level)
     table = result.table()
     product = result.product
+    written = []  # the files first: a closed pipe (`| head`) must not lose them
+    if args.out is not None:
+        _write_csv(table, args.out)
+        written.append(f"wrote the ranked table to {args.out}")
+    if trajectories is not None:
+        _write_csv(result.trajectory_frame(), trajectories)
+        written.append(f"wrote the trajectories (every model, every scenario) to {trajectories}")
     if dataset.product is None:
         print(f"no product named: reporting {product}, the last state (give --product when training)",
               file=sys.stderr)
-    print(f"{product} at {result.times[-1]:g} h in strain {args.strain} ({dataset.units.get(product, '?')}); "
+    print(f"{product} at {result.times[-1]:g} h in strain {shown_name(args.strain)} "
+          f"({dataset.units.get(product, '?')}); "
           f"{len(ensemble)} model(s), {100 * args.level:g}% interval of the ensemble:")
     shown = table[["rank", "intervention", "titer_mean", "titer_low", "titer_high", "fold_change", "extrapolation"]]
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if len(ensemble) == 1:
         print("one model: the interval is a point; train with --ensemble 5 for intervals", file=sys.stderr)
+    reference = result.titers[:, 0]
+    if (reference <= 0).any():
+        print(f"the unmodified strain's predicted {product} is 0 in {int((reference <= 0).sum())} of {len(reference)} "
+              "model(s): no fold change can be computed there (NaN); the titers are the models' predictions, "
+              "negative ones reported as 0", file=sys.stderr)
     flagged = table[table["extrapolation"]]
     if len(flagged):
         print(f"extrapolation: {len(flagged)} of {len(table)} scenarios have a protein outside the range of the "
               f"training strains ({', '.join(ensemble.train_strains)}); see the column extrapolated_proteins.")
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out, index=False)
-        print(f"wrote the ranked table to {args.out}")
-    if trajectories is not None:
-        trajectories.parent.mkdir(parents=True, exist_ok=True)
-        result.trajectory_frame().to_csv(trajectories, index=False)
-        print(f"wrote the trajectories (every model, every scenario) to {trajectories}")
+    for line in written:
+        print(line)
+
+
+def _distinct_runs(paths) -> list[Path]:
+    """The run folders given, each once (the same folder twice would count its models twice)."""
+    seen: dict[Path, Path] = {}
+    for path in map(Path, paths):
+        key = path.resolve()
+        if key in seen:
+            raise data.DataValidationError(f"The run {path} is given twice ({seen[key]} and {path}): give each run "
+                                           "folder once.")
+        seen[key] = path
+    return list(seen.values())
+
+
+def shown_name(name: str) -> str:
+    """A name as printed: characters that are not printable (controls, and format characters such as a
+    right-to-left override that would reorder the line) escaped, e.g. ``\\u202e``."""
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in str(name))
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path`` whole (a temporary file renamed into place)."""
+    from nodebio import safeio
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with safeio.atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
 
 
 def recommend_command(args: argparse.Namespace) -> None:
     from nodebio import recommend
 
+    args.runs = _distinct_runs(args.runs)
     given = load_dataset(args) if args.csv is not None else None
-    factors = [float(f) for f in _names(args.factors)] if args.factors else None
+    factors = _factors(args.factors)
     result = recommend.recommend_run(args.runs, args.strain, n=args.n, max_fold=args.max_fold,
                                      proteins=_names(args.proteins), rule=args.acquisition,
                                      calibrate=not args.no_calibration, factors=factors, out=args.out,
                                      device=args.device, data_dir=args.data_dir, dataset=given, seed=args.seed)
-    print(f"{result.product} at the final time in strain {args.strain}: top {len(result.table)} of "
+    print(f"{result.product} at the final time in strain {shown_name(args.strain)}: top {len(result.table)} of "
           f"{result.settings['candidates']} designs within {args.max_fold:g}-fold of the training strains' protein "
           f"levels, ranked by {args.acquisition}; intervals: {result.interval}")
     shown = result.table[["rank", "design", "titer_mean", "titer_low", "titer_high", "fold_change", "acquisition",
@@ -238,9 +298,11 @@ def reproduce_command(args: argparse.Namespace) -> None:
     pathways = _names(args.pathways) or list(data.PATHWAYS)
     seeds = args.seeds if args.seeds is not None else (2 if args.quick else 5)
     output = compare.reproduce(pathways, seeds=seeds, first_seed=args.seed, quick=args.quick, loso=not args.no_loso,
-                               out=args.out, device=args.device, progress=not args.no_progress)
+                               out=args.out, device=args.device, progress=not args.no_progress,
+                               overwrite=args.overwrite)
     print((args.out / "results.md").read_text())
-    print(f"wrote {', '.join(sorted(p.name for p in args.out.iterdir()))} to {args.out} in {output['seconds']:.0f} s")
+    written = json.loads((args.out / compare.MANIFEST).read_text())["files"]
+    print(f"wrote {', '.join(sorted([*written, compare.MANIFEST]))} to {args.out} in {output['seconds']:.0f} s")
 
 
 def _add_fetch_parser(sub) -> None:
@@ -354,6 +416,8 @@ def _add_reproduce_parser(sub) -> None:
     p.add_argument("--pathways", help="comma-separated (default: limonene,isopentenol)")
     p.add_argument("--quick", action="store_true", help="small models and 2 seeds: a smoke run for CI")
     p.add_argument("--no-loso", action="store_true", help="skip the leave-one-strain-out table")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the results in OUT (kept until the new ones are complete)")
     p.add_argument("--device", default="auto")
     p.add_argument("--no-progress", action="store_true")
 
@@ -478,9 +542,11 @@ def _run(args: argparse.Namespace) -> int:
         print()
         print(dataset.summary().to_string())
     elif args.command == "synthetic":
+        from nodebio import runs
+
+        runs.check_output_file(args.out)
         frame = synthetic.generate(args.strains, seed=args.seed, noise=args.noise, include_hidden=args.hidden)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(args.out, index=False)
+        _write_csv(frame, args.out)
         print(f"wrote {len(frame)} rows of {args.strains} strains to {args.out}")
     elif args.command == "train":
         if args.dataset is None and args.csv is None:
@@ -533,7 +599,7 @@ def run_command(command: str, *, cwd: str | Path | None = None, expect_failure: 
     """
     words = shlex.split(command)
     if not words or words[0] != "nodebio":
-        raise ValueError(f"run_command runs nodebio command lines, 'nodebio ...'; got {command!r}.")
+        raise UsageError(f"run_command runs nodebio command lines, 'nodebio ...'; got {command!r}.")
     result = subprocess.run([sys.executable, "-m", "nodebio", *words[1:]], cwd=cwd, capture_output=True, text=True,
                             timeout=timeout)
     print(f"$ {command}")
@@ -542,7 +608,7 @@ def run_command(command: str, *, cwd: str | Path | None = None, expect_failure: 
             print(text.rstrip())
     if (result.returncode != 0) != expect_failure:
         what = "failed" if result.returncode else "succeeded, but a failure was expected"
-        raise RuntimeError(f"`{command}` {what} (exit status {result.returncode}):\n{result.stdout}{result.stderr}")
+        raise CommandError(f"`{command}` {what} (exit status {result.returncode}):\n{result.stdout}{result.stderr}")
     return result
 
 

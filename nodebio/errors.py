@@ -38,6 +38,7 @@ __all__ = [
     "NotFittedError",
     "MissingFileError",
     "SBMLError",
+    "CommandError",
     "DataError",
     "DataIntegrityError",
     "DataDownloadError",
@@ -50,6 +51,9 @@ __all__ = [
     "OutputPathError",
     "RunExistsError",
     "RunLockedError",
+    "UntrustedFileError",
+    "StoreError",
+    "IncompleteRunError",
     "unknown_message",
     "check_options",
     "check_names",
@@ -74,6 +78,11 @@ class MissingFileError(NodebioError, FileNotFoundError):
 
 class SBMLError(NodebioError, RuntimeError):
     """libsbml could not build or read an SBML document; the message names the element."""
+
+
+class CommandError(NodebioError, RuntimeError):
+    """A ``nodebio`` command run by :func:`nodebio.cli.run_command` (the chapters) failed, or
+    succeeded where a failure was expected; the message holds its output."""
 
 
 class DataError(NodebioError):
@@ -159,3 +168,16 @@ def check_names(expected: Sequence[str], got: Sequence[str], what: str) -> None:
         if not detail:
             detail.append(f"same names in another order ({', '.join(got)} instead of {', '.join(expected)})")
         raise UsageError(f"The {what} do not match the model's: {'; '.join(detail)}.")
+
+
+class UntrustedFileError(NodebioError, ValueError):
+    """A pickled model that this account's key did not sign (made elsewhere, edited, or written by an
+    older version): it is refused before a byte is unpickled, since unpickling can run code."""
+
+
+class StoreError(OutputPathError):
+    """The model store's folder (``NODEBIO_STORE``) cannot be used: a file where a folder is needed."""
+
+
+class IncompleteRunError(CheckpointMismatchError, FileNotFoundError):
+    """A run folder lacks files its ``run.json`` lists (an interrupted copy, a deleted member)."""

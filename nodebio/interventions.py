@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from nodebio import data as _data
-from nodebio.errors import CheckpointMismatchError, check_names, unknown_message
+from nodebio.errors import CheckpointMismatchError, UsageError, check_names, unknown_message
 from nodebio.models.ensemble import Ensemble
 
 __all__ = [
@@ -58,7 +58,13 @@ __all__ = [
     "trajectories_on_grid",
     "simulate_strain",
     "safe_file_name",
+    "FACTOR_BOUNDS",
 ]
+
+#: The factors a scaling may have: a change beyond a thousand-fold either way is outside anything an
+#: expression system gives, and far outside what a model trained on a few strains can say anything
+#: about. Change it (``nodebio.interventions.FACTOR_BOUNDS = (1e-4, 1e4)``) to allow more.
+FACTOR_BOUNDS = (1e-3, 1e3)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -79,17 +85,18 @@ class Change:
 
     def __post_init__(self):
         if (self.factor is None) == (self.level is None):
-            raise ValueError(f"A change of {self.protein!r} needs exactly one of factor= or level=.")
-        if self.factor is not None and not (math.isfinite(self.factor) and self.factor > 0):
-            raise ValueError(
-                f"The factor of {self.protein!r} must be a positive number, got {self.factor}: "
-                "use a factor below 1 to lower a protein (0.5 halves it) and set_level(protein, 0) "
-                "to remove it."
+            raise UsageError(f"A change of {self.protein!r} needs exactly one of factor= or level=.")
+        low, high = FACTOR_BOUNDS
+        if self.factor is not None and not (math.isfinite(self.factor) and low <= self.factor <= high):
+            raise UsageError(
+                f"The factor of {self.protein!r} must be a number from {low:g} to {high:g}, got {self.factor}: "
+                "use a factor below 1 to lower a protein (0.5 halves it), and a level of 0 to remove it "
+                "(--set PROTEIN=0; set_level in Python). nodebio.interventions.FACTOR_BOUNDS sets the range."
             )
         if self.level is not None and not (math.isfinite(self.level) and self.level >= 0):
-            raise ValueError(f"The level of {self.protein!r} must be a non-negative number, got {self.level}.")
+            raise UsageError(f"The level of {self.protein!r} must be a non-negative number, got {self.level}.")
         if self.start is not None and self.end is not None and not self.end > self.start:
-            raise ValueError(f"The window of {self.protein!r} must end after it starts, got {self.start}-{self.end} h.")
+            raise UsageError(f"The window of {self.protein!r} must end after it starts, got {self.start}-{self.end} h.")
 
     def mask(self, times: np.ndarray) -> np.ndarray:
         """True at the times (h) the change applies to."""
@@ -145,14 +152,14 @@ class Intervention:
         """Raise ValueError if a change names a protein that is not a control."""
         unknown = [p for p in self.proteins if p not in controls]
         if unknown:
-            raise ValueError(unknown_message("protein", unknown, controls)
+            raise UsageError(unknown_message("protein", unknown, controls)
                              + " (the controls of the model)")
 
     def check_window(self, times: np.ndarray) -> None:
         """Raise ValueError if a change's window misses the experiment's times altogether."""
         for c in self.changes:
             if not c.mask(times).any():
-                raise ValueError(f"The window of {c} lies outside the experiment ({times[0]:g}-{times[-1]:g} h): "
+                raise UsageError(f"The window of {c} lies outside the experiment ({times[0]:g}-{times[-1]:g} h): "
                                  "it would change nothing. Give a window within the experiment.")
 
     def apply(self, controls: np.ndarray, times: np.ndarray, names: Sequence[str]) -> np.ndarray:
@@ -190,25 +197,25 @@ def parse_change(text: str, kind: str = "scale") -> Intervention:
     or a level (``kind="set"``)."""
     match = re.fullmatch(r"\s*(.+?)\s*=\s*([^@\s]+)\s*(?:@\s*([0-9.eE+-]+)\s*-\s*([0-9.eE+-]+))?\s*", text)
     if not match:
-        raise ValueError(f"Cannot read {text!r}: write PROTEIN=VALUE, e.g. HMGR=2 or \"Limonene Synthase=0.5@24-72\".")
+        raise UsageError(f"Cannot read {text!r}: write PROTEIN=VALUE, e.g. HMGR=2 or \"Limonene Synthase=0.5@24-72\".")
     protein, value, start, end = match.groups()
     try:
         number = float(value)
         start = None if start is None else float(start)
         end = None if end is None else float(end)
     except ValueError:
-        raise ValueError(f"Cannot read {text!r}: {value!r} is not a number.") from None
+        raise UsageError(f"Cannot read {text!r}: {value!r} is not a number.") from None
     if kind == "scale":
         return scale(protein, number, start=start, end=end)
     if kind == "set":
         return set_level(protein, number, start=start, end=end)
-    raise ValueError(f"kind must be 'scale' or 'set', got {kind!r}.")
+    raise UsageError(f"kind must be 'scale' or 'set', got {kind!r}.")
 
 
 def log_factors(low: float = 0.25, high: float = 4.0, n: int = 9) -> np.ndarray:
     """``n`` factors evenly spaced in log scale from ``low`` to ``high`` (both > 0)."""
     if not (low > 0 and high > low and n >= 2):
-        raise ValueError(f"Need 0 < low < high and n >= 2, got low={low}, high={high}, n={n}.")
+        raise UsageError(f"Need 0 < low < high and n >= 2, got low={low}, high={high}, n={n}.")
     return np.geomspace(low, high, n)
 
 
@@ -223,7 +230,7 @@ def pairwise_scan(protein_a: str, protein_b: str, factors_a: Iterable[float],
     """The grid of ``protein_a`` x factor_a combined with ``protein_b`` x factor_b (including the
     factor-1 rows and columns, so that the grid is complete)."""
     if protein_a == protein_b:
-        raise ValueError(f"A pairwise scan needs two different proteins, got {protein_a!r} twice.")
+        raise UsageError(f"A pairwise scan needs two different proteins, got {protein_a!r} twice.")
     factors_a = [float(f) for f in factors_a]
     factors_b = factors_a if factors_b is None else [float(f) for f in factors_b]
     return [scale(protein_a, fa) + scale(protein_b, fb) for fa in factors_a for fb in factors_b]
@@ -234,7 +241,7 @@ def random_designs(proteins: Sequence[str], n: int, *, low: float = 0.25, high: 
     """``n`` interventions that scale every protein at once by factors drawn log-uniformly from
     [``low``, ``high``] (seeded): a space-filling set of designs for large scans."""
     if not proteins:
-        raise ValueError("random_designs needs at least one protein.")
+        raise UsageError("random_designs needs at least one protein.")
     rng = np.random.default_rng(seed)
     factors = np.exp(rng.uniform(np.log(low), np.log(high), (n, len(proteins))))
     return [Intervention(tuple(Change(p, factor=float(f)) for p, f in zip(proteins, row))) for row in factors]
@@ -329,8 +336,9 @@ class InterventionResult:
 
     @property
     def titers(self) -> np.ndarray:
-        """(M, N) the product at the final time, original units."""
-        return self.trajectories[:, :, -1, self.states.index(self.product)]
+        """(M, N) the product at the final time, original units; never negative (a model's negative
+        prediction of a concentration is reported as 0)."""
+        return np.maximum(self.trajectories[:, :, -1, self.states.index(self.product)], 0.0)
 
     @property
     def fold_changes(self) -> np.ndarray:
@@ -431,7 +439,7 @@ def simulate_interventions(ensemble, trajectories: _data.Trajectories, intervent
                            strain: str | None = None, product: str | None = None,
                            control_range: pd.DataFrame | None = None, level: float = 0.9,
                            batch_size: int | None = None, tolerance: float = 1e-6,
-                           num_threads: int | None = 1, calibration=None) -> InterventionResult:
+                           calibration=None) -> InterventionResult:
     """Simulate ``interventions`` of one strain with every member of ``ensemble``, batched.
 
     ensemble : an :class:`~nodebio.models.Ensemble` (or one fitted model, an ensemble of one: no interval).
@@ -443,20 +451,17 @@ def simulate_interventions(ensemble, trajectories: _data.Trajectories, intervent
         extrapolation flags (a control below ``low`` or above ``high`` by more than ``tolerance``
         relative); None flags nothing.
     level : central probability of the ensemble intervals. batch_size : scenarios per solve
-        (all at once by default; lower it to bound memory on a GPU). num_threads : torch CPU
-        threads during the solves (one by default, as in training: the solves are small, and on a
-        busy machine extra threads wait on each other; None leaves torch's setting).
+        (all at once by default; lower it to bound memory on a GPU). Torch's thread count is left
+        as it is (a process-wide setting: the ``nodebio`` command and the book run on one thread).
     calibration : a :class:`nodebio.calibration.Calibration` of the ensemble (None: the
         intervals are the members' range).
     """
-    import torch
-
     if not isinstance(ensemble, Ensemble):
         ensemble = Ensemble.of([ensemble])
     if calibration is not None:
         level = calibration.level
     if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1, got {level}.")
+        raise UsageError(f"level must be between 0 and 1, got {level}.")
     strain = strain or trajectories.strains[0]
     i = trajectories.index(strain)
     first = ensemble.members[0]
@@ -474,7 +479,7 @@ def simulate_interventions(ensemble, trajectories: _data.Trajectories, intervent
         )
     product = product or trajectories.states[-1]
     if product not in trajectories.states:
-        raise ValueError(unknown_message("state", [product], trajectories.states) + " (the product)")
+        raise UsageError(unknown_message("state", [product], trajectories.states) + " (the product)")
     interventions = list(interventions)
     if not interventions or interventions[0] != UNMODIFIED:
         interventions = [UNMODIFIED] + [iv for iv in interventions if iv != UNMODIFIED]
@@ -487,15 +492,9 @@ def simulate_interventions(ensemble, trajectories: _data.Trajectories, intervent
 
     size = batch_size or len(interventions)
     pieces = []
-    threads = torch.get_num_threads()
-    if num_threads:
-        torch.set_num_threads(num_threads)
-    try:
-        one = trajectories.subset([strain])
-        for lo in range(0, len(interventions), size):
-            pieces.append(ensemble.simulate_members(one, controls=controls[lo:lo + size], x0=x0[lo:lo + size]))
-    finally:
-        torch.set_num_threads(threads)
+    one = trajectories.subset([strain])
+    for lo in range(0, len(interventions), size):
+        pieces.append(ensemble.simulate_members(one, controls=controls[lo:lo + size], x0=x0[lo:lo + size]))
     simulated = np.concatenate(pieces, axis=1)
 
     extrapolated = _outside_range(controls, trajectories.controls, control_range, tolerance)
@@ -537,8 +536,13 @@ def simulate_strain(ensemble, dataset: _data.Dataset, strain: str, interventions
 
 def safe_file_name(name: str) -> str:
     """A strain (or scenario) name as a file-name part: letters, digits, ``.``, ``_`` and ``-``
-    only, every other run of characters replaced by ``_``, no leading dots (``../x`` -> ``_.._x``)."""
+    only, every other run of characters replaced by ``_``, no leading dots (``../x`` -> ``_.._x``);
+    a name longer than 80 characters becomes its first 60 and 12 hex digits of its sha256."""
     import re
 
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).lstrip(".")
+    if len(safe) > 80:  # a file name has at most 255 bytes: a long name keeps its start and a digest of the whole
+        import hashlib
+
+        safe = f"{safe[:60]}-{hashlib.sha256(str(name).encode()).hexdigest()[:12]}"
     return safe or "_"

@@ -50,12 +50,15 @@ import pandas as pd
 from nodebio import data as _data
 from nodebio import seeds
 from nodebio import interventions as iv
-from nodebio.errors import unknown_message
+from nodebio.errors import UsageError, unknown_message
 
-__all__ = ["ACQUISITIONS", "Recommendation", "candidate_designs", "trust_region", "inside_region", "acquisition",
-           "recommend", "recommend_run"]
+__all__ = ["ACQUISITIONS", "MIN_FOLD", "Recommendation", "candidate_designs", "trust_region", "inside_region",
+           "acquisition", "recommend", "recommend_run", "recommendation_paths"]
 
 ACQUISITIONS = ("ei", "ucb", "mean")
+#: The smallest ``max_fold``: the grid's factors of a smaller one differ from 1 by less than the
+#: measurements' noise, and print alike.
+MIN_FOLD = 1.1
 
 
 def candidate_designs(proteins: Sequence[str], max_fold: float = 4.0, *, levels: int = 2, pairs: bool = True,
@@ -66,17 +69,21 @@ def candidate_designs(proteins: Sequence[str], max_fold: float = 4.0, *, levels:
     at once (seeded)."""
     proteins = list(dict.fromkeys(proteins))
     if not proteins:
-        raise ValueError("A recommendation needs at least one protein to change.")
-    if not (np.isfinite(max_fold) and max_fold > 1):
-        raise ValueError(f"max_fold must be a number above 1 (4 allows 0.25x to 4x), got {max_fold}.")
+        raise UsageError("A recommendation needs at least one protein to change.")
+    low, high = iv.FACTOR_BOUNDS
+    if not (np.isfinite(max_fold) and MIN_FOLD <= max_fold <= high):
+        raise UsageError(f"max_fold (--max-fold) must be a number from {MIN_FOLD:g} to {high:g} (4 allows 0.25x to "
+                         f"4x), got {max_fold}.")
     if levels < 1:
-        raise ValueError(f"levels must be at least 1, got {levels}.")
+        raise UsageError(f"levels must be at least 1, got {levels}.")
     if factors is not None:
-        bad = [f for f in factors if not (np.isfinite(f) and f > 0)]
+        bad = [f for f in factors if not (np.isfinite(f) and low <= f <= high)]
         if bad or not len(factors):
-            raise ValueError(f"Factors must be positive numbers (0.5 halves a protein, 2 doubles it), got "
-                             f"{', '.join(map(str, bad)) or 'none'}.")
-        factors = sorted(float(f) for f in factors if f != 1)
+            raise UsageError(f"Factors (--factors) must be numbers from {low:g} to {high:g} (0.5 halves a protein, "
+                             f"2 doubles it), got {', '.join(map(str, bad)) or 'none'}.")
+        factors = sorted({float(f) for f in factors if f != 1})
+        if not factors:
+            raise UsageError("Factors (--factors) of 1 change nothing: give factors other than 1, e.g. 0.5,2.")
     else:
         up = [float(max_fold ** ((k + 1) / levels)) for k in range(levels)]
         factors = sorted([1.0 / f for f in up] + up)
@@ -122,7 +129,7 @@ def acquisition(mean: np.ndarray, sigma: np.ndarray, high: np.ndarray, rule: str
     if rule == "ei":
         z = mean / sigma
         return sigma * norm.pdf(z) + mean * norm.cdf(z)
-    raise ValueError(unknown_message("acquisition rule", [rule], ACQUISITIONS))
+    raise UsageError(unknown_message("acquisition rule", [rule], ACQUISITIONS))
 
 
 @dataclass
@@ -178,14 +185,31 @@ class Recommendation:
         """Write ``recommendations-<strain>.csv`` and ``.png`` into ``folder``."""
         import matplotlib.pyplot as plt
 
+        from nodebio import safeio
+
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        stem = folder / f"recommendations-{iv.safe_file_name(self.strain)}"
-        self.table.to_csv(stem.with_suffix(".csv"), index=False)
+        table_path, figure_path = self.paths(folder)
+        with safeio.atomic_path(table_path) as tmp:
+            self.table.to_csv(tmp, index=False)
         fig = self.figure(n)
-        fig.savefig(stem.with_suffix(".png"), dpi=120, bbox_inches="tight")
-        plt.close(fig)
-        return [stem.with_suffix(".csv"), stem.with_suffix(".png")]
+        try:
+            with safeio.atomic_path(figure_path) as tmp:
+                fig.savefig(tmp, dpi=120, bbox_inches="tight")
+        finally:
+            plt.close(fig)
+        return [table_path, figure_path]
+
+    def paths(self, folder: str | Path) -> tuple[Path, Path]:
+        """The files :meth:`save` writes into ``folder``: ``recommendations-<strain>.csv`` and ``.png``."""
+        return recommendation_paths(folder, self.strain)
+
+
+def recommendation_paths(folder: str | Path, strain: str) -> tuple[Path, Path]:
+    """``folder/recommendations-<strain>.csv`` and ``.png`` (the strain name made safe for a file
+    name; a strain ``v1.1`` keeps its dots: ``recommendations-v1.1.csv``)."""
+    stem = f"recommendations-{iv.safe_file_name(strain)}"
+    return Path(folder) / f"{stem}.csv", Path(folder) / f"{stem}.png"
 
 
 def recommend(ensemble, dataset: _data.Dataset, strain: str, *, n: int = 10, max_fold: float = 4.0,
@@ -200,13 +224,13 @@ def recommend(ensemble, dataset: _data.Dataset, strain: str, *, n: int = 10, max
     if not isinstance(ensemble, Ensemble):
         ensemble = Ensemble.of([ensemble])
     if rule not in ACQUISITIONS:
-        raise ValueError(unknown_message("acquisition rule", [rule], ACQUISITIONS))
+        raise UsageError(unknown_message("acquisition rule", [rule], ACQUISITIONS))
     if n is not None and n < 1:
-        raise ValueError(f"n must be at least 1, got {n}.")
+        raise UsageError(f"n must be at least 1, got {n}.")
     proteins = list(proteins or ensemble.controls)
     unknown = [p for p in proteins if p not in ensemble.controls]
     if unknown:
-        raise ValueError(unknown_message("protein", unknown, ensemble.controls))
+        raise UsageError(unknown_message("protein", unknown, ensemble.controls))
     times = iv.model_times(ensemble, iv.data_grid(dataset))
     trajectories = iv.strain_trajectories(dataset, strain, times)
     train = iv.trajectories_on_grid(dataset, ensemble.train_strains, times)
@@ -216,7 +240,7 @@ def recommend(ensemble, dataset: _data.Dataset, strain: str, *, n: int = 10, max
                                             factors=factors) if inside_region(d, peaks, region)]
     if not designs:
         ratio = (peaks[proteins] / region.loc[proteins, "high"] * max_fold).round(1)
-        raise ValueError(
+        raise UsageError(
             f"Empty trust region: no candidate design of strain {strain!r} keeps the proteins it changes within "
             f"{max_fold:g}-fold of the training strains' peak levels; {strain}'s own peaks are "
             + ", ".join(f"{p} {r:g}x" for p, r in ratio.items())
@@ -275,8 +299,11 @@ def recommend_run(paths: str | Path | Sequence[str | Path], strain: str, *, n: i
     from nodebio.models.ensemble import Ensemble
 
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
+    candidate_designs(["protein"], max_fold, factors=factors, n_random=0, pairs=False)  # the settings, before any work
     if out is not None:
         runs.check_output_folder(out)
+        for path in recommendation_paths(out, strain):
+            runs.check_output_file(path, paths)
     ensemble = Ensemble.load(paths, device=device)
     dataset = runs.run_dataset(paths, ensemble, data_dir=data_dir, dataset=dataset)
     if strain not in dataset.strains:

@@ -16,19 +16,26 @@ A run folder holds
 
 A model checkpoint records the sha256 of its data; :func:`run_dataset` refuses data with another.
 
+A scikit-learn ``model.pkl`` is a pickle signed with the account's key
+(:func:`nodebio.safeio.dump_signed`): one made elsewhere is refused, never unpickled, since
+unpickling runs code. ``run.json`` is checked field by field before it is used.
+
 Nothing is lost: :func:`train_run` writes into a staging folder beside the output
 (:func:`staging_folder`, ``.NAME.partial``) and renames it into place only when the run is complete,
 so an interrupted or failed training leaves an existing run untouched and its checkpoint in the
 staging folder for ``resume``. A folder that holds a run is replaced only with ``overwrite``; a lock
 file (:func:`lock`) refuses a second writer; output paths are checked before any work
-(:func:`check_output_folder`, :func:`check_output_file`).
+(:func:`check_output_folder`, :func:`check_output_file`). Other commands never write over a file
+of any run folder: only new files, or their own ``interventions-*.csv`` and ``recommendations-*``,
+never through a symbolic link, and every file whole (:mod:`nodebio.safeio`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-import pickle
+import re
 import shutil
 import time
 from contextlib import contextmanager
@@ -38,12 +45,13 @@ from typing import Iterator, Sequence
 
 import nodebio
 from nodebio import data as _data
-from nodebio.errors import (CheckpointMismatchError, DataValidationError, OutputPathError, RunExistsError,
-                            RunLockedError)
+from nodebio import safeio
+from nodebio.errors import (CheckpointMismatchError, DataValidationError, IncompleteRunError, MissingFileError,
+                            OutputPathError, RunExistsError, RunLockedError)
 
 __all__ = ["RUN_FORMAT", "RUN_FILE", "METRICS_FILE", "DATA_COPY", "Run", "dataset_source", "train_run", "read_run",
            "run_dataset", "save_members", "load_members", "staging_folder", "lock", "check_output_folder",
-           "check_output_file", "RunLockedError"]
+           "check_output_file", "is_run_folder", "RunLockedError"]
 
 RUN_FORMAT = "nodebio-run-1"
 RUN_FILE = "run.json"
@@ -69,10 +77,10 @@ class Run:
         files = [self.folder / name for name in self.record["members"]]
         missing = [f.name for f in files if not f.is_file()]
         if missing:
-            raise FileNotFoundError(f"The run {self.folder} lacks {', '.join(missing)}: it is incomplete; "
-                                    "train it again.")
+            raise IncompleteRunError(f"The run {self.folder} lacks {', '.join(missing)}: it is incomplete; "
+                                     "train it again.")
         if any(f.suffix == ".pkl" for f in files):
-            return [_read_pickle(f) for f in files]
+            return [safeio.load_signed(f) for f in files]
         return load_members(files, device=device)
 
     def dataset(self, data_dir=None) -> _data.Dataset:
@@ -118,6 +126,8 @@ def train_run(dataset: _data.Dataset, out: str | Path, *, model: str = "node", t
     if (ensemble > 1 or resume) and not neural:
         raise DataValidationError(f"Ensembles and resuming apply to the neural ODEs only, not to {model!r}.")
     out = Path(out)
+    if out.is_symlink():  # a link to a run folder: write the run where it points, and keep the link
+        out = out.resolve()
     check_output_folder(out)
     train, test = _split(dataset, train, test)
     staging = staging_folder(out)
@@ -144,9 +154,10 @@ def staging_folder(out: str | Path) -> Path:
 
 @contextmanager
 def lock(out: str | Path) -> Iterator[Path]:
-    """Hold the lock of the run folder ``out`` (``.NAME.lock`` beside it, holding the process id);
-    :class:`RunLockedError` while another live process holds it. A lock left by a process that
-    is gone is taken over."""
+    """Hold the lock of the run folder ``out`` (``.NAME.lock`` beside it, holding the process id, its
+    start time and the boot id: :func:`nodebio.safeio.process_identity`); :class:`RunLockedError`
+    while another live process holds it. A lock left by a process that is gone is taken over, and
+    so is one whose process id now belongs to another process (started at another time)."""
     out = Path(out)
     path = out.parent / f".{out.name}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -160,15 +171,15 @@ def lock(out: str | Path) -> Iterator[Path]:
             except OSError:
                 continue  # released meanwhile: try again
             # an empty lock is being written by its holder, unless it is old
-            holder = int(text) if text.isdigit() else (-1 if age < 10 else 0)
-            if holder == -1 or _alive(holder):
-                holder = "starting" if holder == -1 else holder
+            starting = not text and age < 10
+            if starting or safeio.holder_alive(text):
+                holder = "starting" if starting else text.split()[0]
                 raise RunLockedError(
                     f"another `nodebio train` is writing {out} (process {holder}, lock file {path}); wait for it "
                     "to finish, or give another --out.") from None
             path.unlink(missing_ok=True)  # its process is gone
     with os.fdopen(descriptor, "w") as handle:
-        handle.write(str(os.getpid()))
+        handle.write(safeio.process_identity())
     try:
         yield path
     finally:
@@ -190,34 +201,44 @@ def check_output_folder(out: str | Path) -> None:
         raise OutputPathError(f"cannot write {out}: {existing} is not writable. Give an output folder you can write.")
 
 
+def is_run_folder(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a nodebio run (a ``run.json``) or is the staging folder of one."""
+    folder = Path(folder)
+    return (folder / RUN_FILE).is_file() or bool(re.fullmatch(r"\..+\.partial", folder.name))
+
+
+#: Files that commands other than ``train`` write into run folders, and may write again.
+DERIVED_FILES = re.compile(r"(interventions|recommendations)-.*\.(csv|png)")
+
+
 def check_output_file(path: str | Path, runs: Sequence[str | Path] = ()) -> None:
-    """Raise :class:`~nodebio.errors.OutputPathError` unless a file can be written at ``path``: not a folder, its
-    folder writable, and not a file of one of the run folders ``runs`` (which it would overwrite)."""
+    """Raise :class:`~nodebio.errors.OutputPathError` unless a file can be written at ``path``: not a
+    folder, its folder writable, and not a file of a run: in a run folder (one of ``runs``, or any
+    folder holding a ``run.json``) only a new file, or again one of the derived files
+    ``interventions-*.csv`` and ``recommendations-*.csv/.png``, and never through a symbolic link."""
     path = Path(path)
     if path.is_dir():
         raise OutputPathError(f"{path} is a folder: give the path of a file.")
-    for run in map(Path, runs):
-        if run.is_dir() and path.resolve().parent == run.resolve() and _is_run_file(path.name):
+    parent = path.parent.resolve()
+    run = next((Path(r) for r in runs if Path(r).is_dir() and Path(r).resolve() == parent), None)
+    if run is None and is_run_folder(parent):
+        run = path.parent
+    if run is not None:
+        if _is_run_file(path.name):
             raise OutputPathError(f"{path} would overwrite {path.name}, a file of the run {run}; "
                                   "write it somewhere else.")
+        if path.is_symlink():
+            raise OutputPathError(f"{path} is a symbolic link inside the run {run}: nodebio never writes through a "
+                                  "link in a run folder; remove the link, or write somewhere else.")
+        if path.exists() and not DERIVED_FILES.fullmatch(path.name):
+            raise OutputPathError(f"{path} would overwrite {path.name} inside the run {run}, a file nodebio did not "
+                                  "write there; write it somewhere else.")
     check_output_folder(path.parent)
 
 
 def _is_run_file(name: str) -> bool:
     return (name in (RUN_FILE, METRICS_FILE, DATA_COPY, "predictions.csv", "trajectories.csv", "model.pkl")
             or (name.startswith("model") and name.endswith(".pt")))
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _prepare_staging(out: Path, staging: Path, *, resume: bool, overwrite: bool) -> None:
@@ -231,6 +252,8 @@ def _prepare_staging(out: Path, staging: Path, *, resume: bool, overwrite: bool)
         raise RunExistsError(
             f"{out} already holds a run; give --overwrite (overwrite=True) to replace it (the old run stays "
             "until the new one is complete), --resume to continue it, or another --out.")
+    if staging.exists() and not resume and not (staging / "model.pt").is_file():
+        shutil.rmtree(staging)  # an interrupted run without a checkpoint: nothing to resume (the lock is ours)
     if staging.exists() and not resume:
         if not overwrite:
             raise RunExistsError(
@@ -240,20 +263,26 @@ def _prepare_staging(out: Path, staging: Path, *, resume: bool, overwrite: bool)
     staging.mkdir(parents=True, exist_ok=True)
     if resume and not (staging / "model.pt").exists():
         if not (out / "model.pt").is_file():
-            raise FileNotFoundError(f"Cannot resume: no checkpoint in {staging} or {out}.")
+            raise MissingFileError(f"Cannot resume: no checkpoint in {staging} or {out}.")
         shutil.copy2(out / "model.pt", staging / "model.pt")
 
 
 def _move_into_place(staging: Path, out: Path) -> None:
     """Replace ``out`` by the complete run in ``staging``."""
     old = out.parent / f".{out.name}.old"
-    if old.exists():
-        shutil.rmtree(old)
-    if out.exists():
+    _remove(old)
+    if out.exists() or out.is_symlink():
         out.rename(old)
     staging.rename(out)
-    if old.exists():
-        shutil.rmtree(old)
+    _remove(old)
+
+
+def _remove(path: Path) -> None:
+    """Remove a folder, or a symbolic link (never what it points to)."""
+    if path.is_symlink():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path)
 
 
 def _fit_into(folder: Path, dataset: _data.Dataset, *, model: str, train: list[str], test: list[str], seed: int,
@@ -281,12 +310,13 @@ def _fit_into(folder: Path, dataset: _data.Dataset, *, model: str, train: list[s
             members += [p.name for p in save_members(folder, [member])]
     else:
         fitted.fit(prepared, progress=progress)
-        with open(folder / "model.pkl", "wb") as handle:
-            pickle.dump(fitted, handle)
+        safeio.dump_signed(fitted, folder / "model.pkl")
         members = ["model.pkl"]
     predictions, trajectories, scores = metrics.evaluate(fitted, prepared)
-    predictions.to_csv(folder / "predictions.csv", index=False)
-    trajectories.to_csv(folder / "trajectories.csv", index=False)
+    with safeio.atomic_path(folder / "predictions.csv") as tmp:
+        predictions.to_csv(tmp, index=False)
+    with safeio.atomic_path(folder / "trajectories.csv") as tmp:
+        trajectories.to_csv(tmp, index=False)
     source = dataset_source(dataset, synthetic)
     configured = hasattr(getattr(fitted, "config", None), "configuration")  # models that have configurations
     record = {"format": RUN_FORMAT, "model": model, "configuration": configuration if configured else None,
@@ -304,8 +334,8 @@ def _fit_into(folder: Path, dataset: _data.Dataset, *, model: str, train: list[s
                       ensemble_seeds=[member_seed(seed, k) for k in range(ensemble)])
     elif hasattr(fitted, "config"):
         result["config"] = asdict(fitted.config)
-    (folder / METRICS_FILE).write_text(json.dumps(result, indent=2, default=float))
-    (folder / RUN_FILE).write_text(json.dumps(record, indent=2))
+    safeio.write_text(folder / METRICS_FILE, json.dumps(result, indent=2, default=float))
+    safeio.write_text(folder / RUN_FILE, json.dumps(record, indent=2))
     return record, result
 
 
@@ -315,16 +345,66 @@ def read_run(folder: str | Path) -> Run:
     path = folder / RUN_FILE
     if not path.is_file():
         what = "no run folder" if not folder.exists() else f"no {RUN_FILE}"
-        raise FileNotFoundError(f"{folder}: {what}; write one with `nodebio train --out {folder}`.")
+        raise MissingFileError(f"{folder}: {what}; write one with `nodebio train --out {folder}`.")
     try:
         record = json.loads(path.read_text())
     except json.JSONDecodeError as error:
         raise CheckpointMismatchError(f"{path} is not a readable run record ({error}).") from None
-    if record.get("format") != RUN_FORMAT:
-        raise CheckpointMismatchError(f"{path} is not a nodebio run record (format {record.get('format')!r}).")
+    if not isinstance(record, dict) or record.get("format") != RUN_FORMAT:
+        found = record.get("format") if isinstance(record, dict) else f"a JSON {type(record).__name__}"
+        raise CheckpointMismatchError(f"{path} is not a nodebio run record (format {found!r}).")
+    _check_record(path, record)
     metrics_path = folder / METRICS_FILE
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-    return Run(folder, record, metrics)
+    try:
+        metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    except json.JSONDecodeError as error:
+        raise CheckpointMismatchError(f"{metrics_path} is not readable JSON ({error}); train the run again.") from None
+    return Run(folder, record, metrics if isinstance(metrics, dict) else {})
+
+
+def _check_record(path: Path, record: dict) -> None:
+    """Raise :class:`CheckpointMismatchError` naming the first field of ``run.json`` of a wrong type
+    or value; cheap checks only, before any work."""
+    from nodebio.synthetic import MAX_STRAINS
+
+    def wrong(field: str, expected: str):
+        value = record.get(field) if "." not in field else record.get("dataset", {}).get(field.split(".", 1)[1])
+        return CheckpointMismatchError(f"{path}: the field {field!r} should be {expected}, not {value!r}; this run "
+                                       "record was edited or damaged: train the run again.")
+
+    def names(value) -> bool:
+        return isinstance(value, list) and all(isinstance(v, str) and v for v in value)
+
+    if not isinstance(record.get("model"), str):
+        raise wrong("model", "a model name")
+    members = record.get("members")
+    if not names(members) or not members or any(Path(m).name != m or m.startswith(".") for m in members):
+        raise wrong("members", "a list of file names in the run folder")
+    for field in ("train_strains", "test_strains"):
+        if not names(record.get(field)):
+            raise wrong(field, "a list of strain names")
+    if not isinstance(record.get("data_sha256"), (str, type(None))):
+        raise wrong("data_sha256", "a sha256")
+    source = record.get("dataset")
+    if not isinstance(source, dict):
+        raise wrong("dataset", "an object saying how to rebuild the data")
+    kind = source.get("kind")
+    if kind == "synthetic":
+        strains, seed, noise = source.get("strains"), source.get("seed"), source.get("noise")
+        if not isinstance(strains, int) or isinstance(strains, bool) or not 1 <= strains <= MAX_STRAINS:
+            raise wrong("dataset.strains", f"a number of strains from 1 to {MAX_STRAINS}")
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            raise wrong("dataset.seed", "a seed (an integer of 0 or more)")
+        if not isinstance(noise, (int, float)) or isinstance(noise, bool) or not (math.isfinite(noise) and noise >= 0):
+            raise wrong("dataset.noise", "a finite noise level of 0 or more")
+    elif kind in ("pathway", "table"):
+        if not isinstance(source.get("name"), str):
+            raise wrong("dataset.name", "a dataset name")
+        for field in ("states", "controls"):
+            if not names(source.get(field)):
+                raise wrong(f"dataset.{field}", "a list of column names")
+        if kind == "table" and (not isinstance(source.get("file"), str) or Path(source["file"]).name != source["file"]):
+            raise wrong("dataset.file", "the file name of the run's copy of its data")
 
 
 def run_dataset(paths: str | Path | Sequence[str | Path], ensemble, *, data_dir=None,
@@ -388,7 +468,7 @@ def load_members(paths: str | Path | Sequence[str | Path], *, device: str = "cpu
         elif p.is_dir():
             found = sorted(p.glob("model*.pt"))
             if not found:
-                raise FileNotFoundError(
+                raise MissingFileError(
                     f"No model*.pt checkpoint in {p}: train one with "
                     f"`nodebio train --out {p}` (add --ensemble 5 for intervals)."
                 )
@@ -396,7 +476,7 @@ def load_members(paths: str | Path | Sequence[str | Path], *, device: str = "cpu
         elif p.is_file():
             files.append(p)
         else:
-            raise FileNotFoundError(f"No checkpoint or run folder at {p}.")
+            raise MissingFileError(f"No checkpoint or run folder at {p}.")
     return [NeuralODEModel.load(f, device=device) for f in files]
 
 
@@ -415,7 +495,8 @@ def _split(dataset: _data.Dataset, train, test) -> tuple[list[str], list[str]]:
 def _write_copy(path: Path, dataset: _data.Dataset) -> str:
     """Write the dataset's validated table (measured values, empty where none) as a tidy CSV."""
     table = dataset.table[["strain", "time", *dataset.controls, *dataset.states]]
-    table.to_csv(path, index=False)
+    with safeio.atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
     return _data.file_sha256(path)
 
 
@@ -432,7 +513,7 @@ def _rebuild(folder: Path, record: dict, data_dir=None) -> _data.Dataset:
     elif kind == "table":
         path = folder / source["file"]
         if not path.is_file():
-            raise FileNotFoundError(f"The run {folder} lacks its copy of the data, {path.name}; train it again.")
+            raise MissingFileError(f"The run {folder} lacks its copy of the data, {path.name}; train it again.")
         if _data.file_sha256(path) != record.get("data_copy_sha256"):
             raise CheckpointMismatchError(
                 f"{path} was changed after the run was trained: these are not the data of the run. "
@@ -451,7 +532,3 @@ def _rebuild(folder: Path, record: dict, data_dir=None) -> _data.Dataset:
             "Train it again.")
     return dataset
 
-
-def _read_pickle(path: Path):
-    with open(path, "rb") as handle:
-        return pickle.load(handle)

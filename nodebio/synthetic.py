@@ -60,6 +60,7 @@ training strains (several enzymes above the highest training level, as L2's are)
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Mapping, Sequence
 
@@ -69,7 +70,11 @@ from scipy.integrate import solve_ivp
 
 from nodebio import data as _data
 from nodebio import seeds
-from nodebio.errors import unknown_message
+from nodebio.errors import DataValidationError, SolverError, UsageError, unknown_message
+
+#: The most strains :func:`generate` draws (a run record, or ``--strains``, asking for more is refused
+#: before any work: each strain is an ODE solve).
+MAX_STRAINS = 1000
 
 __all__ = [
     "ENZYMES",
@@ -201,10 +206,10 @@ def _check_scale(scale: Mapping[str, float] | None) -> dict[str, float]:
     scale = dict(scale or {})
     unknown = [e for e in scale if e not in ENZYMES]
     if unknown:
-        raise ValueError(unknown_message("enzyme", unknown, ENZYMES))
+        raise UsageError(unknown_message("enzyme", unknown, ENZYMES))
     bad = {e: f for e, f in scale.items() if not (np.isfinite(f) and f > 0)}
     if bad:
-        raise ValueError(
+        raise UsageError(
             f"Scaling factors must be positive numbers; got {', '.join(f'{e}={f}' for e, f in bad.items())}."
         )
     return scale
@@ -227,10 +232,10 @@ class SyntheticPathway:
 
     def __post_init__(self):
         if self.design not in DESIGNS:
-            raise ValueError(unknown_message("strain design", [self.design], DESIGNS))
+            raise UsageError(unknown_message("strain design", [self.design], DESIGNS))
         for name in ("branch", "burden", "rbs_spread", "expression_spread"):
             if not (np.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
-                raise ValueError(f"{name} must be a non-negative number, got {getattr(self, name)}.")
+                raise UsageError(f"{name} must be a non-negative number, got {getattr(self, name)}.")
 
     @classmethod
     def hard(cls, **options) -> "SyntheticPathway":
@@ -255,7 +260,9 @@ class SyntheticPathway:
         ``expression_spread`` in log space, or built from promoters with ``design="promoters"``),
         and small variations in initial state and growth."""
         if n < 1:
-            raise ValueError(f"n must be at least 1, got {n}.")
+            raise UsageError(f"n must be at least 1, got {n}.")
+        if n > MAX_STRAINS:
+            raise DataValidationError(f"At most {MAX_STRAINS} synthetic strains, got {n}: each is an ODE solve.")
         rng = seeds.rng(seed, seeds.STRAINS)
         width = len(str(n))
         strains = []
@@ -278,9 +285,9 @@ class SyntheticPathway:
         each is a strain of :meth:`sample_strains` (stream of ``seed``) whose ``enzymes`` randomly
         chosen enzymes are set ``fold`` to ``1.5 fold`` times above the highest training level."""
         if not training:
-            raise ValueError("sample_outside needs the training strains whose range to leave.")
+            raise UsageError("sample_outside needs the training strains whose range to leave.")
         if not 1 <= enzymes <= len(ENZYMES) or not fold > 1:
-            raise ValueError(f"enzymes must be 1-{len(ENZYMES)} and fold above 1, got {enzymes} and {fold}.")
+            raise UsageError(f"enzymes must be 1-{len(ENZYMES)} and fold above 1, got {enzymes} and {fold}.")
         rng = seeds.rng(seed, seeds.OUTSIDE)
         highest = {e: max(s.expression[e] for s in training) for e in ENZYMES}
         strains = []
@@ -388,7 +395,7 @@ class SyntheticPathway:
             atol=1e-10,
         )
         if not solution.success:
-            raise RuntimeError(f"The synthetic pathway could not be solved for strain {strain.name}: {solution.message}")
+            raise SolverError(f"The synthetic pathway could not be solved for strain {strain.name}: {solution.message}")
         frame = pd.DataFrame(
             self.enzyme_levels(strain, times, factor_map) * PEAK_AREA_PER_UNIT, columns=list(ENZYMES)
         )
@@ -412,8 +419,9 @@ class SyntheticPathway:
         with ``include_hidden``) and ``OD600``. ``noise`` is the standard deviation of a
         multiplicative log-normal measurement error on every value (0.1 = about 10%).
         """
-        if noise < 0:
-            raise ValueError(f"noise must be non-negative, got {noise}.")
+        if not (math.isfinite(noise) and noise >= 0):
+            raise DataValidationError(f"The noise must be a finite standard deviation of 0 or more (--noise), "
+                                      f"got {noise}.")
         rng = seeds.rng(seed, seeds.NOISE)
         states = list(METABOLITES if include_hidden else MEASURED_STATES)
         frames = []

@@ -165,7 +165,7 @@ def synthetic_run(tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("runs") / "syn"
     assert cli.main(["train", "--dataset", "synthetic", "--synthetic-strains", "5", "--out", str(out),
-                     "--epochs", "4", "--ensemble", "2", "--device", "cpu", "--no-progress"]) == 0
+                     "--iterations", "4", "--ensemble", "2", "--device", "cpu", "--no-progress"]) == 0
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -49,6 +50,17 @@ def test_synthetic_writes_a_loadable_csv(tmp_path, capsys):
     dataset = data.load_csv(out, states=["Mevalonate", "Limonene"], controls=["HMGR"])
     assert dataset.strains == ("S1", "S2", "S3")
 
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--noise", "nan"], "noise must be a finite standard deviation of 0 or more (--noise), got nan"),
+    (["--noise", "inf"], "noise must be a finite standard deviation of 0 or more (--noise), got inf"),
+    (["--strains", "10000000"], "At most 1000 synthetic strains, got 10000000"),
+])
+def test_synthetic_refuses_a_noise_or_size_it_cannot_honour(tmp_path, capsys, arguments, message):
+    out = tmp_path / "syn.csv"
+    assert cli.main(["synthetic", *arguments, "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err and not out.exists()
+
 def test_train_cli_with_every_model(tmp_path, limonene_path, capsys):
     for name in ("baseline-gb", "baseline-rf", "mean"):
         out = tmp_path / name
@@ -57,9 +69,9 @@ def test_train_cli_with_every_model(tmp_path, limonene_path, capsys):
         metrics_json = json.loads((out / "metrics.json").read_text())
         assert metrics_json["model"] == name and metrics_json["test_strains"] == ["L2"]
         assert set(metrics_json["test"]["rmse_integral"]) == set(data.PATHWAYS["limonene"].states)
-    assert cli.main(["train", "--model", "mean", "--dataset", "limonene", "--epochs", "3", "--out", str(tmp_path / "x"),
+    assert cli.main(["train", "--model", "mean", "--dataset", "limonene", "--iterations", "3", "--out", str(tmp_path / "x"),
                      "--data-dir", str(limonene_path.parent)]) == 2
-    assert "--epochs and --solver apply to the neural ODEs (node, node-structured, node-kinetic) only" in capsys.readouterr().err
+    assert "--iterations and --solver apply to the neural ODEs (node, node-structured, node-kinetic) only" in capsys.readouterr().err
 
 
 def test_reproduce_cli(tmp_path, limonene_path, capsys, monkeypatch):
@@ -74,7 +86,7 @@ def test_reproduce_cli(tmp_path, limonene_path, capsys, monkeypatch):
 def test_train_cli_on_the_real_data(tmp_path, limonene_path, capsys):
     out = tmp_path / "run"
     code = cli.main(["train", "--dataset", "limonene", "--train", "L1,L3", "--test", "L2", "--out", str(out),
-                     "--quick", "--epochs", "6", "--no-progress", "--device", "cpu", "--data-dir", str(limonene_path.parent)])
+                     "--quick", "--iterations", "6", "--no-progress", "--device", "cpu", "--data-dir", str(limonene_path.parent)])
     assert code == 0
     assert {"model.pt", "predictions.csv", "trajectories.csv", "metrics.json"} <= {p.name for p in out.iterdir()}
     metrics = json.loads((out / "metrics.json").read_text())
@@ -89,18 +101,18 @@ def test_train_cli_on_the_real_data(tmp_path, limonene_path, capsys):
 def test_train_cli_on_synthetic_and_user_csv(tmp_path, capsys):
     out = tmp_path / "syn"
     assert cli.main(["train", "--dataset", "synthetic", "--synthetic-strains", "4", "--out", str(out),
-                     "--epochs", "4", "--no-progress"]) == 0
+                     "--iterations", "4", "--no-progress"]) == 0
     assert json.loads((out / "metrics.json").read_text())["test_strains"] == ["S3", "S4"]
     csv = tmp_path / "mine.csv"
     synthetic.generate(3, seed=5).to_csv(csv, index=False)
     out2 = tmp_path / "csv"
     assert cli.main(["train", "--csv", str(csv), "--states", "Mevalonate,Limonene", "--controls", "HMGR,MK",
-                     "--train", "S1,S2", "--test", "S3", "--out", str(out2), "--epochs", "4", "--no-progress"]) == 0
+                     "--train", "S1,S2", "--test", "S3", "--out", str(out2), "--iterations", "4", "--no-progress"]) == 0
     assert json.loads((out2 / "metrics.json").read_text())["test_strains"] == ["S3"]
 
 
 def test_train_cli_bad_inputs(tmp_path, tidy_csv, limonene_path, capsys):
-    base = ["train", "--out", str(tmp_path / "x"), "--epochs", "2", "--no-progress", "--data-dir", str(limonene_path.parent)]
+    base = ["train", "--out", str(tmp_path / "x"), "--iterations", "2", "--no-progress", "--data-dir", str(limonene_path.parent)]
     assert cli.main(base + ["--dataset", "limonene", "--train", "L1", "--test", "L9"]) == 2
     assert "Unknown strain: 'L9'" in capsys.readouterr().err
     assert cli.main(base + ["--dataset", "limonene", "--device", "cuda"]) == (0 if torch.cuda.is_available() else 2)
@@ -117,7 +129,7 @@ def test_train_cli_bad_inputs(tmp_path, tidy_csv, limonene_path, capsys):
 def test_cli_trains_the_structured_model_on_synthetic_data(tmp_path):
     out = tmp_path / "run"
     code = cli.main(["train", "--dataset", "synthetic", "--synthetic-strains", "4", "--model", "node-structured",
-                     "--quick", "--epochs", "6", "--out", str(out), "--no-progress", "--device", "cpu"])
+                     "--quick", "--iterations", "6", "--out", str(out), "--no-progress", "--device", "cpu"])
     assert code == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["model"] == "node-structured" and metrics["config"]["structure"] == "structured"
@@ -153,7 +165,7 @@ def test_cli_trains_the_structured_model_with_reactions_from_a_file(tmp_path, ca
     out = tmp_path / "run"
     base = ["train", "--csv", str(csv), "--states", "Mevalonate,IPP/DMAPP,Limonene", "--controls",
             "HMGR,MK,PMK,PMD,Idi,GPPS,Limonene Synthase", "--product", "Limonene", "--train", "S1,S2,S3",
-            "--test", "S4", "--model", "node-structured", "--epochs", "4", "--no-progress", "--device", "cpu"]
+            "--test", "S4", "--model", "node-structured", "--iterations", "4", "--no-progress", "--device", "cpu"]
     assert cli.main(base + ["--reactions", str(reactions), "--out", str(out)]) == 0
     loaded = NeuralODEModel.load(out / "model.pt")
     assert loaded.reactions == data.read_reactions(reactions) and loaded.field.n_reactions == 3
@@ -185,7 +197,7 @@ def test_cli_reactions_replace_the_list_of_a_named_dataset(tmp_path):
     reactions = data.write_reactions(tmp_path / "renamed.yml", renamed)
     out = tmp_path / "run"
     assert cli.main(["train", "--dataset", "synthetic", "--synthetic-strains", "4", "--model", "node-structured",
-                     "--reactions", str(reactions), "--epochs", "2", "--out", str(out), "--no-progress",
+                     "--reactions", str(reactions), "--iterations", "2", "--out", str(out), "--no-progress",
                      "--device", "cpu"]) == 0
     names = [r.name for r in NeuralODEModel.load(out / "model.pt").reactions]
     assert "HMG-CoA reductase" in names and "HMGR" not in names
@@ -221,8 +233,12 @@ def test_cli_simulate_scan_writes_the_ranked_table(synthetic_run, tmp_path, caps
 @pytest.mark.parametrize("arguments, message", [
     (["--strain", "S9", "--scale", "HMGR=2"], "Unknown strain: 'S9'"),
     (["--strain", "S4", "--scale", "HMGQ=2"], "Unknown protein: 'HMGQ'"),
-    (["--strain", "S4", "--scale", "HMGR=0"], "must be a positive number"),
-    (["--strain", "S4", "--scale", "HMGR=-1"], "must be a positive number"),
+    (["--strain", "S4", "--scale", "HMGR=0"], "must be a number from 0.001 to 1000"),
+    (["--strain", "S4", "--scale", "HMGR=-1"], "must be a number from 0.001 to 1000"),
+    (["--strain", "S4", "--scale", "HMGR=1e300"], "must be a number from 0.001 to 1000, got 1e+300"),
+    (["--strain", "S4", "--scale", "HMGR=inf"], "a level of 0 to remove it (--set PROTEIN=0"),
+    (["--strain", "S4", "--scan", "single", "--factors", ""], "--factors is empty"),
+    (["--strain", "S4", "--scan", "single", "--factors", "0.5,two"], "--factors: 'two' is not a number"),
     (["--strain", "S4"], "Give --scale"),
     (["--strain", "S4", "--scan", "pair", "--proteins", "HMGR"], "two proteins"),
 ])
@@ -247,7 +263,7 @@ def test_cli_simulate_model_data_mismatch(synthetic_run, tmp_path, capsys):
 
 def test_cli_simulate_on_a_real_pathway(limonene_path, tmp_path, capsys):
     run = tmp_path / "lim"
-    assert cli.main(["train", "--dataset", "limonene", "--out", str(run), "--epochs", "4", "--device", "cpu",
+    assert cli.main(["train", "--dataset", "limonene", "--out", str(run), "--iterations", "4", "--device", "cpu",
                      "--no-progress", "--data-dir", str(limonene_path.parent)]) == 0
     capsys.readouterr()
     assert cli.main(["simulate", str(run), "--strain", "L2", "--scale", "HMGR=2",
@@ -318,7 +334,7 @@ def test_cli_trains_the_kinetic_model_on_a_csv_with_reactions_and_simulates_it(t
     out = tmp_path / "run"
     assert cli.main(["train", "--csv", str(csv), "--states", "Mevalonate,IPP/DMAPP,Limonene", "--controls",
                      "HMGR,MK,PMK,PMD,Idi,GPPS,Limonene Synthase", "--product", "Limonene", "--train", "S1,S2,S3",
-                     "--test", "S4", "--model", "node-kinetic", "--epochs", "4", "--no-progress", "--device", "cpu",
+                     "--test", "S4", "--model", "node-kinetic", "--iterations", "4", "--no-progress", "--device", "cpu",
                      "--reactions", str(reactions), "--out", str(out)]) == 0
     loaded = NeuralODEModel.load(out / "model.pt")
     assert loaded.config.structure == "kinetic" and loaded.control_scaler.method == "none"
@@ -365,9 +381,14 @@ def test_cli_recommend_on_a_synthetic_run(synthetic_run, tmp_path, capsys):
 
 @pytest.mark.parametrize("arguments, message", [
     (["--strain", "S4", "--proteins", "HMGQ"], "Unknown protein: 'HMGQ'"),
-    (["--strain", "S4", "--factors", "0,2"], "Factors must be positive numbers"),
-    (["--strain", "S4", "--factors", "-1"], "Factors must be positive numbers"),
-    (["--strain", "S4", "--max-fold", "-2"], "max_fold must be a number above 1"),
+    (["--strain", "S4", "--factors", "0,2"], "Factors (--factors) must be numbers from 0.001 to 1000"),
+    (["--strain", "S4", "--factors", "-1"], "Factors (--factors) must be numbers from 0.001 to 1000"),
+    (["--strain", "S4", "--factors", "1"], "Factors (--factors) of 1 change nothing"),
+    (["--strain", "S4", "--factors", ""], "--factors is empty"),
+    (["--strain", "S4", "--factors", "x"], "--factors: 'x' is not a number"),
+    (["--strain", "S4", "--max-fold", "-2"], "(--max-fold) must be a number from 1.1 to 1000"),
+    (["--strain", "S4", "--max-fold", "1e300"], "(--max-fold) must be a number from 1.1 to 1000"),
+    (["--strain", "S4", "--max-fold", "1.0000001"], "(--max-fold) must be a number from 1.1 to 1000"),
     (["--strain", "S4", "--proteins", "HMGR", "--factors", "50,100", "--max-fold", "2"], "Empty trust region"),
     (["--strain", "S9"], "Unknown strain: 'S9'"),
 ])
@@ -379,7 +400,7 @@ def test_cli_recommend_bad_inputs(synthetic_run, capsys, arguments, message):
 def test_cli_recommend_on_real_pathways_and_a_csv_run(limonene_path, tmp_path, capsys):
     for pathway, strain in (("limonene", "L1"), ("isopentenol", "I1")):
         run = tmp_path / pathway
-        assert cli.main(["train", "--dataset", pathway, "--out", str(run), "--epochs", "3", "--ensemble", "2",
+        assert cli.main(["train", "--dataset", pathway, "--out", str(run), "--iterations", "3", "--ensemble", "2",
                          "--device", "cpu", "--no-progress", "--data-dir", str(limonene_path.parent)]) == 0
         capsys.readouterr()
         assert cli.main(["recommend", str(run), "--strain", strain, "--n", "3",
@@ -389,8 +410,102 @@ def test_cli_recommend_on_real_pathways_and_a_csv_run(limonene_path, tmp_path, c
     synthetic.generate(4, seed=5).to_csv(csv, index=False)
     run = tmp_path / "csv"
     assert cli.main(["train", "--csv", str(csv), "--states", "Mevalonate,Limonene", "--controls", "HMGR,MK",
-                     "--product", "Limonene", "--train", "S1,S2,S3", "--test", "S4", "--epochs", "3",
+                     "--product", "Limonene", "--train", "S1,S2,S3", "--test", "S4", "--iterations", "3",
                      "--no-progress", "--device", "cpu", "--out", str(run)]) == 0
     capsys.readouterr()
     assert cli.main(["recommend", str(run), "--strain", "S4", "--n", "2"]) == 0
     assert "Limonene at the final time in strain S4" in capsys.readouterr().out
+
+
+def test_the_same_run_given_twice_is_refused(synthetic_run, capsys):
+    assert cli.main(["simulate", str(synthetic_run), str(synthetic_run / "."), "--strain", "S4",
+                     "--scale", "HMGR=2"]) == 2
+    assert "is given twice" in capsys.readouterr().err
+
+
+def test_odd_strain_names_are_printed_escaped_and_long_ones_make_short_file_names():
+    from nodebio import interventions as iv
+
+    assert cli.shown_name("L2\u202e3L") == "L2\\u202e3L" and cli.shown_name("L2") == "L2"
+    long_a, long_b = "x" * 5000 + "a", "x" * 5000 + "b"
+    assert len(iv.safe_file_name(long_a)) <= 80 and iv.safe_file_name(long_a) != iv.safe_file_name(long_b)
+    assert iv.safe_file_name("v1.1") == "v1.1"
+
+
+def test_simulate_writes_its_files_before_printing(synthetic_run, tmp_path, monkeypatch):
+    import builtins
+
+    out = tmp_path / "table.csv"
+    original = builtins.print
+
+    def closed_pipe(*args, **kwargs):
+        if kwargs.get("file") is None:
+            raise BrokenPipeError(32, "Broken pipe")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(builtins, "print", closed_pipe)
+    with pytest.raises(BrokenPipeError):
+        cli.simulate_command(cli.build_parser().parse_args(
+            ["simulate", str(synthetic_run), "--strain", "S4", "--scale", "HMGR=2", "--out", str(out)]))
+    monkeypatch.undo()
+    assert len(pd.read_csv(out)) == 2
+
+
+def test_a_full_disk_names_the_file_and_leaves_nothing(synthetic_run, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "table.csv"
+
+    original = pd.DataFrame.to_csv
+
+    def full(self, path=None, *args, **kwargs):
+        if path is None or Path(path).parent != tmp_path:
+            return original(self, path, *args, **kwargs)
+        Path(path).write_text("partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    assert cli.main(["simulate", str(synthetic_run), "--strain", "S4", "--scale", "HMGR=2", "--out", str(out)]) == 2
+    assert f"cannot write {out}: No space left on device" in capsys.readouterr().err
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_store_path_that_is_a_file_fails_reproduce_before_any_fit(tmp_path, capsys, monkeypatch):
+    from nodebio.experiments import compare
+
+    store = tmp_path / "store"
+    store.write_text("")
+    monkeypatch.setenv("NODEBIO_STORE", str(store))
+    monkeypatch.setattr(compare, "fit_and_score", lambda *a, **k: pytest.fail("fitted before checking the store"))
+    assert cli.main(["reproduce", "--quick", "--seeds", "1", "--pathways", "limonene", "--no-loso",
+                     "--out", str(tmp_path / "r"), "--no-progress"]) == 2
+    assert "is a file, not a folder: point $NODEBIO_STORE at a folder" in capsys.readouterr().err
+
+
+def test_simulate_of_a_diverging_field_exits_2(synthetic_run, tmp_path, capsys, monkeypatch):
+    from nodebio import interventions as iv
+    from nodebio.errors import SolverError
+
+    def diverging(*args, **kwargs):
+        raise SolverError("The ODE solve diverged at 30.0 h (values above 1e12).")
+
+    monkeypatch.setattr(iv, "simulate_strain", diverging)
+    out = tmp_path / "table.csv"
+    assert cli.main(["simulate", str(synthetic_run), "--strain", "S4", "--scale", "HMGR=2", "--out", str(out)]) == 2
+    assert "error: The ODE solve diverged" in capsys.readouterr().err and not out.exists()
+
+
+def test_simulate_says_why_a_fold_change_is_undefined(synthetic_run, capsys, monkeypatch):
+    from nodebio import interventions as iv
+
+    real = iv.simulate_strain
+
+    def nothing_made(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result.trajectories = result.trajectories.copy()
+        result.trajectories[..., result.states.index(result.product)] = -0.119  # a negative prediction
+        return result
+
+    monkeypatch.setattr(iv, "simulate_strain", nothing_made)
+    assert cli.main(["simulate", str(synthetic_run), "--strain", "S4", "--scale", "HMGR=2"]) == 0
+    captured = capsys.readouterr()
+    assert "predicted Limonene is 0 in 2 of 2 model(s): no fold change can be computed there" in captured.err
+    assert "-0.119" not in captured.out

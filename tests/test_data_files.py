@@ -83,3 +83,27 @@ def test_load_works_offline_from_the_data_dir(limonene_path, monkeypatch):
     dataset = data.load("limonene")
     assert dataset.sha256 == data.REGISTRY["limonene_data.csv"].sha256
     assert os.fspath(limonene_path) == dataset.source
+
+
+def test_a_device_or_pipe_in_place_of_a_data_file_is_refused_without_reading(tmp_path):
+    (tmp_path / "limonene_data.csv").symlink_to("/dev/zero")  # reading it would never end
+    with pytest.raises(data.DataIntegrityError, match="is not a regular file"):
+        data.fetch("limonene_data.csv", data_dir=tmp_path, base_url="http://127.0.0.1:9/")
+    os.mkfifo(tmp_path / "isopentenol_data.csv")  # opening it would block
+    with pytest.raises(data.DataIntegrityError, match="is not a regular file"):
+        data.fetch("isopentenol_data.csv", data_dir=tmp_path, base_url="http://127.0.0.1:9/")
+
+
+def test_a_data_file_of_another_size_is_refused_before_hashing(tmp_path, monkeypatch):
+    (tmp_path / "limonene_data.csv").write_bytes(b"x" * 10)
+    monkeypatch.setattr(data.files, "file_sha256", lambda path: pytest.fail("hashed a file of the wrong size"))
+    with pytest.raises(data.DataIntegrityError, match="has 10 bytes, expected"):
+        data.fetch("limonene_data.csv", data_dir=tmp_path, base_url="http://127.0.0.1:9/")
+
+
+def test_a_data_folder_that_is_a_file_does_not_blame_the_network(tmp_path, monkeypatch):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(afile))
+    with pytest.raises(data.DataError, match=r"afile \(\$NODEBIO_DATA_DIR\) is a file, not a folder"):
+        data.fetch("limonene_data.csv", base_url="http://127.0.0.1:9/")

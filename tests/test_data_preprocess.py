@@ -105,8 +105,9 @@ def test_prepare_without_default_split_needs_strains(tidy_csv):
     dataset = data.load_csv(tidy_csv, states=["m1", "m2"], controls=["E1"])
     with pytest.raises(data.DataValidationError, match="pass train= and test="):
         data.prepare(dataset)
-    prepared = data.prepare(dataset, ["A"], ["B"], n_points=11)
-    assert prepared.train.x.shape == (1, 11, 2)
+    varying = data.load_csv(tidy_csv, states=["m1"], controls=["E1"])  # m2 is constant within A alone
+    prepared = data.prepare(varying, ["A"], ["B"], n_points=11)
+    assert prepared.train.x.shape == (1, 11, 1)
 
 
 def test_a_strain_listed_twice_in_a_split_is_an_error(limonene):
@@ -134,3 +135,29 @@ def test_preprocessing_is_per_strain_in_one_pass():
         table = dataset.strain_table(s)
         expected = np.interp(grid.times, table["time"], np.interp(table["time"], t, v))
         np.testing.assert_allclose(grid.x[grid.index(s), :, 0], expected)
+
+
+def test_a_state_constant_in_the_training_strains_is_refused(tidy_csv):
+    dataset = data.load_csv(tidy_csv, states=["m1", "m2"], controls=["E1"])
+    with pytest.raises(data.DataValidationError, match=r"State 'm2' has one value throughout the training strains "
+                                                       r"\(A\): nothing to learn"):
+        data.prepare(dataset, ["A"], ["B"], n_points=11)
+
+
+def test_strains_of_different_spans_are_refused_naming_the_strain(tidy_frame):
+    frame = tidy_frame.copy()
+    frame.loc[frame["Strain"] == "B", "Hour"] = [0.0, 1.0, 2.0, 4.0]  # B ends at 4 h, A at 10 h
+    dataset = data.from_frame(frame, states=["m1", "m2"], controls=["E1"])
+    with pytest.raises(data.DataValidationError, match=r"do not span the same times: 'B' \(0-4 h\) against 0-10 h "
+                                                       r"for the others. One grid for all would cut every strain to "
+                                                       r"0-4 h"):
+        data.resample(dataset)
+    window = data.resample(dataset, t_start=0.0, t_end=4.0)  # a window asked for is resampled
+    assert window.times[-1] == 4.0
+
+
+@pytest.mark.parametrize("name", ["time", "strain"])
+def test_a_column_named_like_the_tables_own_columns_is_refused(tidy_frame, name):
+    frame = tidy_frame.rename(columns={"m2": name})
+    with pytest.raises(data.DataValidationError, match=f"may not be named '{name}'"):
+        data.from_frame(frame, states=["m1", name], controls=["E1"])

@@ -65,3 +65,58 @@ def test_published_features_simulate_their_states_and_are_scored_on_ours(isopent
     assert list(score["rmse_integral"]) == list(prepared.test.states) and score["status"] == ["ok"]
     with pytest.raises(ValueError, match="held-out strains of its own data only"):
         model.simulate(prepared.train)
+
+
+def _output(loso: bool, seed: int = 0) -> dict:
+    """The smallest output of :func:`compare.reproduce` that :func:`compare.write_results` writes."""
+    import pandas as pd
+
+    tables = {name: pd.DataFrame({"model": ["node"], "value": [float(seed)]})
+              for name in ("results", "predictions", "trajectories", "summary", "improvement", "per_metabolite",
+                           "strongest", "assessment", "tuning")}
+    table = pd.DataFrame({"pathway": ["limonene"] * 2, "held_out": ["L2"] * 2, "model": ["mean", "node"],
+                          "rmse_scaled": [1.0, 0.5]})
+    return {**tables, "settings": {"seed": seed, "tpot_artifact": {"limonene": "not included"}}, "seconds": 1.0,
+            "verdict": {"limonene": "verdict"}, "hypothesis": {"limonene": "hypothesis"},
+            "loso": table if loso else None}
+
+
+def test_results_are_written_whole_and_replaced_only_when_asked(tmp_path):
+    from nodebio.errors import RunExistsError
+
+    out = tmp_path / "rep"
+    written = compare.write_results(_output(loso=True), out)
+    manifest = json.loads((out / compare.MANIFEST).read_text())
+    assert sorted(manifest["files"]) == sorted(written[:-1]) and "loso.csv" in manifest["files"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(written)
+    with pytest.raises(RunExistsError, match="already holds results .* --overwrite"):
+        compare.write_results(_output(loso=False, seed=7), out)
+    compare.write_results(_output(loso=False, seed=7), out, overwrite=True)
+    names = sorted(p.name for p in out.iterdir())
+    assert "loso.csv" not in names  # no file of the earlier results is left beside the new ones
+    assert names == sorted([*json.loads((out / compare.MANIFEST).read_text())["files"], compare.MANIFEST])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]  # no staging folder or lock left
+
+
+def test_results_never_replace_a_folder_of_other_files(tmp_path, limonene_path):
+    from nodebio.errors import RunExistsError
+
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "results.csv").write_text("my own results")
+    (out / "summary.csv").write_text("my own summary")
+    with pytest.raises(RunExistsError, match="holds files but no manifest.json"):
+        compare.reproduce(["limonene"], seeds=1, quick=True, loso=False, out=out, progress=False,
+                          data_dir=limonene_path.parent, overwrite=True)  # refused before any work
+    with pytest.raises(RunExistsError, match="holds files but no manifest.json"):
+        compare.write_results(_output(loso=False), out, overwrite=True)
+    assert (out / "results.csv").read_text() == "my own results" and len(list(out.iterdir())) == 2
+
+
+def test_results_through_a_linked_folder(tmp_path):
+    real, link = tmp_path / "real", tmp_path / "link"
+    compare.write_results(_output(loso=True), real)
+    link.symlink_to(real, target_is_directory=True)
+    compare.write_results(_output(loso=False, seed=3), link, overwrite=True)
+    assert link.is_symlink() and "loso.csv" not in {p.name for p in real.iterdir()}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]

@@ -109,3 +109,45 @@ def test_the_module_imports_no_torch():
     code = ("import sys, nodebio.experiments.tpot_artifact; "
             "sys.exit(1 if 'torch' in {m.split('.')[0] for m in sys.modules} else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda text: text + "}", r"tpot-provenance.json is not readable JSON \(Extra data"),
+    (lambda text: text.replace('"file_sha256"', '"file_sha"'), r"tpot-provenance.json: the entry of 'limonene' has "
+                                                              r"no 'file_sha256'"),
+    (lambda text: "[]", r"tpot-provenance.json has no 'pathways' object"),
+])
+def test_a_malformed_provenance_names_the_file_and_field(tmp_path, edit, message):
+    _fake_artifact(tmp_path)
+    path = tmp_path / tpot_artifact.PROVENANCE_FILE
+    path.write_text(edit(path.read_text()))
+    with pytest.raises(tpot_artifact.ArtifactFormatError, match=message):
+        tpot_artifact.load("limonene", artifact_dir=tmp_path)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "many"])
+def test_predictions_that_are_not_finite_are_refused(tmp_path, value):
+    frame = _fake_artifact(tmp_path)
+    path = tpot_artifact.artifact_path("limonene", tmp_path)
+    frame = frame.astype({"predicted": object})
+    frame.iloc[4, frame.columns.get_loc("predicted")] = value
+    frame.to_csv(path, index=False)
+    provenance = json.loads((tmp_path / tpot_artifact.PROVENANCE_FILE).read_text())
+    provenance["pathways"]["limonene"]["file_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()  # "matching"
+    (tmp_path / tpot_artifact.PROVENANCE_FILE).write_text(json.dumps(provenance))
+    with pytest.raises(tpot_artifact.ArtifactFormatError, match=r"1 of 12 predictions are not finite numbers "
+                                                                r"\(the first: row 6, 'Limonene' of 'L2' at 36.0 h"):
+        tpot_artifact.load("limonene", artifact_dir=tmp_path)
+
+
+def test_reproduce_checks_the_artifact_before_any_fit(tmp_path, monkeypatch):
+    from nodebio.experiments import compare
+
+    _fake_artifact(tmp_path)
+    (tmp_path / tpot_artifact.PROVENANCE_FILE).write_text("{not json")
+    monkeypatch.setattr(tpot_artifact, "ARTIFACT_DIR", tmp_path)
+    fits = []
+    monkeypatch.setattr(compare, "fit_and_score", lambda *a, **k: fits.append(a))
+    with pytest.raises(tpot_artifact.ArtifactFormatError, match="tpot-provenance.json is not readable JSON"):
+        compare.reproduce(["limonene"], seeds=1, quick=True, loso=False, out=None, progress=False)
+    assert fits == []

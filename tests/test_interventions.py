@@ -41,9 +41,13 @@ def test_apply_scales_sets_and_respects_windows():
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda: iv.scale("HMGR", 0), "must be a positive number"),
-    (lambda: iv.scale("HMGR", -2), "must be a positive number"),
-    (lambda: iv.scale("HMGR", float("nan")), "must be a positive number"),
+    (lambda: iv.scale("HMGR", 0), "must be a number from 0.001 to 1000"),
+    (lambda: iv.scale("HMGR", -2), "must be a number from 0.001 to 1000"),
+    (lambda: iv.scale("HMGR", float("nan")), "must be a number from 0.001 to 1000"),
+    (lambda: iv.scale("HMGR", float("inf")), r"a level of 0 to remove it \(--set PROTEIN=0"),
+    (lambda: iv.scale("HMGR", 1e300), "must be a number from 0.001 to 1000, got 1e"),
+    (lambda: iv.scale("HMGR", 1e-9), "must be a number from 0.001 to 1000, got 1e-09"),
+    (lambda: iv.scale("HMGR", 5e-324), "must be a number from 0.001 to 1000, got 5e-324"),
     (lambda: iv.set_level("HMGR", -1), "non-negative"),
     (lambda: iv.scale("HMGR", 2, start=48, end=24), "must end after it starts"),
     (lambda: iv.pairwise_scan("MK", "MK", [1, 2]), "two different proteins"),
@@ -54,6 +58,20 @@ def test_apply_scales_sets_and_respects_windows():
 def test_bad_interventions_are_clear_errors(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_the_factor_bounds_can_be_widened(monkeypatch):
+    monkeypatch.setattr(iv, "FACTOR_BOUNDS", (1e-6, 1e6))
+    assert iv.scale("HMGR", 1e5).factor("HMGR") == 1e5
+
+
+def test_titers_are_never_negative():
+    trajectories = np.zeros((2, 2, 3, 1))
+    trajectories[:, :, -1, 0] = [[-0.119, 0.5], [0.2, -1.0]]  # a model's negative concentrations
+    result = iv.InterventionResult([iv.UNMODIFIED, iv.scale("A", 2)], "S1", "P", np.arange(3.0), ("P",),
+                                   trajectories, np.ones((2, 3, 1)), ("A",), [(), ()])
+    np.testing.assert_array_equal(result.titers, [[0.0, 0.5], [0.2, 0.0]])
+    assert (result.table()["titer_mean"] >= 0).all() and (result.table()["titer_low"] >= 0).all()
 
 
 def test_unknown_protein_is_named_with_a_suggestion():

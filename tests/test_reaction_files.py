@@ -203,3 +203,87 @@ def test_the_kinetic_models_sbml_reads_back_as_its_network(tmp_path):
     named = data.read_reactions(path, names=columns, enzymes={"LS": "Limonene Synthase", "GPPS": ["GPPS"]})
     assert {r.name: r.enzymes for r in named}["LS"] == ("Limonene Synthase",)
     data.stoichiometry(named, synthetic.METABOLITES, synthetic.ENZYMES)
+
+
+# -- hostile files: duplicate keys, aliases, sizes, devices, many reactions ------------------------
+
+GOOD = "reactions:\n  - name: HMGR\n    substrates: {HMG-CoA: 1}\n    products: {Mevalonate: 1}\n"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("reactions:\n  - name: HMGR\n    substrates: {HMG-CoA: 1}\n    substrates: {Acetyl-CoA: 2}\n"
+     "    products: {Mevalonate: 1}\n", r"at line 4: the key 'substrates' is given again \(first at line 3\)"),
+    ("reactions: []\nreactions:\n  - name: HMGR\n    products: [Mevalonate]\n",
+     r"at line 2: the key 'reactions' is given again \(first at line 1\)"),
+    ("reactions:\n  - &r {name: HMGR, products: [Mevalonate]}\n  - *r\n", r"anchors \(&r\) are not allowed"),
+    ("reactions:\n  - name: HMGR\n    substrates: {HMG-CoA: 1e300}\n    products: {Mevalonate: 1}\n",
+     r"got '1e300' \(YAML reads a number with an exponent but no decimal point, such as 1e3, as text"),
+    ("reactions:\n  - !!python/object/apply:os.system ['touch /tmp/nodebio-yaml-ran']\n",
+     r"not valid YAML.*could not determine a constructor"),
+])
+def test_hostile_yaml_is_refused_naming_the_line(tmp_path, text, message):
+    path = tmp_path / "r.yaml"
+    path.write_text(text)
+    with pytest.raises(data.DataValidationError, match=message):
+        data.read_reactions(path)
+
+
+def test_a_billion_laughs_is_refused_before_it_expands(tmp_path):
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for k in range(1, 9):
+        previous, name = chr(ord("a") + k - 1), chr(ord("a") + k)
+        lines.append(f"{name}: &{name} [{', '.join(['*' + previous] * 9)}]")
+    lines.append("reactions: *i")
+    path = tmp_path / "laughs.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(data.DataValidationError, match=r"at line 1: anchors \(&a\) are not allowed"):
+        data.read_reactions(path)
+
+
+def test_only_regular_files_of_a_bounded_size_are_read(tmp_path, monkeypatch):
+    import os
+
+    from nodebio.data import reaction_files
+
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(data.DataValidationError, match="is not a regular file"):
+        data.read_reactions(fifo)  # never opened: it would block
+    device = tmp_path / "zero.yaml"
+    device.symlink_to("/dev/zero")
+    with pytest.raises(data.DataValidationError, match="is not a regular file"):
+        data.read_reactions(device)
+    big = tmp_path / "big.yaml"
+    big.write_text(GOOD)
+    monkeypatch.setattr(reaction_files, "MAX_BYTES", 10)
+    with pytest.raises(data.DataValidationError, match=r"has 8\d bytes, more than a reaction file needs"):
+        data.read_reactions(big)
+
+
+class _Counted(str):
+    """A name that counts its comparisons with other names."""
+
+    comparisons = 0
+
+    def __eq__(self, other):
+        _Counted.comparisons += 1
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+def test_many_reactions_are_checked_in_linear_time_and_copies_refused(tmp_path):
+    from nodebio.data import reaction_files
+
+    n = 3000
+    reactions = [reaction_files.Reaction(_Counted(f"R{k}"), {f"S{k}": 1.0}, {f"S{k + 1}": 1.0}) for k in range(n)]
+    _Counted.comparisons = 0
+    reaction_files._check_unique(tmp_path / "many.yaml", reactions)
+    assert _Counted.comparisons < 10 * n  # comparing every name with every other: n * n = 9,000,000
+    copies = [reaction_files.Reaction(f"copy{k}", {"HMG-CoA": 1.0}, {"Mevalonate": 1.0}) for k in range(3)]
+    with pytest.raises(data.DataValidationError, match=r"reactions 1 \('copy0'\) and 2 \('copy1'\) are the same "
+                                                       "reaction"):
+        reaction_files._check_unique(tmp_path / "x.yaml", copies)
+    named = [reaction_files.Reaction("R", {"A": 1.0}, {"B": 1.0}), reaction_files.Reaction("R", {"B": 1.0}, {"C": 1.0})]
+    with pytest.raises(data.DataValidationError, match=r"repeated: 'R' \(reactions 1, 2\)"):
+        reaction_files._check_unique(tmp_path / "x.yaml", named)

@@ -24,14 +24,31 @@ def test_candidate_designs_singles_pairs_and_random():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"max_fold": 1.0}, "max_fold must be a number above 1"),
-    ({"max_fold": -2.0}, "max_fold must be a number above 1"),
-    ({"factors": [0.0, 2.0]}, "Factors must be positive numbers"),
-    ({"factors": [-1.0]}, "Factors must be positive numbers"),
+    ({"max_fold": 1.0}, r"max_fold \(--max-fold\) must be a number from 1.1 to 1000"),
+    ({"max_fold": -2.0}, r"max_fold \(--max-fold\) must be a number from 1.1 to 1000"),
+    ({"max_fold": 1e300}, r"max_fold \(--max-fold\) must be a number from 1.1 to 1000 .*got 1e\+300"),
+    ({"max_fold": 1.0000001}, r"max_fold \(--max-fold\) must be a number from 1.1 to 1000"),
+    ({"factors": [0.0, 2.0]}, r"Factors \(--factors\) must be numbers from 0.001 to 1000"),
+    ({"factors": [-1.0]}, r"Factors \(--factors\) must be numbers from 0.001 to 1000"),
+    ({"factors": [1e300]}, r"Factors \(--factors\) must be numbers from 0.001 to 1000 .*got 1e\+300"),
+    ({"factors": [1.0]}, r"Factors \(--factors\) of 1 change nothing"),
+    ({"factors": []}, r"Factors \(--factors\) must be numbers .* got none"),
 ])
 def test_candidate_designs_bad_inputs(kwargs, message):
     with pytest.raises(ValueError, match=message):
         recommend.candidate_designs(["HMGR"], **kwargs)
+
+
+def test_duplicate_factors_give_each_design_once():
+    designs = recommend.candidate_designs(["HMGR", "MK"], factors=[2.0, 2, 0.5, 2.0], n_random=0)
+    names = [str(d) for d in designs]
+    assert len(names) == len(set(names)) == 2 * 2 + 2 * 2
+
+
+def test_strains_with_dots_get_files_of_their_own(tmp_path):
+    first, second = recommend.recommendation_paths(tmp_path, "v1.1"), recommend.recommendation_paths(tmp_path, "v1.2")
+    assert [p.name for p in first] == ["recommendations-v1.1.csv", "recommendations-v1.1.png"]
+    assert [p.name for p in second] == ["recommendations-v1.2.csv", "recommendations-v1.2.png"]
 
 
 def test_acquisition_rules():

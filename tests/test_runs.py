@@ -22,7 +22,7 @@ def csv_run(tmp_path_factory):
     out = folder / "run"
     assert cli.main(["train", "--csv", str(table), "--states", "Mevalonate,IPP/DMAPP,Limonene",
                      "--controls", "HMGR,MK,PMK,PMD", "--train", "S1,S2,S3", "--test", "S4", "--out", str(out),
-                     "--epochs", "4", "--ensemble", "2", "--device", "cpu", "--no-progress"]) == 0
+                     "--iterations", "4", "--ensemble", "2", "--device", "cpu", "--no-progress"]) == 0
     table.unlink()
     return out
 
@@ -84,7 +84,7 @@ def test_synthetic_and_baseline_runs_record_how_to_rebuild_their_data(tmp_path, 
 
 # -- a run folder is written whole or not at all --------------------------------------------------
 
-TRAIN = ["train", "--dataset", "synthetic", "--synthetic-strains", "4", "--epochs", "4", "--device", "cpu",
+TRAIN = ["train", "--dataset", "synthetic", "--synthetic-strains", "4", "--iterations", "4", "--device", "cpu",
          "--no-progress"]
 
 
@@ -120,14 +120,14 @@ def test_an_interrupted_run_leaves_the_old_run_and_resumes(tmp_path, monkeypatch
 
     monkeypatch.setattr(NeuralODEModel, "_step", interrupted)
     capsys.readouterr()
-    assert cli.main(TRAIN + ["--out", str(out), "--epochs", "8", "--overwrite"]) == 130
+    assert cli.main(TRAIN + ["--out", str(out), "--iterations", "8", "--overwrite"]) == 130
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "interrupted" in err and "--resume" in err
     assert _files(out) == before  # the old run is untouched
     staging = runs.staging_folder(out)
     assert (staging / "model.pt").is_file()
     monkeypatch.setattr(NeuralODEModel, "_step", original)
-    assert cli.main(TRAIN + ["--out", str(out), "--epochs", "8", "--resume"]) == 0
+    assert cli.main(TRAIN + ["--out", str(out), "--iterations", "8", "--resume"]) == 0
     assert json.loads((out / "metrics.json").read_text())["iterations_run"] == 8
     assert not staging.exists()
 
@@ -190,8 +190,144 @@ def test_overwrite_never_replaces_a_folder_that_is_not_a_run(tmp_path, capsys):
 
 def test_simulate_needs_a_neural_run(tmp_path, capsys):
     out = tmp_path / "mean"
-    assert cli.main(TRAIN + ["--out", str(out), "--model", "mean"]) == 2  # --epochs applies to neural ODEs only
+    assert cli.main(TRAIN + ["--out", str(out), "--model", "mean"]) == 2  # --iterations applies to neural ODEs only
     assert cli.main(["train", "--dataset", "synthetic", "--synthetic-strains", "4", "--no-progress", "--out", str(out),
                      "--model", "mean"]) == 0
     assert cli.main(["simulate", str(out), "--strain", "S4", "--scale", "HMGR=2"]) == 2
     assert "holds a 'mean' model" in capsys.readouterr().err
+
+
+# -- files of received runs, other runs' files, links, locks ----------------------------------------
+
+MEAN = ["train", "--dataset", "synthetic", "--synthetic-strains", "4", "--model", "mean", "--no-progress"]
+
+
+@pytest.fixture
+def mean_run(tmp_path):
+    out = tmp_path / "mean"
+    assert cli.main(MEAN + ["--out", str(out)]) == 0
+    return out
+
+
+class _Payload:
+    """Unpickling runs ``open(marker, "w")``: the file appears if the pickle is ever loaded."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_crafted_model_pkl_of_a_received_run_never_runs(mean_run, tmp_path):
+    import pickle
+
+    from nodebio.errors import UntrustedFileError
+
+    [model] = runs.read_run(mean_run).members()  # the account's own run reads back
+    marker = tmp_path / "ran"
+    (mean_run / "model.pkl").write_bytes(pickle.dumps(_Payload(marker)))
+    with pytest.raises(UntrustedFileError, match="model.pkl is not a pickle signed by nodebio"):
+        runs.read_run(mean_run).members()
+    assert not marker.exists()
+
+
+def test_output_flags_never_write_over_a_file_of_any_run(synthetic_run, mean_run, tmp_path, capsys):
+    (mean_run / "mine.txt").write_text("mine")
+    before = _files(mean_run)
+    scale = ["simulate", str(synthetic_run), "--strain", "S4", "--scale", "HMGR=2"]
+    for flag, name in (("--out", "model.pkl"), ("--trajectories", "run.json"), ("--out", "model.pt"),
+                       ("--out", "mine.txt")):
+        assert cli.main(scale + [flag, str(mean_run / name)]) == 2, name
+        assert "would overwrite" in capsys.readouterr().err
+    assert cli.main(["synthetic", "--strains", "2", "--out", str(mean_run / "model.pkl")]) == 2
+    assert "would overwrite model.pkl, a file of the run" in capsys.readouterr().err
+    assert _files(mean_run) == before
+    # a new file, or the run's own interventions table again, is fine
+    assert cli.main(scale + ["--out", str(mean_run / "scan.csv")]) == 0
+    assert cli.main(scale) == 0 and cli.main(scale) == 0
+
+
+def test_a_linked_file_in_a_run_folder_is_never_written_through(synthetic_run, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(synthetic_run, run)
+    elsewhere = tmp_path / "elsewhere.csv"
+    elsewhere.write_text("precious")
+    (run / "interventions-S4.csv").unlink(missing_ok=True)
+    (run / "interventions-S4.csv").symlink_to(elsewhere)
+    assert cli.main(["simulate", str(run), "--strain", "S4", "--scale", "HMGR=2"]) == 2
+    assert "symbolic link" in capsys.readouterr().err
+    assert elsewhere.read_text() == "precious"
+
+
+def test_a_lock_of_a_reused_process_id_is_stale(tmp_path):
+    from nodebio import safeio
+
+    out = tmp_path / "run"
+    lock_file = tmp_path / ".run.lock"
+    lock_file.write_text(f"1 {int(safeio.process_identity(1).split()[1]) + 1} {safeio.process_identity().split()[2]}")
+    with runs.lock(out):  # process 1 is alive but started at another time: not the holder
+        assert lock_file.read_text() == safeio.process_identity()
+    lock_file.write_text(safeio.process_identity())  # this very process: alive and the same
+    with pytest.raises(runs.RunLockedError, match=f"process {__import__('os').getpid()}"):
+        with runs.lock(out):
+            pass
+
+
+def test_an_interruption_before_the_first_checkpoint_leaves_nothing_to_resume(tmp_path, capsys):
+    out = tmp_path / "run"
+    staging = runs.staging_folder(out)
+    staging.mkdir()  # what a SIGTERM before the first checkpoint leaves
+    assert cli.main(TRAIN + ["--out", str(out)]) == 0
+    assert (out / "run.json").is_file() and not staging.exists()
+
+
+def test_overwrite_through_a_linked_run_folder(tmp_path, capsys):
+    real, link = tmp_path / "real", tmp_path / "link"
+    assert cli.main(MEAN + ["--out", str(real)]) == 0
+    link.symlink_to(real, target_is_directory=True)
+    for seed in ("1", "2"):
+        assert cli.main(MEAN + ["--out", str(link), "--overwrite", "--seed", seed]) == 0, capsys.readouterr().err
+        assert link.is_symlink() and json.loads((real / "run.json").read_text())["seed"] == int(seed)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("members", 3, "'members' should be a list of file names"),
+    ("members", None, "'members' should be a list of file names"),
+    ("members", "model.pkl", "'members' should be a list of file names"),
+    ("members", ["../../etc/passwd"], "'members' should be a list of file names"),
+    ("dataset", "synthetic", "'dataset' should be an object"),
+    ("train_strains", "S1", "'train_strains' should be a list of strain names"),
+    ("dataset.strains", 10_000_000, "'dataset.strains' should be a number of strains from 1 to 1000"),
+    ("dataset.strains", "5", "'dataset.strains' should be a number"),
+    ("dataset.noise", float("nan"), "'dataset.noise' should be a finite noise level"),
+])
+def test_a_run_record_of_wrong_types_is_a_clear_error(mean_run, capsys, field, value, message):
+    record = json.loads((mean_run / "run.json").read_text())
+    if "." in field:
+        record["dataset"][field.split(".")[1]] = value
+    else:
+        record[field] = value
+    (mean_run / "run.json").write_text(json.dumps(record))
+    with pytest.raises(CheckpointMismatchError, match=message):
+        runs.read_run(mean_run)
+    assert cli.main(["simulate", str(mean_run), "--strain", "S4", "--scale", "HMGR=2"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and message.split(" should")[0] in err
+
+
+def test_a_run_record_that_is_a_list_is_a_clear_error(mean_run, capsys):
+    (mean_run / "run.json").write_text("[]")
+    with pytest.raises(CheckpointMismatchError, match="not a nodebio run record"):
+        runs.read_run(mean_run)
+
+
+def test_an_incomplete_run_is_a_run_error(mean_run):
+    from nodebio.errors import IncompleteRunError
+
+    (mean_run / "model.pkl").unlink()
+    with pytest.raises(IncompleteRunError, match="lacks model.pkl: it is incomplete"):
+        runs.read_run(mean_run).members()

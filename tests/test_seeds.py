@@ -27,7 +27,7 @@ def test_synthetic_strains_and_noise_use_their_own_streams():
 def test_data_seed_and_model_seed_vary_apart(tmp_path):
     def train(name, *flags):
         out = tmp_path / name
-        assert cli.main(["train", "--dataset", "synthetic", "--synthetic-strains", "4", "--epochs", "2",
+        assert cli.main(["train", "--dataset", "synthetic", "--synthetic-strains", "4", "--iterations", "2",
                          "--out", str(out), "--device", "cpu", "--no-progress", *flags]) == 0
         return json.loads((out / "run.json").read_text()), json.loads((out / "metrics.json").read_text())
 

@@ -68,7 +68,7 @@ def test_bad_interventions():
         pathway.simulate(strain, scale={"HMGR": 0.0})
     with pytest.raises(ValueError, match="at least 1"):
         pathway.sample_strains(0)
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(ValueError, match="finite standard deviation of 0 or more"):
         synthetic.generate(2, noise=-1.0)
 
 

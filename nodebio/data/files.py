@@ -139,7 +139,26 @@ def fetch(
     folder = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
     path = folder / name
     url = entry.url(base_url)
-    if path.exists():
+    if folder.exists() and not folder.is_dir():
+        named = "the data folder" if data_dir is not None else f"${DATA_DIR_ENV}"
+        raise DataError(f"{folder} ({named}) is a file, not a folder: point it at the folder that holds {name}.")
+    if path.exists() or path.is_symlink():
+        import stat
+
+        try:
+            info = path.stat()
+        except OSError as error:
+            raise DataIntegrityError(f"{path} cannot be read ({error}). " + _how_to_place(entry, folder, base_url)) \
+                from None
+        if not stat.S_ISREG(info.st_mode):
+            raise DataIntegrityError(f"{path} is not a regular file (a folder, a device or a pipe); it was left as it "
+                                     "is. " + _how_to_place(entry, folder, base_url))
+        if info.st_size != entry.size:
+            raise DataIntegrityError(
+                f"{path} has {info.st_size} bytes, expected {entry.sha256} of {entry.size} bytes ({name} from "
+                f"{url}). The file is truncated "
+                "or is another version; it was left as it is. Delete it to download it again. "
+                + _how_to_place(entry, folder, base_url))
         actual = file_sha256(path)
         if actual != entry.sha256:
             raise DataIntegrityError(

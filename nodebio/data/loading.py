@@ -243,6 +243,12 @@ def _check_columns(frame: pd.DataFrame, states: list[str], controls: list[str], 
             f"{', '.join(map(repr, both))} listed both as state and as control; a column is one or "
             "the other."
         )
+    reserved = [c for c in states + controls if c in ("strain", "time")]
+    if reserved:
+        raise DataValidationError(
+            f"A state or control column may not be named {reserved[0]!r}: nodebio's tables keep the strain and the "
+            f"time in columns of those names. Rename the column {reserved[0]!r}{where} (e.g. to "
+            f"'{reserved[0]}_value') and give the new name.")
     for role, names in (("state", states), ("control", controls)):
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:

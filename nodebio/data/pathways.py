@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from nodebio.errors import DataValidationError, unknown_message
+from nodebio.errors import DataValidationError, UsageError, unknown_message
 
 __all__ = ["Reaction", "REACTIONS", "mevalonate_pathway", "register_reactions", "reactions_for",
            "stoichiometry", "pathway_chain", "LIMONENE_STEP"]
@@ -50,14 +50,14 @@ class Reaction:
                 value = {name: 1.0 for name in value}
             bad = {k: v for k, v in value.items() if not (np.isfinite(v) and v > 0)}
             if bad:
-                raise ValueError(f"Reaction {self.name!r}: stoichiometric coefficients of its {side} must be "
+                raise DataValidationError(f"Reaction {self.name!r}: stoichiometric coefficients of its {side} must be "
                                  f"positive numbers, got {bad}.")
             object.__setattr__(self, side, dict(value))
         object.__setattr__(self, "enzymes", tuple(self.enzymes))
         object.__setattr__(self, "modifiers", tuple(self.modifiers))
         object.__setattr__(self, "lumped", tuple(self.lumped))
         if not self.substrates and not self.products:
-            raise ValueError(f"Reaction {self.name!r} has neither substrates nor products.")
+            raise DataValidationError(f"Reaction {self.name!r} has neither substrates nor products.")
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -130,7 +130,7 @@ def register_reactions(name: str, reactions: Sequence[Reaction]) -> None:
     reactions = tuple(reactions)
     bad = [r for r in reactions if not isinstance(r, Reaction)]
     if bad or not reactions:
-        raise TypeError(f"register_reactions({name!r}, ...) needs a non-empty list of Reaction, got {reactions!r}.")
+        raise UsageError(f"register_reactions({name!r}, ...) needs a non-empty list of Reaction, got {reactions!r}.")
     REACTIONS[name] = reactions
 
 

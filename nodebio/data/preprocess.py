@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from nodebio.data.dataset import PATHWAYS, Dataset
-from nodebio.errors import DataValidationError, unknown_message
+from nodebio.errors import DataValidationError, NotFittedError, UsageError, unknown_message
 
 __all__ = ["STATE_SCALING", "CONTROL_SCALING", "impute", "Trajectories", "resample", "split", "Scaler",
            "PreparedData", "default_split", "prepare"]
@@ -116,6 +116,24 @@ class Trajectories:
         )
 
 
+#: The least share of the strains' whole time span that the window they all cover may have (see
+#: :func:`resample`).
+MIN_SHARED_SPAN = 0.9
+
+
+def _check_spans(spans: pd.DataFrame, start: float, end: float) -> None:
+    first, last = float(spans["min"].min()), float(spans["max"].max())
+    if last <= first or end - start >= MIN_SHARED_SPAN * (last - first):
+        return
+    short = spans[(spans["min"] > first + 1e-9) | (spans["max"] < last - 1e-9)]
+    named = ", ".join(f"{name!r} ({row['min']:g}-{row['max']:g} h)" for name, row in short.head(5).iterrows())
+    raise DataValidationError(
+        f"The strains do not span the same times: {named} against {first:g}-{last:g} h for the others. One grid "
+        f"for all would cut every strain to {start:g}-{end:g} h (and predict the rest as the last value held "
+        "flat). Measure the strains over the same times, leave the short strain(s) out, or resample a window of "
+        "your choice (t_start=, t_end=).")
+
+
 def resample(
     dataset: Dataset,
     n_points: int = 200,
@@ -126,7 +144,10 @@ def resample(
 
     Gaps are filled first (:func:`impute`) if the dataset was not imputed. The grid spans
     [t_start, t_end], by default the window that every strain covers (0-72 h for the pathway
-    tables), so no strain is extrapolated.
+    tables), so no strain is extrapolated. Strains of different spans are refused (a
+    :class:`DataValidationError` naming the strain and its span) when the shared window is less than
+    :data:`MIN_SHARED_SPAN` of the whole: the grid would silently cut every strain to the shortest
+    one; give ``t_start`` and ``t_end`` to resample a window of your choice.
     """
     if n_points < 2:
         raise DataValidationError(f"n_points must be at least 2, got {n_points}.")
@@ -135,6 +156,8 @@ def resample(
     spans = dataset.table.groupby("strain", sort=False)["time"].agg(["min", "max"])
     start = float(spans["min"].max()) if t_start is None else float(t_start)
     end = float(spans["max"].min()) if t_end is None else float(t_end)
+    if t_start is None and t_end is None:
+        _check_spans(spans, start, end)
     if not end > start:
         raise DataValidationError(
             f"The strains share no time window to resample on (start {start:g} h, end {end:g} h); "
@@ -208,7 +231,7 @@ class Scaler:
 
     def __init__(self, method: str = "standardize", names: Sequence[str] | None = None):
         if method not in self.METHODS:
-            raise ValueError(f"Unknown scaling {method!r}; choose one of {', '.join(self.METHODS)}.")
+            raise UsageError(f"Unknown scaling {method!r}; choose one of {', '.join(self.METHODS)}.")
         self.method = method
         self.names = tuple(names) if names is not None else None
         self.mean_: np.ndarray | None = None
@@ -226,7 +249,7 @@ class Scaler:
         values = self._forward(values)
         flat = values.reshape(-1, values.shape[-1])
         if self.names is not None and len(self.names) != flat.shape[1]:
-            raise ValueError(f"Scaler for {len(self.names)} features got {flat.shape[1]} columns.")
+            raise UsageError(f"Scaler for {len(self.names)} features got {flat.shape[1]} columns.")
         if self.method == "none":
             self.mean_, self.scale_ = np.zeros(flat.shape[1]), np.ones(flat.shape[1])
         else:
@@ -237,9 +260,9 @@ class Scaler:
 
     def _check(self, values: np.ndarray) -> None:
         if self.mean_ is None:
-            raise RuntimeError("The scaler is not fitted: call fit() on the training data first.")
+            raise NotFittedError("The scaler is not fitted: call fit() on the training data first.")
         if np.shape(values)[-1] != len(self.mean_):
-            raise ValueError(f"Expected {len(self.mean_)} features, got {np.shape(values)[-1]}.")
+            raise UsageError(f"Expected {len(self.mean_)} features, got {np.shape(values)[-1]}.")
 
     def transform(self, values: np.ndarray) -> np.ndarray:
         self._check(values)
@@ -311,6 +334,20 @@ def default_split(dataset: Dataset) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return spec.train, spec.test
 
 
+def _check_variation(train: Trajectories) -> None:
+    """Raise when a state has one value throughout the training strains: nothing to learn, and its
+    scaled error (divided by its standard deviation) would be undefined."""
+    values = train.x.reshape(-1, train.x.shape[-1])
+    constant = [name for name, column in zip(train.states, values.T)
+                if np.nanmax(column) - np.nanmin(column) <= 1e-12 * max(1.0, float(np.nanmax(np.abs(column))))]
+    if constant:
+        raise DataValidationError(
+            f"State{'s' if len(constant) > 1 else ''} {', '.join(map(repr, constant))} "
+            f"{'have' if len(constant) > 1 else 'has'} one value throughout the training strains "
+            f"({', '.join(train.strains)}): nothing to learn, and a scaled error would divide by a standard deviation "
+            "of 0. Leave it out of the states (--states), or train on strains where it varies.")
+
+
 def prepare(
     dataset: Dataset,
     train: Sequence[str] | None = None,
@@ -333,6 +370,7 @@ def prepare(
     filled = impute(dataset)
     grid = resample(filled, n_points=n_points)
     train_grid, test_grid = grid.subset(train_set.strains), grid.subset(test_set.strains)
+    _check_variation(train_grid)
     state_scaler = Scaler(state_scaling, dataset.states).fit(train_grid.x)
     control_scaler = Scaler(control_scaling, dataset.controls).fit(train_grid.u)
     return PreparedData(filled, train_grid, test_grid, state_scaler, control_scaler)

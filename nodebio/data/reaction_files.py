@@ -35,6 +35,12 @@
   substrates and products swapped. Rate laws, compartments and parameters are not read: the
   neural ODE learns the fluxes.
 
+YAML is read with a safe loader (no tags that build Python objects) that refuses what a reaction
+file never needs and an attacker would: aliases (``&a``/``*a``, the "billion laughs" that make a
+small file expand without bound), keys given twice in one mapping (YAML would keep the last one
+silently), files over :data:`MAX_BYTES`, and anything but a regular file (a FIFO or a device such
+as ``/dev/zero`` would never end).
+
 Every mistake is a :class:`~nodebio.errors.DataValidationError` that names the file and the entry.
 Whether the names are columns of the data is checked when a model is fitted
 (:func:`~nodebio.data.pathways.stoichiometry`), or up front by ``nodebio train``.
@@ -58,6 +64,8 @@ SBML_SUFFIXES = (".xml", ".sbml")
 #: The keys of one reaction of the YAML format (``name`` required).
 REACTION_KEYS = ("name", "substrates", "products", "enzymes", "modifiers", "lumped")
 _TOP_KEYS = ("reactions",)
+#: The largest reaction file read (a pathway of hundreds of reactions takes a few tens of kB).
+MAX_BYTES = 2_000_000
 _ROLES = ("enzyme", "modifier")
 
 
@@ -73,8 +81,7 @@ def read_reactions(path: str | os.PathLike, **sbml_options: Any) -> tuple[Reacti
         raise DataValidationError(
             f"{path}: a reaction file is YAML ({', '.join(YAML_SUFFIXES)}) or SBML ({', '.join(SBML_SUFFIXES)}), "
             f"got {suffix or 'no suffix'!r}; rename it accordingly.")
-    if not path.is_file():
-        raise DataValidationError(f"{path}: no such reaction file.")
+    _check_regular(path)
     if suffix in SBML_SUFFIXES:
         return read_sbml(path, **sbml_options)
     if sbml_options:
@@ -84,11 +91,66 @@ def read_reactions(path: str | os.PathLike, **sbml_options: Any) -> tuple[Reacti
 
 # -- YAML ----------------------------------------------------------------------------------------
 
+def _check_regular(path: Path) -> None:
+    """Raise unless ``path`` is a regular file of at most :data:`MAX_BYTES` (links are followed)."""
+    import stat
+
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise DataValidationError(f"{path}: no such reaction file.") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise DataValidationError(f"{path} is not a regular file (a folder, a device or a pipe): give the path of a "
+                                  "reaction file.")
+    if info.st_size > MAX_BYTES:
+        raise DataValidationError(f"{path} has {info.st_size:,} bytes, more than a reaction file needs (at most "
+                                  f"{MAX_BYTES:,}); check that it is the right file.")
+
+
+class _Refused(Exception):
+    """What the safe loader refuses, with the line; :func:`read_yaml` adds the file."""
+
+
+def _loader():
+    """A ``yaml.SafeLoader`` that refuses aliases and keys given twice (see the module docstring)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                mark = self.peek_event().start_mark
+                raise _Refused(f"at line {mark.line + 1}: aliases (*name) are not allowed in a reaction file; "
+                               "write each entry out")
+            if self.check_event(yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent):
+                anchor = self.peek_event().anchor
+                if anchor is not None:
+                    mark = self.peek_event().start_mark
+                    raise _Refused(f"at line {mark.line + 1}: anchors (&{anchor}) are not allowed in a reaction file; "
+                                   "write each entry out")
+            return super().compose_node(parent, index)
+
+        def construct_mapping(self, node, deep=False):
+            seen = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark.line + 1)
+                except TypeError:
+                    continue  # an unhashable key: the base class says so
+                if first != key_node.start_mark.line + 1:
+                    raise _Refused(f"at line {key_node.start_mark.line + 1}: the key {key!r} is given again (first at "
+                                   f"line {first}); YAML would keep only the last one. Give each key once")
+            return super().construct_mapping(node, deep=deep)
+
+    return Loader
+
+
 def read_yaml(path: str | os.PathLike) -> tuple[Reaction, ...]:
     """The reactions of a YAML file in the format of the module's documentation."""
     import yaml
 
     path = Path(path)
+    _check_regular(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -96,7 +158,9 @@ def read_yaml(path: str | os.PathLike) -> tuple[Reaction, ...]:
     except UnicodeDecodeError:
         raise DataValidationError(f"{path} is not UTF-8 text: save it as UTF-8.") from None
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader, stricter still
+    except _Refused as error:
+        raise DataValidationError(f"{path}: {error}.") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -155,7 +219,10 @@ def _names(where: str, key: str, value: Any) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise DataValidationError(f"{where}: {key} must be a list of names, got {value!r}.")
     names = [_name(where, key, v) for v in value]
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    counts: dict[str, int] = {}
+    for n in names:
+        counts[n] = counts.get(n, 0) + 1
+    repeated = sorted(n for n, count in counts.items() if count > 1)
     if repeated:
         raise DataValidationError(f"{where}: {key} lists {', '.join(map(repr, repeated))} more than once.")
     return tuple(names)
@@ -174,8 +241,12 @@ def _side(where: str, key: str, value: Any) -> dict[str, float]:
     for name, coefficient in value.items():
         name = _name(where, key, name)
         if isinstance(coefficient, bool) or not isinstance(coefficient, (int, float)):
+            aside = ""
+            if isinstance(coefficient, str) and _is_number(coefficient):
+                aside = (" (YAML reads a number with an exponent but no decimal point, such as 1e3, as text: write "
+                         "1.0e+3)")
             raise DataValidationError(f"{where}: the coefficient of {name!r} in its {key} must be a positive number, "
-                                      f"got {coefficient!r}.")
+                                      f"got {coefficient!r}{aside}.")
         if not (math.isfinite(coefficient) and coefficient > 0):
             raise DataValidationError(f"{where}: the coefficient of {name!r} in its {key} must be a positive number, "
                                       f"got {coefficient!r}; a product is written under products, not as a "
@@ -184,13 +255,34 @@ def _side(where: str, key: str, value: Any) -> dict[str, float]:
     return side
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _check_unique(path: Path, reactions: Sequence[Reaction]) -> None:
-    names = [r.name for r in reactions]
-    repeated = [n for n in dict.fromkeys(names) if names.count(n) > 1]
+    """Raise when two reactions share a name, or are the same reaction under two names (in linear time)."""
+    positions: dict[str, list[int]] = {}
+    for number, reaction in enumerate(reactions, start=1):
+        positions.setdefault(reaction.name, []).append(number)
+    repeated = {name: numbers for name, numbers in positions.items() if len(numbers) > 1}
     if repeated:
-        numbers = "; ".join(f"{n!r} (reactions {', '.join(str(i + 1) for i, m in enumerate(names) if m == n)})"
-                            for n in repeated)
+        numbers = "; ".join(f"{name!r} (reactions {', '.join(map(str, found[:10]))}"
+                            f"{f' and {len(found) - 10} more' if len(found) > 10 else ''})"
+                            for name, found in list(repeated.items())[:10])
         raise DataValidationError(f"{path}: reaction names must be unique; repeated: {numbers}.")
+    same: dict[tuple, int] = {}
+    for number, reaction in enumerate(reactions, start=1):
+        content = (tuple(sorted(reaction.substrates.items())), tuple(sorted(reaction.products.items())),
+                   tuple(sorted(reaction.enzymes)), tuple(sorted(reaction.modifiers)))
+        first = same.setdefault(content, number)
+        if first != number:
+            raise DataValidationError(
+                f"{path}: reactions {first} ({reactions[first - 1].name!r}) and {number} ({reaction.name!r}) are the "
+                "same reaction (substrates, products, enzymes and modifiers): give each reaction once.")
 
 
 def write_reactions(path: str | os.PathLike, reactions: Sequence[Reaction], comment: str | None = None) -> Path:
@@ -229,7 +321,10 @@ def write_reactions(path: str | os.PathLike, reactions: Sequence[Reaction], comm
     if comment:
         header += "".join(f"# {line}".rstrip() + "\n" for line in comment.splitlines())
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(header + body, encoding="utf-8")
+    from nodebio import safeio
+
+    with safeio.atomic_path(path) as tmp:
+        tmp.write_text(header + body, encoding="utf-8")
     return path
 
 

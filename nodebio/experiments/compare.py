@@ -40,7 +40,11 @@ from nodebio.experiments import verdict as _verdict
 from nodebio.models.registry import NEURAL_MODELS, REFERENCE_MODELS, make_model, prepare_like
 
 __all__ = ["PAPER_IMPROVEMENT", "NODE_MODELS", "reproduce", "leave_one_strain_out", "fit_and_score", "score_rows",
-           "summarize", "improvements", "loso_summary", "write_results", "markdown_table"]
+           "summarize", "improvements", "loso_summary", "write_results", "markdown_table", "check_results_folder",
+           "MANIFEST"]
+
+#: The file of a results folder that lists what :func:`write_results` wrote (name and sha256 of each).
+MANIFEST = "manifest.json"
 
 #: The neural ODE variants whose improvement over every reference the comparison reports.
 NODE_MODELS = NEURAL_MODELS
@@ -132,15 +136,27 @@ class _ScoredOn:
         return predicted[..., [grid.states.index(s) for s in trajectories.states]]
 
 
-def _artifact_runs(pathway: str, prepared: _data.PreparedData) -> tuple[list, str]:
-    """The runs of TPOT as published from its committed artifact (:mod:`nodebio.experiments.tpot_artifact`):
-    [(seed, test score, trajectories)], and a line saying where they came from, or why none."""
+def _load_artifact(pathway: str):
+    """The TPOT artifact of ``pathway`` (:func:`nodebio.experiments.tpot_artifact.load`), or a line
+    saying why it is not included (missing or stale); a malformed one raises
+    :class:`~nodebio.experiments.tpot_artifact.ArtifactFormatError` (called before any fit)."""
     from nodebio.experiments import tpot_artifact
 
     try:
-        frame = tpot_artifact.load(pathway)
+        return tpot_artifact.load(pathway)
     except (tpot_artifact.ArtifactMissingError, tpot_artifact.StaleArtifactError) as error:
-        return [], f"not included: {error}"
+        return f"not included: {error}"
+
+
+def _artifact_runs(pathway: str, prepared: _data.PreparedData, frame=None) -> tuple[list, str]:
+    """The runs of TPOT as published from its committed artifact (:mod:`nodebio.experiments.tpot_artifact`):
+    [(seed, test score, trajectories)], and a line saying where they came from, or why none.
+    ``frame``: the artifact as :func:`_load_artifact` gave it (loaded here when None)."""
+    from nodebio.experiments import tpot_artifact
+
+    frame = _load_artifact(pathway) if frame is None else frame
+    if isinstance(frame, str):
+        return [], frame
     runs = []
     for seed in sorted(frame["seed"].unique()):
         model = tpot_artifact.ArtifactModel(frame, int(seed)).fit(prepared)
@@ -254,7 +270,7 @@ def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
 def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5, first_seed: int = 0,
               quick: bool = False, loso: bool = True, loso_seeds: int | None = None,
               out: str | Path | None = "results", device: str = "auto", progress: bool = True,
-              data_dir=None, store=None) -> dict:
+              data_dir=None, store=None, overwrite: bool = False) -> dict:
     """Run the paper's comparison; returns and (with ``out``) writes the tables.
 
     For each pathway, on the paper's split (train low + high producer, test the medium one): the
@@ -270,8 +286,10 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
     definitions and the titer error), ``improvement`` (with bootstrap intervals),
     ``per_metabolite``, ``strongest`` (the strongest reference per metric), ``verdict`` and
     ``hypothesis`` (sentences), ``tuning`` and ``loso``. Files in ``out``: the tables as CSV,
-    ``results.json`` and ``results.md``. ``store``: as for :func:`fit_and_score` (every fit of the
-    comparison goes through it; by default ``$NODEBIO_STORE`` when set).
+    ``results.json``, ``results.md`` and ``manifest.json`` (:func:`write_results`: the folder is
+    written whole and replaced only with ``overwrite``, checked before any work). ``store``: as for
+    :func:`fit_and_score` (every fit of the comparison goes through it; by default ``$NODEBIO_STORE``
+    when set).
     """
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}.")
@@ -279,10 +297,12 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
     if unknown:
         raise _data.DataValidationError(unknown_message("pathway", unknown, list(_data.PATHWAYS)))
     if out is not None:
-        from nodebio.runs import check_output_folder
-
-        check_output_folder(Path(out))
+        check_results_folder(Path(out), overwrite=overwrite)
     started = time.perf_counter()
+    loaded = {p: _load_artifact(p) for p in pathways}  # a malformed artifact is an error before any fit
+    chosen = _store.default_store(store)
+    if chosen is not None:
+        chosen.check()
     runs = _Runs()
     prepared = {p: _data.prepare(_data.load(p, data_dir=data_dir)) for p in pathways}
     jobs = [(p, *v) for p in pathways for v in _variants(range(first_seed, first_seed + seeds), p)]
@@ -290,7 +310,7 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
                                    store=store, progress=progress, data_dir=data_dir)
     artifacts = {}
     for pathway in pathways:
-        found, artifacts[pathway] = _artifact_runs(pathway, prepared[pathway])
+        found, artifacts[pathway] = _artifact_runs(pathway, prepared[pathway], loaded[pathway])
         for seed, score, trajectory in found:
             runs.add(pathway, "tpot", "published", seed, float("nan"), score, trajectory, prepared[pathway])
     output = runs.tables(pathways)
@@ -305,7 +325,7 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
                           "loso_seeds": (loso_seeds or min(seeds, 3)) if loso else 0, "device": device,
                           "fits": len(jobs), "fits_from_store": from_store, "tpot_artifact": artifacts}
     if out is not None:
-        write_results(output, Path(out))
+        write_results(output, Path(out), overwrite=overwrite)
     return output
 
 
@@ -382,12 +402,60 @@ def loso_summary(loso_table: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
-def write_results(output: dict, out: Path) -> None:
-    """Write the tables of :func:`reproduce` as CSV files, ``results.json`` and ``results.md``."""
-    out.mkdir(parents=True, exist_ok=True)
+def check_results_folder(out: str | Path, *, overwrite: bool = False) -> Path:
+    """Raise unless :func:`write_results` may write ``out``: a writable path, and either empty or new,
+    or (with ``overwrite``) holding results of :func:`write_results` (its :data:`MANIFEST`); a folder
+    of other files is never replaced. Returns the folder to write (a link's target)."""
+    from nodebio.errors import RunExistsError
+    from nodebio.runs import check_output_folder
+
+    out = Path(out)
+    if out.is_symlink():
+        out = out.resolve()
+    check_output_folder(out)
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / MANIFEST).is_file():
+            raise RunExistsError(f"{out} holds files but no {MANIFEST}: nodebio never replaces a folder it did not "
+                                 "write; give an empty or new --out.")
+        if not overwrite:
+            raise RunExistsError(f"{out} already holds results of `nodebio reproduce`; give --overwrite "
+                                 "(overwrite=True) to replace them (the old results stay until the new ones are "
+                                 "complete), or another --out.")
+    return out
+
+
+def write_results(output: dict, out: Path, *, overwrite: bool = False) -> list[str]:
+    """Write the tables of :func:`reproduce` as CSV files, ``results.json``, ``results.md`` and
+    :data:`MANIFEST` (the name and sha256 of every file written) into ``out``, whole: into a
+    staging folder beside it, then renamed into place, so that ``out`` never mixes files of two
+    runs. An ``out`` holding files is replaced only when it holds earlier results and ``overwrite``
+    (:func:`check_results_folder`). Returns the names of the files written."""
+    from nodebio import runs, safeio
+
+    out = check_results_folder(out, overwrite=overwrite)
+    staging = runs.staging_folder(out)
+    with runs.lock(out):
+        runs._remove(staging)
+        staging.mkdir(parents=True)
+        try:
+            written = _write_tables(output, staging)
+            manifest = {"format": "nodebio-results-1", "files": {name: _data.file_sha256(staging / name)
+                                                                 for name in written}}
+            safeio.write_text(staging / MANIFEST, json.dumps(manifest, indent=2))
+            check_results_folder(out, overwrite=overwrite)  # again: another process may have written it meanwhile
+            runs._move_into_place(staging, out)
+        except BaseException:
+            runs._remove(staging)
+            raise
+    return [*written, MANIFEST]
+
+
+def _write_tables(output: dict, out: Path) -> list[str]:
+    written = []
     for name in ("results", "predictions", "trajectories", "summary", "improvement", "per_metabolite", "strongest",
                  "assessment", "tuning"):
         output[name].to_csv(out / f"{name}.csv", index=False)
+        written.append(f"{name}.csv")
     document = {"settings": output["settings"], "seconds": output["seconds"], "verdict": output["verdict"],
                 "hypothesis": output["hypothesis"],
                 **{name: output[name].to_dict(orient="records")
@@ -408,8 +476,10 @@ def write_results(output: dict, out: Path) -> None:
     ]
     if output.get("loso") is not None:
         output["loso"].to_csv(out / "loso.csv", index=False)
+        written.append("loso.csv")
         loso = loso_summary(output["loso"])
         document["loso"] = loso.to_dict(orient="records")
         sections += ["## Leave one strain out: mean scaled RMSE", markdown_table(loso)]
     (out / "results.json").write_text(json.dumps(document, indent=2, default=float))
     (out / "results.md").write_text("\n\n".join(sections) + "\n")
+    return written + ["results.json", "results.md"]

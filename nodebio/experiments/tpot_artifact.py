@@ -42,9 +42,11 @@ import numpy as np
 import pandas as pd
 
 from nodebio import data as _data
-from nodebio.errors import unknown_message
+from nodebio import safeio
+from nodebio.errors import UsageError, unknown_message
 
 __all__ = ["ARTIFACT_DIR", "PROVENANCE_FILE", "SETTINGS", "PACKAGES", "ArtifactMissingError", "StaleArtifactError",
+           "ArtifactFormatError",
            "artifact_path", "generate", "load", "load_provenance", "predictions_array", "held_out_scores",
            "ArtifactModel", "main"]
 
@@ -83,6 +85,11 @@ class ArtifactMissingError(FileNotFoundError):
 
 class StaleArtifactError(RuntimeError):
     """The artifact was made from other data, or was changed after it was made."""
+
+
+class ArtifactFormatError(_data.DataValidationError):
+    """The provenance file is not readable JSON or lacks a field, or the artifact holds predictions
+    that are not finite numbers: the message names the file and the field."""
 
 
 def artifact_path(pathway: str, artifact_dir: str | os.PathLike | None = None) -> Path:
@@ -217,7 +224,8 @@ def generate(pathways: Sequence[str], seeds: Sequence[int], max_time_mins: float
             runs.append(info)
         table = pd.concat(frames, ignore_index=True)[_COLUMNS]
         target = artifact_path(pathway, folder)
-        table.to_csv(target, index=False, float_format="%.6g")
+        with safeio.atomic_path(target) as tmp:
+            table.to_csv(tmp, index=False, float_format="%.6g")
         data_sha = {name: _data.file_sha256(_data.fetch(name, data_dir=data_dir)) for name in _data_files(pathway)}
         entries[pathway] = {
             "created": _datetime.datetime.now(_datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -244,9 +252,7 @@ def generate(pathways: Sequence[str], seeds: Sequence[int], max_time_mins: float
         provenance.setdefault("artifact", "Held-out predictions of the 2018 pipeline (TPOT, published-features)")
         provenance.setdefault("pathways", {}).update(entries)
         provenance["pathways"] = dict(sorted(provenance["pathways"].items()))
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(provenance, indent=1, default=_json_default) + "\n")
-        tmp.replace(path)
+        safeio.write_text(path, json.dumps(provenance, indent=1, default=_json_default) + "\n")
     return provenance
 
 
@@ -263,7 +269,25 @@ def load_provenance(artifact_dir: str | os.PathLike | None = None) -> dict:
     if not path.exists():
         raise ArtifactMissingError(f"No TPOT artifact in {path.parent} ({PROVENANCE_FILE} is missing): run "
                                    "`make tpot`, which builds the TPOT environment and generates it.")
-    return json.loads(path.read_text())
+    try:
+        provenance = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ArtifactFormatError(f"{path} is not readable JSON ({error}): restore it from the repository "
+                                  "(git checkout), or regenerate the artifact with `make tpot`.") from None
+    entries = provenance.get("pathways") if isinstance(provenance, dict) else None
+    if not isinstance(entries, dict):
+        raise ArtifactFormatError(f"{path} has no 'pathways' object: restore it from the repository, or regenerate "
+                                  "the artifact with `make tpot`.")
+    for pathway, entry in entries.items():
+        problem = (None if isinstance(entry, dict) else "is not an object")
+        if problem is None and not isinstance(entry.get("file_sha256"), str):
+            problem = "has no 'file_sha256' (the sha256 of its CSV)"
+        if problem is None and not isinstance(entry.get("data_sha256", {}), dict):
+            problem = "has a 'data_sha256' that is not an object of file names and sha256"
+        if problem is not None:
+            raise ArtifactFormatError(f"{path}: the entry of {pathway!r} {problem}: restore the file from the "
+                                      "repository, or regenerate the artifact with `make tpot`.")
+    return provenance
 
 
 def load(pathway: str, artifact_dir: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -301,6 +325,14 @@ def load(pathway: str, artifact_dir: str | os.PathLike | None = None) -> pd.Data
     frame = pd.read_csv(path, dtype={"strain": str, "variable": str})
     if list(frame.columns) != _COLUMNS:
         raise StaleArtifactError(f"{path} has columns {list(frame.columns)}, expected {_COLUMNS}.")
+    predicted = pd.to_numeric(frame["predicted"], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(predicted)
+    if bad.any():
+        first = frame.index[bad][0]
+        raise ArtifactFormatError(
+            f"{path}: {int(bad.sum())} of {len(frame)} predictions are not finite numbers (the first: row {first + 2}, "
+            f"{frame.loc[first, 'variable']!r} of {frame.loc[first, 'strain']!r} at {frame.loc[first, 'time']} h: "
+            f"{frame.loc[first, 'predicted']}): regenerate the artifact with `make tpot`.")
     frame.attrs["provenance"] = entry
     return frame
 
@@ -367,7 +399,7 @@ class ArtifactModel:
 
     def simulate(self, trajectories: _data.Trajectories, *, controls=None, x0=None) -> np.ndarray:
         if controls is not None or x0 is not None:
-            raise ValueError("The TPOT artifact holds predictions of the measured strains only: it cannot simulate "
+            raise UsageError("The TPOT artifact holds predictions of the measured strains only: it cannot simulate "
                              "other controls or initial states.")
         self.status_ = ["ok"] * len(trajectories.strains)
         return predictions_array(self.frame, self.seed, trajectories.strains, trajectories.states,
