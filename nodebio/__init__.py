@@ -26,12 +26,13 @@ The package behind the nodebio book. The pipeline, one subpackage or module a st
 Submodules load on first use (``nodebio.data`` imports neither scipy nor torch).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 import importlib
 
 _SUBMODULES = ("data", "synthetic", "models", "metrics", "runs", "experiments", "interventions", "calibration",
-               "recommend", "plots", "report", "examples", "scratch", "cli", "errors", "seeds", "timing", "store")
+               "recommend", "plots", "report", "examples", "scratch", "cli", "errors", "seeds", "timing", "store",
+               "safeio")
 
 __all__ = [*_SUBMODULES, "__version__"]
 

@@ -327,3 +327,22 @@ def test_training_with_dopri5_after_simulating_with_dopri5_in_the_same_process(n
     adaptive = NeuralODEModel(iterations=2, eval_every=1, width=16, device="cpu", solver="dopri5")
     adaptive.fit(node_prepared, progress=False)
     assert len(adaptive.history) == 2
+
+
+def test_a_checkpoint_of_another_version_loads_with_a_notice(node_prepared, tmp_path):
+    import nodebio
+    from nodebio.models.node import CheckpointVersionWarning
+
+    model = NeuralODEModel(iterations=2, eval_every=1, width=16, device="cpu").fit(node_prepared, progress=False)
+    path = model.save(tmp_path / "m.pt")
+    state = torch.load(path, weights_only=True)
+    state["nodebio_version"] = "0.0.1"
+    torch.save(state, path)
+    with pytest.warns(CheckpointVersionWarning, match=f"written by nodebio 0.0.1, this is {nodebio.__version__}"):
+        NeuralODEModel.load(path)
+    import warnings
+
+    model.save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CheckpointVersionWarning)
+        NeuralODEModel.load(path)

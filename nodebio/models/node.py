@@ -37,6 +37,7 @@ import torch
 
 import nodebio
 from nodebio import data as _data
+from nodebio import safeio
 from nodebio.errors import (CheckpointMismatchError, DeviceError, MissingFileError, NotFittedError, SolverError,
                             TrainingDivergedError, UsageError, check_names, unknown_message)
 from nodebio.models.field_kinds import make_field
@@ -53,12 +54,17 @@ __all__ = [
     "CheckpointMismatchError",
     "DeviceError",
     "resolve_device",
+    "CheckpointVersionWarning",
 ]
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 #: The kinds of vector field: one MLP over everything, the pathway-structured field, or the
 #: enzyme-linear kinetic field (:mod:`nodebio.models.kinetic_field`).
 STRUCTURES = ("mlp", "structured", "kinetic")
+
+
+class CheckpointVersionWarning(UserWarning):
+    """A checkpoint written by another version of the package was loaded."""
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -582,9 +588,8 @@ class NeuralODEModel:
             state["best_loss"] = training_state["best_loss"]
             state["bad_evals"] = training_state["bad_evals"]
             state["best_field"] = training_state["best_field"]
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        torch.save(state, tmp)
-        tmp.replace(path)  # never leave a half-written checkpoint
+        with safeio.atomic_path(path) as tmp:  # never half a checkpoint, even killed mid-write
+            torch.save(state, tmp)
 
     def save(self, path: str | Path) -> Path:
         """Write the model with everything needed to use it later (names, scalers, grid, config,
@@ -617,6 +622,9 @@ class NeuralODEModel:
             model.reactions = tuple(_data.Reaction.from_dict(r) for r in model.field.reactions)
         model.field.load_state_dict(state["field"])
         model.checkpoint_version = state["nodebio_version"]
+        if model.checkpoint_version != nodebio.__version__:
+            warnings.warn(f"{path} was written by nodebio {model.checkpoint_version}, this is {nodebio.__version__}: "
+                          "it loads, but a model trained again may differ.", CheckpointVersionWarning, stacklevel=2)
         if expect is not None:
             model.check_compatible(expect.train if isinstance(expect, _data.PreparedData) else expect)
         return model
