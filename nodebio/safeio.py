@@ -61,7 +61,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp, path)
     except OSError as error:
         tmp.unlink(missing_ok=True)
-        raise type(error)(error.errno, f"cannot write {path}: {error.strerror or error}") from error
+        # the file named is the one asked for, not the temporary name: "No space left on device: PATH"
+        raise type(error)(error.errno, error.strerror or str(error), str(path)) from error
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -74,13 +74,32 @@ def test_train_cli_with_every_model(tmp_path, limonene_path, capsys):
     assert "--iterations and --solver apply to the neural ODEs (node, node-structured, node-kinetic) only" in capsys.readouterr().err
 
 
-def test_reproduce_cli(tmp_path, limonene_path, capsys, monkeypatch):
-    monkeypatch.setenv(data.DATA_DIR_ENV, str(limonene_path.parent))
+def test_reproduce_cli_passes_its_arguments_and_prints_the_results(tmp_path, capsys, monkeypatch):
+    # the computation is tested once, in test_experiments_compare (a quick reproduction takes a minute);
+    # here, what the command gives the library and what it prints
+    from nodebio.experiments import compare
+
+    seen = {}
+
+    def reproduce(pathways, **kwargs):
+        seen.update(pathways=pathways, **kwargs)
+        out = kwargs["out"]
+        out.mkdir()
+        (out / "results.md").write_text("# Results\nImprovement of the neural ODE: ...\n")
+        (out / compare.MANIFEST).write_text(json.dumps({"files": {"results.md": "0" * 64}}))
+        return {"seconds": 12.0}
+
+    monkeypatch.setattr(compare, "reproduce", reproduce)
     out = tmp_path / "results"
     assert cli.main(["reproduce", "--quick", "--seeds", "1", "--pathways", "limonene", "--no-loso",
                      "--out", str(out), "--no-progress", "--device", "cpu"]) == 0
-    assert "Improvement of the neural ODE" in capsys.readouterr().out
-    assert (out / "results.md").exists()
+    assert seen == {"pathways": ["limonene"], "seeds": 1, "first_seed": 0, "quick": True, "loso": False, "out": out,
+                    "device": "cpu", "progress": False, "overwrite": False}
+    printed = capsys.readouterr().out
+    assert "Improvement of the neural ODE" in printed
+    assert f"wrote {compare.MANIFEST}, results.md to {out} in 12 s" in printed
+    assert cli.main(["reproduce", "--out", str(tmp_path / "r2"), "--no-progress"]) == 0
+    assert seen["seeds"] == 5 and seen["quick"] is False and seen["pathways"] == list(data.PATHWAYS)
 
 
 def test_train_cli_on_the_real_data(tmp_path, limonene_path, capsys):
@@ -464,7 +483,7 @@ def test_a_full_disk_names_the_file_and_leaves_nothing(synthetic_run, tmp_path, 
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", full)
     assert cli.main(["simulate", str(synthetic_run), "--strain", "S4", "--scale", "HMGR=2", "--out", str(out)]) == 2
-    assert f"cannot write {out}: No space left on device" in capsys.readouterr().err
+    assert capsys.readouterr().err == f"error: No space left on device: {out}\n"
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from nodebio import data, synthetic
+from nodebio.errors import UsageError
 from nodebio.models.node import NeuralODEModel
 
 
@@ -71,5 +72,5 @@ def test_reaction_lists_are_registered_by_name():
         assert data.reactions_for("mine") == mine
     finally:
         del data.REACTIONS["mine"]
-    with pytest.raises(TypeError, match="non-empty list of Reaction"):
+    with pytest.raises(UsageError, match="non-empty list of Reaction"):
         data.register_reactions("mine", [])
