@@ -132,24 +132,37 @@ class _ScoredOn:
         return predicted[..., [grid.states.index(s) for s in trajectories.states]]
 
 
-def _artifact_runs(pathway: str, prepared: _data.PreparedData) -> tuple[list, str]:
-    """The runs of TPOT as published from its committed artifact (:mod:`nodebio.experiments.tpot_artifact`):
-    [(seed, test score, trajectories)], and a line saying where they came from, or why none."""
+def tpot_configuration(provenance: dict) -> str:
+    """The configuration name of a TPOT artifact's runs: ``"published"`` for searches run as
+    published (no time bound), else the bound, ``"30-s search"`` for ``max_time_mins=0.5``
+    (named ``TPOT, 30-s search`` by :func:`nodebio.experiments.verdict.label`)."""
+    bound = provenance.get("settings", {}).get("max_time_mins")
+    if bound is None:
+        return "published"
+    seconds = float(bound) * 60.0
+    return f"{seconds:g}-s search" if seconds < 120 else f"{float(bound):g}-min search"
+
+
+def _artifact_runs(pathway: str, prepared: _data.PreparedData) -> tuple[list, str, str]:
+    """The runs of TPOT from its committed artifact (:mod:`nodebio.experiments.tpot_artifact`):
+    [(seed, test score, trajectories)], a line saying where they came from, or why none, and their
+    configuration (:func:`tpot_configuration`)."""
     from nodebio.experiments import tpot_artifact
 
     try:
         frame = tpot_artifact.load(pathway)
     except (tpot_artifact.ArtifactMissingError, tpot_artifact.StaleArtifactError) as error:
-        return [], f"not included: {error}"
+        return [], f"not included: {error}", "published"
     runs = []
     for seed in sorted(frame["seed"].unique()):
         model = tpot_artifact.ArtifactModel(frame, int(seed)).fit(prepared)
         table, trajectory, scores = metrics.evaluate(model, prepared, splits=("test",))
         runs.append((int(seed), {**scores["test"], "predictions": table}, trajectory))
     entry = frame.attrs.get("provenance", {})
-    return runs, (f"from the artifact made {entry.get('created', '?')} with `{entry.get('command', '?')}` "
+    configuration = tpot_configuration(entry)
+    return runs, (f"{_verdict.tpot_label(configuration)}, from the artifact made {entry.get('created', '?')} with `{entry.get('command', '?')}` "
                   f"(seeds {', '.join(str(s) for s, _, _ in runs)}; TPOT {entry.get('packages', {}).get('tpot', '?')}; "
-                  f"{entry.get('time_bound', '')})")
+                  f"{entry.get('time_bound', '')})"), configuration
 
 
 def score_rows(pathway: str, name: str, configuration: str, seed: int, fit_seconds: float, score: dict,
@@ -290,16 +303,17 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
                                    store=store, progress=progress, data_dir=data_dir)
     artifacts = {}
     for pathway in pathways:
-        found, artifacts[pathway] = _artifact_runs(pathway, prepared[pathway])
+        found, artifacts[pathway], configuration = _artifact_runs(pathway, prepared[pathway])
         for seed, score, trajectory in found:
-            runs.add(pathway, "tpot", "published", seed, float("nan"), score, trajectory, prepared[pathway])
+            runs.add(pathway, "tpot", configuration, seed, float("nan"), score, trajectory, prepared[pathway])
     output = runs.tables(pathways)
     output["tuning"] = pd.DataFrame([{"pathway": p, "model": m, **o} for (p, m), o in tuning.items()])
-    output.update(analyse(output["results"], output["predictions"], output["trajectories"]))
     output["loso"] = (leave_one_strain_out(pathways, quick=quick, seeds=loso_seeds or min(seeds, 3),
                                            seed=first_seed, device=device, progress=progress, data_dir=data_dir,
                                            store=store)
                       if loso else None)
+    output.update(analyse(output["results"], output["predictions"], output["trajectories"], loso=output["loso"],
+                          quick=quick))
     output["seconds"] = time.perf_counter() - started
     output["settings"] = {"pathways": list(pathways), "seeds": seeds, "first_seed": first_seed, "quick": quick,
                           "loso_seeds": (loso_seeds or min(seeds, 3)) if loso else 0, "device": device,
@@ -352,33 +366,54 @@ def _fit_jobs(jobs, prepared: dict, runs: _Runs, *, first_seed, quick, device, s
     return tuning, from_store
 
 
-def analyse(results: pd.DataFrame, predictions: pd.DataFrame, trajectories: pd.DataFrame) -> dict:
-    """The tables computed from the runs: summary, improvement (with bootstrap intervals),
-    per-metabolite errors, the strongest references, the verdict and the hypothesis."""
+def analyse(results: pd.DataFrame, predictions: pd.DataFrame, trajectories: pd.DataFrame, *,
+            loso: pd.DataFrame | None = None, quick: bool = False) -> dict:
+    """The tables computed from the runs: summary, improvement (with block-bootstrap intervals,
+    titer included), per-metabolite errors, the strongest references, the verdict and the
+    hypothesis; with ``loso`` (:func:`leave_one_strain_out`) the spread over held-out strains
+    (``loso_improvement``, :func:`nodebio.experiments.verdict.loso_improvements`) beside the verdict."""
     summary = summarize(results)
-    gains = _verdict.bootstrap_improvements(predictions, trajectories, improvements(summary))
+    gains = _verdict.bootstrap_improvements(predictions, trajectories, improvements(summary), results=results)
+    spread = (_verdict.loso_improvements(loso, ("mean",), NODE_MODELS) if loso is not None and len(loso)
+              else None)
     return {"summary": summary, "improvement": gains,
             "per_metabolite": _verdict.per_metabolite(results),
             "strongest": _verdict.strongest_references(summary, NODE_MODELS),
             "assessment": _verdict.assessment(summary, gains, PAPER_IMPROVEMENT, NODE_MODELS),
-            "verdict": _verdict.verdict(summary, gains, PAPER_IMPROVEMENT, NODE_MODELS),
-            "hypothesis": _verdict.hypothesis(summary, PAPER_IMPROVEMENT, NODE_MODELS)}
+            "loso_improvement": spread,
+            "verdict": _verdict.verdict(summary, gains, PAPER_IMPROVEMENT, NODE_MODELS, loso=spread, quick=quick),
+            "hypothesis": _verdict.hypothesis(summary, PAPER_IMPROVEMENT, NODE_MODELS, quick=quick)}
 
 
 def loso_summary(loso_table: pd.DataFrame) -> pd.DataFrame:
     """Mean scaled RMSE per (pathway, held-out strain, model) over seeds, the best model-free
-    reference, and whether each neural ODE variant beats the training-strain mean and the best
-    model-free reference."""
-    table = loso_table.groupby(["pathway", "held_out", "model"], sort=False)["rmse_scaled"].mean().unstack("model")
+    reference, and, by the rule of :func:`nodebio.experiments.verdict.decide` (the interval over
+    seeds of the difference excludes zero), how each neural ODE variant compares with the
+    training-strain mean (``<variant> vs mean``: ``lower``, ``higher``, ``indistinguishable`` or
+    ``missing``) and whether it beats it and the best model-free reference (``beats`` only when its
+    error is lower by the rule; a lower mean within the seeds' noise is not a win)."""
+    per_seed = loso_table.groupby(["pathway", "held_out", "model", "seed"], sort=False)["rmse_scaled"].mean()
+    table = per_seed.groupby(["pathway", "held_out", "model"], sort=False).mean().unstack("model")
     present = [m for m in REFERENCE_MODELS if m in table]
     if present:
         table["best reference"] = table[present].idxmin(axis=1)
-        best = table[present].min(axis=1)
+    words = {"above": "lower", "below": "higher", "indistinguishable": "indistinguishable", "missing": "missing"}
     for variant in NODE_MODELS:
-        if variant in table:
-            table[f"{variant} beats mean"] = table[variant] < table["mean"]
-            if present:
-                table[f"{variant} beats best reference"] = table[variant] < best
+        if variant not in table:
+            continue
+        outcomes = {"mean": [], "best": []}
+        for pathway, held_out in table.index:
+            def seeds(model):
+                return per_seed.get((pathway, held_out, model), pd.Series(dtype=float)).to_numpy(dtype=float)
+
+            mine = seeds(variant)
+            outcomes["mean"].append(_verdict.bootstrap_difference(mine, seeds("mean")).outcome)
+            best = table.loc[(pathway, held_out), "best reference"] if present else None
+            outcomes["best"].append(_verdict.bootstrap_difference(mine, seeds(best)).outcome if best else "missing")
+        table[f"{variant} vs mean"] = [words[o] for o in outcomes["mean"]]
+        table[f"{variant} beats mean"] = [o == "above" for o in outcomes["mean"]]
+        if present:
+            table[f"{variant} beats best reference"] = [o == "above" for o in outcomes["best"]]
     return table.reset_index()
 
 

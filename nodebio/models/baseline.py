@@ -16,8 +16,10 @@ Three configurations; the first two are reported by the comparison:
 
 ``"published"``: the choices of their public code. Gaps are filled and the grid is built by
 pandas' default linear interpolation, which goes by row position and ignores the time between
-rows (:func:`published_resample`); the field is integrated with scipy's ``dop853``
-(``atol=1e-4``, at most 1000 steps per call, calls of at most 10 h), as their ``odeintz`` does.
+rows (:func:`published_resample`); the field is integrated with scipy's ``dopri5`` (``atol=1e-4``,
+at most 1000 steps per call, calls of at most 10 h), as ``helper.odeintz`` of their repository
+does, the integrator of the stored run whose result the paper quotes. Their later refactored
+package integrates with ``dop853`` and the same settings: ``solver="dop853-stepped"``.
 
 ``"careful"``: time-aware interpolation (:func:`nodebio.data.prepare`), and a fixed-step
 fourth-order Runge-Kutta integration on the grid. Tree ensembles are piecewise-constant
@@ -131,10 +133,12 @@ class BaselineConfig:
     rtol: float = 1e-6
     atol: float = 1e-8
 
-    #: Integrators: ``"rk4"`` (fixed step on the grid, the careful default), ``"dop853-stepped"``
-    #: (scipy's dop853 driven as in the published code, its default), or any method of
-    #: ``scipy.integrate.solve_ivp`` (``"RK45"``, ``"LSODA"``, ...) with ``rtol``/``atol``.
-    SOLVERS = ("rk4", "dop853-stepped", "RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
+    #: Integrators: ``"rk4"`` (fixed step on the grid, the careful default), ``"dopri5-stepped"``
+    #: (scipy's dopri5 driven as their ``helper.odeintz`` drives it in the stored run: the default of
+    #: the published configurations), ``"dop853-stepped"`` (the same with dop853, as their refactored
+    #: package), or any method of ``scipy.integrate.solve_ivp`` (``"RK45"``, ``"LSODA"``, ...) with
+    #: ``rtol``/``atol``.
+    SOLVERS = ("rk4", "dopri5-stepped", "dop853-stepped", "RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
     CONFIGURATIONS = ("published", "careful", "published-features")
 
     def __post_init__(self):
@@ -145,7 +149,7 @@ class BaselineConfig:
             raise ValueError(f"configuration must be 'published', 'careful' or 'published-features', "
                              f"got {self.configuration!r}.")
         if self.solver is None:
-            self.solver = "rk4" if self.configuration == "careful" else "dop853-stepped"
+            self.solver = "rk4" if self.configuration == "careful" else "dopri5-stepped"
         if self.solver not in self.SOLVERS:
             raise ValueError(f"Unknown solver {self.solver!r}; choose one of {', '.join(self.SOLVERS)}.")
 
@@ -414,8 +418,8 @@ class DerivativeRegressionModel:
             return paths
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # scipy's ode warns on each failed call
-            solve = {"rk4": self._solve_careful, "dop853-stepped": self._solve_published}.get(
-                self.config.solver, self._solve_ivp)
+            solve = {"rk4": self._solve_careful, "dopri5-stepped": self._solve_published,
+                     "dop853-stepped": self._solve_published}.get(self.config.solver, self._solve_ivp)
             paths, self.status_, self.evaluations_ = simulate_each(solve, times, start, u_all,
                                                                   self.config.clip_at_zero)
         return paths
@@ -527,7 +531,8 @@ class DerivativeRegressionModel:
         return path, "ok", counter["n"]
 
     def _solve_published(self, times, x0, u):
-        """scipy's dop853 as in their odeintz: atol 1e-4, 1000 steps per call, calls of <= 10 h."""
+        """scipy's ``ode`` as their ``helper.odeintz``: dopri5 (or dop853, ``config.solver``),
+        atol 1e-4, 1000 steps per call, calls of <= 10 h."""
         from scipy.integrate import ode
         from scipy.interpolate import interp1d
 
@@ -541,7 +546,8 @@ class DerivativeRegressionModel:
                 return np.full(len(x), np.nan)
             return self._field(np.asarray(x)[None], control(t)[None])[0]
 
-        solver = ode(rhs).set_integrator("dop853", nsteps=1000, atol=1e-4)
+        integrator = self.config.solver.split("-")[0]  # dopri5 or dop853
+        solver = ode(rhs).set_integrator(integrator, nsteps=1000, atol=1e-4)
         solver.set_initial_value(np.asarray(x0, dtype=float), times[0])
         path = np.full((len(times), len(x0)), np.nan)
         path[0] = x0
@@ -552,7 +558,7 @@ class DerivativeRegressionModel:
                     return path, (f"solver failed at {solver.t:.1f} h: more than "
                                   f"{self.config.max_evaluations} field evaluations"), counter["n"]
                 if not solver.successful():
-                    return path, f"solver failed at {solver.t:.1f} h (dop853 return code {solver.get_return_code()})", counter["n"]
+                    return path, f"solver failed at {solver.t:.1f} h ({integrator} return code {solver.get_return_code()})", counter["n"]
             if not self._checked(value):
                 return path, f"diverged at {times[k]:.1f} h", counter["n"]
             path[k] = value
