@@ -192,6 +192,7 @@ def test_computed_sentences_are_prefixed_in_quick_runs_and_absent_when_not_run()
     called = []
     assert verdict.computed(lambda: called.append(1) or "x", ran=False) == "" and not called
     assert verdict.quick_prefix("ODE solvers differ.", True) == "In this quick run, ODE solvers differ."
+    assert verdict.computed("On limonene it wins", quick=True, within=True) == "in this quick run, on limonene it wins"
 
 
 def test_coverage_is_never_worded_without_width():

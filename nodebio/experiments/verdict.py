@@ -121,20 +121,23 @@ def compare_words(first: str, second: str, difference: Difference, *, what: str,
     return f"{first} has a {word} {what} than {second} ({shown}{interval})"
 
 
-def quick_prefix(text: str, quick: bool) -> str:
-    """``text`` as a quick run prints it: :data:`QUICK_PREFIX` and the first letter lowered."""
+def quick_prefix(text: str, quick: bool, *, within: bool = False) -> str:
+    """``text`` as a quick run prints it: :data:`QUICK_PREFIX` and the first letter lowered
+    (``within``: the text continues a sentence, so the prefix is lower case too)."""
     if not quick or not text:
         return text
-    return QUICK_PREFIX + (text[0].lower() + text[1:] if not text[:2].isupper() else text)
+    prefix = QUICK_PREFIX[0].lower() + QUICK_PREFIX[1:] if within else QUICK_PREFIX
+    return prefix + (text[0].lower() + text[1:] if not text[:2].isupper() else text)
 
 
-def computed(text: str | Callable[[], str] | None, *, ran: bool = True, quick: bool = False) -> str:
+def computed(text: str | Callable[[], str] | None, *, ran: bool = True, quick: bool = False,
+             within: bool = False) -> str:
     """A computed sentence as a chapter prints it: empty when its experiment did not run in this
-    mode (``ran`` False, or ``text`` None), else with the quick-run prefix. ``text`` may be a
-    function, called only when the experiment ran."""
+    mode (``ran`` False, or ``text`` None), else with the quick-run prefix (:func:`quick_prefix`).
+    ``text`` may be a function, called only when the experiment ran."""
     if not ran or text is None:
         return ""
-    return quick_prefix(text() if callable(text) else text, quick)
+    return quick_prefix(text() if callable(text) else text, quick, within=within)
 
 
 def coverage_words(coverage: float, ratio: float, *, what: str = "the intervals", level: float = LEVEL) -> str:
