@@ -54,7 +54,9 @@ def back_computed(pathway: str) -> float:
 
 
 def _interval(low: float, high: float, unit: str = "%") -> str:
-    return "no interval" if not np.isfinite(low) else f"{low:.1f}{unit} to {high:.1f}{unit}"
+    if not np.isfinite(low):
+        return "no interval"
+    return f"{low:,.0f}{unit} to {high:,.0f}{unit}" if unit == "x" else f"{low:.1f}{unit} to {high:.1f}{unit}"
 
 
 def margin_claims(improvement: pd.DataFrame, neural: Sequence[str], *, quick: bool = False) -> pd.DataFrame:

@@ -4,7 +4,8 @@ All models share one shape (``fit(prepared)``, ``simulate(trajectories)``), so o
 :func:`nodebio.metrics.evaluate`, scores any of them on the held-out strains, and :func:`reproduce`
 runs the paper's comparison: for both pathways, the neural ODEs over several seeds; the 2018
 baseline (both regressor families; as published, with the published feature lists, careful, and
-tuned by the inner folds); TPOT as published from its artifact; Costello & Garcia Martin's
+tuned by the inner folds); TPOT from its artifact (``TPOT, 30-s search`` while the artifact is a
+search bounded in time, not the published one); Costello & Garcia Martin's
 kinetic model (limonene); the model-free references (training mean, persistence, nearest strain,
 zero); all evaluated on the held-out medium strain, plus leave-one-strain-out. The statistics and
 the verdict are computed by :mod:`nodebio.experiments.verdict`.
@@ -273,8 +274,9 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
     For each pathway, on the paper's split (train low + high producer, test the medium one): the
     neural ODEs (plain and pathway-structured) with ``seeds`` seeds (``first_seed``,
     ``first_seed + 1``, ...), both baselines as published, careful and tuned by the inner folds
-    (:func:`nodebio.experiments.ablation.tune`) with the same seeds, TPOT as published from its
-    committed artifact (:mod:`nodebio.experiments.tpot_artifact`), Costello & Garcia Martin's kinetic
+    (:func:`nodebio.experiments.ablation.tune`) with the same seeds, TPOT from its committed
+    artifact (:mod:`nodebio.experiments.tpot_artifact`; named by :func:`tpot_configuration`,
+    ``TPOT, 30-s search`` for a bounded search), Costello & Garcia Martin's kinetic
     model (limonene; both fits, ``MECHANISTIC``), and every model-free reference (training
     mean, persistence, nearest strain, zero); then (``loso``)
     :func:`leave_one_strain_out` with ``loso_seeds`` seeds (default: ``min(seeds, 3)``).
@@ -282,7 +284,8 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
     point of every run), ``trajectories``, ``summary`` (mean and sd over seeds: both RMSE
     definitions and the titer error), ``improvement`` (with bootstrap intervals),
     ``per_metabolite``, ``strongest`` (the strongest reference per metric), ``verdict`` and
-    ``hypothesis`` (sentences), ``tuning`` and ``loso``. Files in ``out``: the tables as CSV,
+    ``hypothesis`` (sentences; in a quick run they begin "In this quick run"), ``tuning``, ``loso``
+    and ``loso_improvement`` (the spread over held-out strains the verdict reports; None without ``loso``). Files in ``out``: the tables as CSV,
     ``results.json`` and ``results.md``. ``store``: as for :func:`fit_and_score` (every fit of the
     comparison goes through it; by default ``$NODEBIO_STORE`` when set).
     """
