@@ -37,6 +37,10 @@ def test_reproduce_quick_writes_the_tables(tmp_path, limonene_path):
     assert "conditional on that strain" in output["verdict"]["limonene"]
     assert "TPOT, 30-s search" in set(output["improvement"]["reference"])  # the bounded search, named as such
     assert {"titer_low", "titer_high"} <= set(output["improvement"].columns)
+    claimed = output["claims"]
+    assert claimed["claim"].str.contains("more than 90% lower RMSE").any()
+    assert claimed["claim"].str.contains("back-computed").any() and claimed["paper"].str.contains("8.66").any()
+    assert all(v.startswith(("In this quick run", "not ")) for v in claimed["verdict"])  # quick, or not tested
     assert "persistence" in set(output["per_metabolite"]["model"])
     document = json.loads((tmp_path / "res" / "results.json").read_text())
     assert document["settings"]["seeds"] == 1

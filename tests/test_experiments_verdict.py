@@ -287,3 +287,20 @@ def test_verdict_reports_the_loso_spread_beside_the_held_out_interval():
     text = verdict.verdict(summary, improvement, {"limonene": 94.38}, ("node",), loso=loso)["limonene"]
     assert "conditional on that strain" in text and "Each strain held out in turn" in text
     assert "node against mean" in text
+
+
+def test_targets_by_the_rule_when_intervals_are_given():
+    summary = _summary().query("model != 'node-structured'")
+    references = [("baseline-gb (published)", 5.0, 20.0), ("persistence", -10.0, 30.0)]
+    improvement = pd.DataFrame([{"pathway": "limonene", "model": "node", "reference": r, "improvement_integral_%": 12.0,
+                                 "integral_low": lo, "integral_high": hi, "improvement_scaled_%": 12.0,
+                                 "scaled_low": 2.0, "scaled_high": 20.0, "improvement_titer_%": 1.0,
+                                 "titer_low": 0.5, "titer_high": 2.0} for r, lo, hi in references])
+    summary = summary.assign(rmse_integral_mean=[1.0, 9.0, 6.0], rmse_scaled_mean=[1.0, 1.3, 1.2],
+                             titer_error_mean=[0.01, 0.4, 0.05])
+    table = verdict.targets(summary, "node", ("node",), improvement=improvement).set_index("target")
+    integral = table.loc["limonene: node beats every reference (Costello's integral RMSE)"]
+    assert not integral["met"] and "smallest lower bound of the 90% intervals -10.0%" in integral["measured"]
+    assert table.loc["limonene: node beats every reference (the scaled RMSE)", "met"]
+    plain = verdict.targets(summary, "node", ("node",)).set_index("target")
+    assert "means only, no interval" in plain.loc["limonene: node beats every reference (the scaled RMSE)", "measured"]

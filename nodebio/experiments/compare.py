@@ -37,6 +37,7 @@ from nodebio import data as _data
 from nodebio import metrics
 from nodebio import store as _store
 from nodebio.errors import unknown_message
+from nodebio.experiments import claims as _claims
 from nodebio.experiments import verdict as _verdict
 from nodebio.models.registry import NEURAL_MODELS, REFERENCE_MODELS, make_model, prepare_like
 
@@ -373,8 +374,11 @@ def analyse(results: pd.DataFrame, predictions: pd.DataFrame, trajectories: pd.D
             loso: pd.DataFrame | None = None, quick: bool = False) -> dict:
     """The tables computed from the runs: summary, improvement (with block-bootstrap intervals,
     titer included), per-metabolite errors, the strongest references, the verdict and the
-    hypothesis; with ``loso`` (:func:`leave_one_strain_out`) the spread over held-out strains
-    (``loso_improvement``, :func:`nodebio.experiments.verdict.loso_improvements`) beside the verdict."""
+    hypothesis, and the paper's claims this run can answer (``claims``,
+    :func:`nodebio.experiments.claims.claims_table`: the margins, the back-computed score, the stored
+    run's numbers; speed and regularisation come from their own runs); with ``loso``
+    (:func:`leave_one_strain_out`) the spread over held-out strains (``loso_improvement``,
+    :func:`nodebio.experiments.verdict.loso_improvements`) beside the verdict."""
     summary = summarize(results)
     gains = _verdict.bootstrap_improvements(predictions, trajectories, improvements(summary), results=results)
     spread = (_verdict.loso_improvements(loso, ("mean",), NODE_MODELS) if loso is not None and len(loso)
@@ -385,7 +389,8 @@ def analyse(results: pd.DataFrame, predictions: pd.DataFrame, trajectories: pd.D
             "assessment": _verdict.assessment(summary, gains, PAPER_IMPROVEMENT, NODE_MODELS),
             "loso_improvement": spread,
             "verdict": _verdict.verdict(summary, gains, PAPER_IMPROVEMENT, NODE_MODELS, loso=spread, quick=quick),
-            "hypothesis": _verdict.hypothesis(summary, PAPER_IMPROVEMENT, NODE_MODELS, quick=quick)}
+            "hypothesis": _verdict.hypothesis(summary, PAPER_IMPROVEMENT, NODE_MODELS, quick=quick),
+            "claims": _claims.claims_table(improvement=gains, results=results, neural=NODE_MODELS, quick=quick)}
 
 
 def loso_summary(loso_table: pd.DataFrame) -> pd.DataFrame:

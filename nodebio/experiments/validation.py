@@ -27,6 +27,7 @@ import pandas as pd
 
 from nodebio import data as _data
 from nodebio.errors import unknown_message
+from nodebio.experiments.verdict import CLEAR_EFFECT_LOG2
 from nodebio.interventions import simulate_interventions, single_protein_scan, training_range
 from nodebio.models.ensemble import Ensemble
 
@@ -83,7 +84,7 @@ def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *,
                           truth_cache: dict | None = None, proteins: Sequence[str] | None = None,
                           factors: Sequence[float] = (0.5, 2.0),
                           members: int = 5, seed: int = 0, data_seed: int | None = None, noise: float = 0.05,
-                          level: float = 0.9, bootstrap: bool = False, sign_threshold: float = 0.05,
+                          level: float = 0.9, bootstrap: bool = False, sign_threshold: float = CLEAR_EFFECT_LOG2,
                           quick: bool = False, progress: bool = True, **options) -> ValidationResult:
     """Train ensembles on synthetic strains and check their single-protein intervention effects.
 
@@ -100,7 +101,8 @@ def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *,
 
     Scores per n and group (in range, out of range): Spearman rank correlation of predicted and
     true fold changes; sign agreement (up or down) over the effects larger than ``sign_threshold``
-    in ``|log2 fold change|`` (0.05 is a change of 3.5%); the median absolute error of the fold change;
+    in ``|log2 fold change|`` (by default :data:`nodebio.experiments.verdict.CLEAR_EFFECT_LOG2`,
+    a change of about 12%, the one threshold of a clear effect); the median absolute error of the fold change;
     ``coverage``, the fraction of true fold changes inside the intervals (calibrated with
     ``calibrate``, else the members' ``level`` range), ``coverage_members`` that of the members'
     range and ``ideal_coverage`` that of a perfectly calibrated ensemble of ``members``
