@@ -126,3 +126,22 @@ def test_claims_table_leaves_out_what_did_not_run():
     assert (table["verdict"] == "not tested: the model did not run").sum() == 2
     assert table["claim"].str.contains("regularisation").sum() == 1
     assert not table["claim"].str.contains("faster").any()  # no speed JSON given: no speed row
+
+
+def test_claims_command_reads_a_results_folder_and_the_speed_json(tmp_path, capsys):
+    import json
+
+    folder = tmp_path / "results"
+    folder.mkdir()
+    _results({("limonene", "node", "-"): [3.0, 3.1], ("limonene", "kinetic", "published"): [8.0, 9.0]}).to_csv(
+        folder / "results.csv", index=False)
+    _improvement([("limonene", "node", "baseline-gb (published)", 40.0, 20.0, 60.0)]).to_csv(
+        folder / "improvement.csv", index=False)
+    speed = tmp_path / "speed.json"
+    speed.write_text(json.dumps(_speed([1.0, 1.1], [400.0, 410.0], [0.01, 0.01], [60.0, 61.0])))
+    assert claims.main(["--results", str(folder), "--speed", str(speed)]) == 0
+    out = capsys.readouterr().out
+    assert "| claim | paper | ours | verdict |" in out and "more than 90% lower RMSE" in out and "about 1000x" in out
+    with pytest.raises(SystemExit):
+        claims.main(["--results", str(tmp_path)])  # no results.csv there
+    assert "no results.csv, improvement.csv" in capsys.readouterr().err

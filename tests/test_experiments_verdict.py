@@ -207,6 +207,12 @@ def test_direction_against_chance():
     assert "better than chance" in verdict.direction_words(18, 18)
     assert "worse than chance" in verdict.direction_words(0, 18)
     assert "no clear effect" in verdict.direction_words(0, 0)
+    assert "the direction is right (clear effects: |log2 fold change| above 0.17) in 10 of 18" in \
+        verdict.direction_words(10, 18)
+    # the best of a top 5 above the random 90th percentile: 41% by chance alone
+    assert verdict.top_of_random_chance(5) == pytest.approx(1 - 0.9 ** 5)
+    assert "indistinguishable from chance" in verdict.chance_words(3, 5, verdict.top_of_random_chance(5), what="x")
+    assert "better than chance" in verdict.chance_words(10, 10, verdict.top_of_random_chance(5), what="x")
 
 
 def test_clear_effect_threshold_is_the_noise_of_a_measured_pair():

@@ -30,7 +30,7 @@ from nodebio.experiments import verdict as _verdict
 
 __all__ = ["PAPER_MARGIN", "PAPER_REPORTED", "PAPER_SPEEDUP", "SPEED_BAND", "STORED_RUNS", "back_computed",
            "margin_claims", "back_computed_claims", "stored_run_claims", "speed_claims", "regularisation_claim",
-           "claims_table"]
+           "claims_table", "main"]
 
 #: "more than 90% lower RMSE" than the 2018 pipeline on the held-out strain.
 PAPER_MARGIN = _verdict.PAPER_MARGIN
@@ -273,3 +273,43 @@ def claims_table(*, improvement: pd.DataFrame | None = None, results: pd.DataFra
         parts.append(regularisation_claim(penalties, quick=quick))
     parts = [p for p in parts if len(p)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_COLUMNS)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m nodebio.experiments.claims --results DIR [--speed FILE] [--penalty-seeds N] [--quick]``:
+    the claims table from a results folder of ``nodebio reproduce`` (its ``results.csv`` and
+    ``improvement.csv``), the JSON of ``benchmarks/speed.py --json`` and a penalty ablation run here."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    from nodebio.experiments.compare import NODE_MODELS, markdown_table
+
+    parser = argparse.ArgumentParser(description="The paper's claims beside this package's measurements.")
+    parser.add_argument("--results", type=Path, help="a results folder of `nodebio reproduce`")
+    parser.add_argument("--speed", type=Path, help="the output of `python benchmarks/speed.py --json`")
+    parser.add_argument("--penalty-seeds", type=int, default=0,
+                        help="seeds of the penalty ablation per pathway (0: leave regularisation out)")
+    parser.add_argument("--quick", action="store_true", help="small models; the verdicts say so")
+    args = parser.parse_args(argv)
+    inputs = {}
+    if args.results is not None:
+        missing = [n for n in ("results.csv", "improvement.csv") if not (args.results / n).exists()]
+        if missing:
+            parser.error(f"{args.results} has no {', '.join(missing)}: give the folder `nodebio reproduce --out` wrote.")
+        inputs["results"] = pd.read_csv(args.results / "results.csv")
+        inputs["improvement"] = pd.read_csv(args.results / "improvement.csv")
+    if args.speed is not None:
+        inputs["speed"] = json.loads(args.speed.read_text())
+    if args.penalty_seeds > 0:
+        from nodebio.experiments.ablation import penalty_ablation
+
+        inputs["penalties"] = penalty_ablation(seeds=args.penalty_seeds, quick=args.quick)
+    if not inputs:
+        parser.error("nothing to compare: give --results, --speed or --penalty-seeds.")
+    print(markdown_table(claims_table(**inputs, neural=NODE_MODELS, quick=args.quick)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

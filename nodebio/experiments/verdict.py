@@ -34,7 +34,8 @@ import pandas as pd
 from nodebio.metrics import improvement as _improvement
 
 __all__ = ["LEVEL", "QUICK_PREFIX", "CLEAR_EFFECT_LOG2", "Difference", "decide", "compare_words", "computed",
-           "quick_prefix", "coverage_words", "direction_words", "bootstrap_difference", "block_counts",
+           "quick_prefix", "coverage_words", "direction_words", "chance_words",
+           "proportion_interval", "top_of_random_chance", "bootstrap_difference", "block_counts",
            "loso_improvements", "PAPER_BASELINE", "METRICS", "bootstrap_improvements", "per_metabolite", "strongest_references",
            "assessment", "verdict", "hypothesis", "variant_steps", "targets"]
 
@@ -151,22 +152,44 @@ def coverage_words(coverage: float, ratio: float, *, what: str = "the intervals"
     return f"{what} covered {100 * coverage:.0f}% (nominal {100 * level:.0f}%) with {width}"
 
 
+def proportion_interval(successes: int, total: int, level: float = LEVEL) -> tuple[float, float]:
+    """Clopper-Pearson ``level`` interval of a proportion ``successes / total``."""
+    from scipy.stats import beta
+
+    tail = (1 - level) / 2
+    low = 0.0 if successes == 0 else float(beta.ppf(tail, successes, total - successes + 1))
+    high = 1.0 if successes == total else float(beta.ppf(1 - tail, successes + 1, total - successes))
+    return low, high
+
+
+def chance_words(successes: int, total: int, chance: float, *, what: str, level: float = LEVEL) -> str:
+    """``successes`` of ``total`` against the ``chance`` a random choice would have, by the rule
+    (a Clopper-Pearson interval of the proportion against ``chance``): "``what`` in 10 of 18
+    (interval ..., chance ...): better than / worse than / indistinguishable from chance"."""
+    if total <= 0:
+        return f"{what}: nothing to count"
+    low, high = proportion_interval(successes, total, level)
+    outcome = decide(successes / total, low, high, against=chance)
+    reading = {"above": "better than chance", "below": "worse than chance",
+               "indistinguishable": "indistinguishable from chance"}[outcome]
+    return (f"{what} in {successes} of {total} ({100 * level:.0f}% interval {100 * low:.0f}% to {100 * high:.0f}%, "
+            f"chance {100 * chance:.0f}%): {reading}")
+
+
 def direction_words(right: int, total: int, *, chance: float = 0.5, level: float = LEVEL) -> str:
     """The direction of ``total`` clear effects (:data:`CLEAR_EFFECT_LOG2`), ``right`` of them
     predicted right, against ``chance`` (a coin: 0.5), with a Clopper-Pearson interval by the rule."""
-    from scipy.stats import beta
-
     if total <= 0:
         return "there is no clear effect whose direction could be checked"
-    tail = (1 - level) / 2
-    low = 0.0 if right == 0 else float(beta.ppf(tail, right, total - right + 1))
-    high = 1.0 if right == total else float(beta.ppf(1 - tail, right + 1, total - right))
-    outcome = decide(right / total, low, high, against=chance)
-    verdict_ = {"above": "better than chance", "below": "worse than chance",
-                "indistinguishable": "indistinguishable from chance"}[outcome]
-    return (f"the direction is right for {right} of {total} clear effects (|log2 fold change| above "
-            f"{CLEAR_EFFECT_LOG2:.2f}; {100 * level:.0f}% interval {100 * low:.0f}% to {100 * high:.0f}%, "
-            f"chance {100 * chance:.0f}%): {verdict_}")
+    return chance_words(right, total, chance, level=level,
+                        what=f"the direction is right (clear effects: |log2 fold change| above {CLEAR_EFFECT_LOG2:.2f})")
+
+
+def top_of_random_chance(top: int, quantile: float = 0.9) -> float:
+    """The chance that the best of ``top`` designs drawn at random beats the ``quantile`` of random
+    designs: ``1 - quantile ** top`` (41% for the best of 5 against the 90th percentile), the chance
+    level of "the best recommended design is above the random 90th percentile"."""
+    return 1.0 - quantile ** top
 
 
 def bootstrap_difference(first: Sequence[float], second: Sequence[float], *, draws: int = 2000,
