@@ -410,9 +410,13 @@ def main(argv: list[str] | None = None) -> int:
     print("\nrecommendations (true final titer, µM):")
     print(recs[["seed", "strain", "unmodified", "best_recommended", "best_baseline", "random_median", "random_p90",
                 "beats_random_p90", "beats_baseline"]].round(4).to_string(index=False))
-    print(f"\nbest of top-5 above the random 90th percentile in {int(recs['beats_random_p90'].sum())} of {len(recs)} "
-          f"seeds; above the baseline's in {int(recs['beats_baseline'].sum())} of {len(recs)}; intervals: "
-          f"{recs['interval'].iloc[0]}")
+    from nodebio.experiments.verdict import chance_words, top_of_random_chance
+
+    print("\n" + chance_words(int(recs["beats_random_p90"].sum()), len(recs), top_of_random_chance(5),
+                              what="best of top-5 above the random 90th percentile")
+          + "; " + chance_words(int(recs["beats_baseline"].sum()), len(recs), 0.5,
+                                what="above the baseline's best of top-5")
+          + f"; intervals: {recs['interval'].iloc[0]}")
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"effects": out["effects"].reset_index().to_dict(orient="records"),
