@@ -43,6 +43,8 @@ SPEED_BAND = (10 ** 2.5, 10 ** 3.5)
 #: The authors' stored run (notebook ``KineticLearningFilled.ipynb``): mean integral RMSE on L2 of
 #: (model, configuration) as this package names them. Their TPOT pipeline is compared with any TPOT run here.
 STORED_RUNS = {("limonene", "tpot"): 53.56, ("limonene", "kinetic (published)"): 8.66}
+#: How the claims table names the models of :data:`STORED_RUNS`.
+_STORED_NAMES = {"tpot": "TPOT pipeline", "kinetic (published)": "kinetic model (differential evolution fit)"}
 _COLUMNS = ["claim", "paper", "ours", "verdict"]
 
 
@@ -53,10 +55,11 @@ def back_computed(pathway: str) -> float:
     return stored * (1.0 - PAPER_REPORTED[pathway] / 100.0)
 
 
-def _interval(low: float, high: float, unit: str = "%") -> str:
+def _interval(low: float, high: float, unit: str = "%", digits: int = 1) -> str:
     if not np.isfinite(low):
         return "no interval"
-    return f"{low:,.0f}{unit} to {high:,.0f}{unit}" if unit == "x" else f"{low:.1f}{unit} to {high:.1f}{unit}"
+    return (f"{low:,.0f}{unit} to {high:,.0f}{unit}" if unit == "x"
+            else f"{low:.{digits}f}{unit} to {high:.{digits}f}{unit}")
 
 
 def margin_claims(improvement: pd.DataFrame, neural: Sequence[str], *, quick: bool = False) -> pd.DataFrame:
@@ -163,12 +166,14 @@ def stored_run_claims(results: pd.DataFrame, *, quick: bool = False) -> pd.DataF
         if configuration:
             part = part[part["configuration"] == configuration.rstrip(")")]
         if part.empty:
-            rows.append({"claim": f"{pathway}: the stored run's {name}", "paper": f"{stored:g}", "ours": "not run",
+            rows.append({"claim": f"{pathway}: the stored run's {_STORED_NAMES[name]}", "paper": f"{stored:g}",
+                         "ours": "not run",
                          "verdict": "not tested: the model did not run"})
             continue
         shown = _verdict.label(model, part["configuration"].iloc[0])
         mean, low, high = _seed_interval(part.groupby("seed")["rmse_integral"].mean().to_numpy())
-        rows.append({"claim": f"{pathway}: the stored run's {name} (mean integral RMSE on the held-out strain)",
+        rows.append({"claim": f"{pathway}: the stored run's {_STORED_NAMES[name]} (mean integral RMSE on the held-out "
+                              "strain)",
                      "paper": f"{stored:g}", "ours": f"{shown} {mean:.3g} ({_interval(low, high, '')})",
                      "verdict": _verdict.quick_prefix(_against(mean, low, high, stored, ("ours", "the stored run")),
                                                       quick)})
@@ -248,7 +253,7 @@ def regularisation_claim(penalties: pd.DataFrame, *, default: str = "negative (d
         rows.append({"claim": claim, "paper": "helps",
                      "ours": (f"scaled RMSE {with_['rmse_scaled'].mean():.3g} with, {none['rmse_scaled'].mean():.3g} "
                               f"without ({len(with_)} seeds; {100 * _verdict.LEVEL:.0f}% interval of the difference "
-                              f"{_interval(difference.low, difference.high, '')})"),
+                              f"{_interval(difference.low, difference.high, '', 2)})"),
                      "verdict": _verdict.quick_prefix(words, quick)})
     return pd.DataFrame(rows, columns=_COLUMNS)
 

@@ -523,8 +523,8 @@ def verdict(summary: pd.DataFrame, improvement: pd.DataFrame, paper: dict, neura
     for pathway, part in table.groupby("pathway", sort=False):
         rows = part.to_dict(orient="records")
         first = rows[0]
-        held_out = summary.loc[summary["pathway"] == pathway, "held_out"]
-        strain = str(held_out.iloc[0]) if len(held_out) and "held_out" in summary else "the held-out strain"
+        held_out = summary.loc[summary["pathway"] == pathway, "held_out"] if "held_out" in summary else []
+        strain = str(held_out.iloc[0]) if len(held_out) else "the held-out strain"
         if first["reference_2018"] is None:
             text = f"On {pathway}, the 2018 pipeline as published was not run, so the paper's margin is not tested."
         else:
