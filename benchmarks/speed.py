@@ -9,13 +9,15 @@
    time of ``simulate`` for one trajectory, and per trajectory for a batch of ``--batch``
    scenarios (every enzyme scaled by a log-normal factor), with the fused integrator, torchdiffeq,
    and torchode (when it is importable; it is not in the project's lock).
-3. The baseline (gradient boosting and random forests): "published" (scipy's dop853 as their
-   code drives it, one trajectory at a time) and "careful" (fixed-step RK4 on the grid over the
+3. The baseline (gradient boosting and random forests): "published" (scipy's dopri5 as their
+   stored run's ``helper.odeintz`` drives it, one trajectory at a time) and "careful" (fixed-step RK4 on the grid over the
    compiled trees, all trajectories of a batch at once); the speed-up of the neural ODE against
    each, for one trajectory and per trajectory in the batch. The published configuration
    simulates scenarios one at a time, so ``--loop`` of them are timed for its batched figure.
 
-Prints a table (``--json``: one JSON object instead). ``--quick`` makes every count small (a smoke
+Prints a table (``--json``: one JSON object instead, which
+:func:`nodebio.experiments.claims.speed_claims` reads: every figure has its single timings as
+``one_ms_all`` and ``batched_ms_all`` beside the medians, for the intervals of the speed-ups). ``--quick`` makes every count small (a smoke
 run, its figures are not the benchmark's). Targets of the project on a 2-core CPU with one torch
 thread: one trajectory <= 1 ms; <= 0.05 ms per trajectory in a batch of 1,000; training one
 pathway and seed <= 2 s; one trajectory >= 1000x faster than gradient boosting as published and
@@ -39,6 +41,23 @@ from nodebio.timing import median_seconds
 
 TARGETS = {"one_trajectory_ms": 1.0, "batched_ms_per_trajectory": 0.05, "training_s": 2.0,
            "speedup_gb_published": 1000.0, "speedup_rf_published": 5000.0}
+
+
+def timings_ms(function, repeats: int, per: int = 1) -> list[float]:
+    """Milliseconds of ``repeats`` calls of ``function`` after one warm-up call, each divided by ``per``."""
+    function()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(1000 * (time.perf_counter() - started) / per)
+    return times
+
+
+def figure(one: list[float], batched: list[float], **extra) -> dict:
+    """Medians and single timings of one model."""
+    return {"one_ms": statistics.median(one), "batched_ms": statistics.median(batched), "one_ms_all": one,
+            "batched_ms_all": batched, **extra}
 
 
 def scenarios(test: data.Trajectories, n: int, seed: int = 0) -> data.Trajectories:
@@ -121,9 +140,9 @@ def inference(pathway, batch_size, repeats, loop, quick):
         return lambda: node.simulate(trajectories, solver=solver)
 
     for label, solver in (("neural ODE, fused rk4", "rk4"), ("neural ODE, torchdiffeq rk4", "torchdiffeq-rk4")):
-        figures[label] = {"one_ms": 1000 * median_seconds(node_runner(solver, test), repeats),
-                          "batched_ms": 1000 * median_seconds(node_runner(solver, batch), max(1, repeats // 10))
-                          / batch_size, "kind": "neural ODE"}
+        figures[label] = figure(timings_ms(node_runner(solver, test), repeats),
+                                timings_ms(node_runner(solver, batch), max(2, repeats // 10), batch_size),
+                                kind="neural ODE")
     one, many = torchode_simulate(node, test), torchode_simulate(node, batch)
     if one is not None:
         ours, theirs = node.simulate(test), one()
@@ -138,16 +157,16 @@ def inference(pathway, batch_size, repeats, loop, quick):
         for configuration in ("published", "careful"):
             model = models.make_model(f"baseline-{regressor}", configuration=configuration, **trees).fit(prepared)
             label = f"baseline {regressor.upper()}, {configuration}"
-            one_ms = 1000 * median_seconds(lambda: model.simulate(test), 3 if configuration == "published" else repeats)
+            one = timings_ms(lambda: model.simulate(test), 3 if configuration == "published" else repeats)
             if configuration == "published":  # one scenario after another, as their code runs them
-                subset = batch.subset(batch.strains[:loop])
-                batched_ms = 1000 * median_seconds(lambda: model.simulate(subset), 1) / loop
-                how = f"one at a time (dop853), {loop} scenarios timed"
+                # each of ``loop`` scenarios timed alone: the same work as a loop over them
+                batched = [timings_ms(lambda s=s: model.simulate(batch.subset([s])), 1)[0]
+                           for s in batch.strains[:loop]]
+                how = f"one at a time ({model.config.solver}), {loop} scenarios timed"
             else:
-                batched_ms = 1000 * median_seconds(lambda: model.simulate(batch), 1) / batch_size
+                batched = timings_ms(lambda: model.simulate(batch), 2, batch_size)
                 how = f"all {batch_size} at once (RK4 over the compiled trees)"
-            figures[label] = {"one_ms": one_ms, "batched_ms": batched_ms, "kind": "baseline", "note": how,
-                              "status": sorted(set(model.status_))}
+            figures[label] = figure(one, batched, kind="baseline", note=how, status=sorted(set(model.status_)))
     return figures
 
 

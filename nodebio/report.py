@@ -11,6 +11,7 @@ and the prose cites them with ``{glue:text}`n_seeds```. Every value is stored wi
 from __future__ import annotations
 
 from collections.abc import Mapping
+from nodebio.errors import UsageError
 
 __all__ = ["glue_all"]
 
@@ -26,5 +27,5 @@ def glue_all(values: Mapping[str, object]) -> None:
 
     for key, value in values.items():
         if not isinstance(key, str) or not key.isidentifier():
-            raise ValueError(f"glue key {key!r} is not an identifier; use letters, digits and underscores")
+            raise UsageError(f"glue key {key!r} is not an identifier; use letters, digits and underscores")
         glue(key, value, display=False)

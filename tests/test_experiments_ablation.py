@@ -71,3 +71,22 @@ def test_best_experiment_of_one_model_and_the_kinetic_rows_run(limonene_path):
                              ["limonene"], quick=True, progress=False, references=False, test=False,
                              data_dir=limonene_path.parent)
     assert (runs["status"] == "ok").all() and runs["rmse_scaled"].notna().all()
+
+
+def test_the_negative_penalty_changes_the_loss_and_is_reported_active(limonene_path):
+    from nodebio.experiments.ablation import PENALTY_EXPERIMENTS, penalty_ablation
+
+    assert set(PENALTY_EXPERIMENTS) == {"no penalty", "negative (default)", "negative x10"}
+    experiments = {**PENALTY_EXPERIMENTS,
+                   "derivative, limit never reached": {"derivative_weight": 1.0, "derivative_limit": 1e6}}
+    table = penalty_ablation(["limonene"], seeds=1, quick=True, experiments=experiments,
+                             data_dir=limonene_path.parent).set_index("experiment")
+    assert not table.loc["no penalty", "penalty_active"]
+    assert table.loc["negative (default)", "penalty_active"] and table.loc["negative (default)", "largest_penalty"] > 0
+    # the penalty acts on the loss, so the trained model differs from the one without it
+    assert table.loc["negative (default)", "rmse_scaled"] != table.loc["no penalty", "rmse_scaled"]
+    assert table.loc["negative x10", "largest_penalty"] > table.loc["negative (default)", "largest_penalty"]
+    # a derivative penalty whose limit is never reached adds nothing: the default under another name
+    derivative = table.loc["derivative, limit never reached"]
+    assert derivative["largest_penalty"] == pytest.approx(table.loc["negative (default)", "largest_penalty"])
+    assert derivative["rmse_scaled"] == table.loc["negative (default)", "rmse_scaled"]

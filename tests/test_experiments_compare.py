@@ -33,7 +33,14 @@ def test_reproduce_quick_writes_the_tables(tmp_path, limonene_path):
     assert set(output["tuning"]["model"]) == {"baseline-gb", "baseline-rf"}
     markdown = (tmp_path / "res" / "results.md").read_text()
     assert "94.4" in markdown and "baseline-rf" in markdown and "## Verdict" in markdown
-    assert output["verdict"]["limonene"].startswith("On limonene, the paper's margin")
+    assert output["verdict"]["limonene"].startswith("In this quick run, on limonene (held-out strain L2), the paper's")
+    assert "conditional on that strain" in output["verdict"]["limonene"]
+    assert "TPOT, 30-s search" in set(output["improvement"]["reference"])  # the bounded search, named as such
+    assert {"titer_low", "titer_high"} <= set(output["improvement"].columns)
+    claimed = output["claims"]
+    assert claimed["claim"].str.contains("more than 90% lower RMSE").any()
+    assert claimed["claim"].str.contains("back-computed").any() and claimed["paper"].str.contains("8.66").any()
+    assert all(v.startswith(("In this quick run", "not ")) for v in claimed["verdict"])  # quick, or not tested
     assert "persistence" in set(output["per_metabolite"]["model"])
     document = json.loads((tmp_path / "res" / "results.json").read_text())
     assert document["settings"]["seeds"] == 1

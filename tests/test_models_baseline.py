@@ -69,7 +69,7 @@ def test_compiled_ensembles_give_scikit_learns_predictions():
         expected = np.stack([m.predict(probe) for m in models], -1)
         assert np.allclose(compiled.predict(probe), expected, rtol=0, atol=1e-12)
         assert np.allclose(baseline.CompiledEnsemble(models[0]).predict(probe), expected[:, 0], atol=1e-12)
-    with pytest.raises(TypeError, match="Cannot compile"):
+    with pytest.raises(ValueError, match="Cannot compile"):
         baseline.CompiledEnsemble(object())
 
 
@@ -92,7 +92,7 @@ def test_solver_is_a_parameter(baseline_prepared):
     adaptive = baseline.DerivativeRegressionModel(n_estimators=5, solver="RK45", rtol=1e-5, atol=1e-7).fit(baseline_prepared)
     a, b = fixed.simulate(baseline_prepared.test), adaptive.simulate(baseline_prepared.test)
     assert adaptive.status_ == ["ok"] and fixed.config.solver == "rk4"
-    assert baseline.DerivativeRegressionModel(configuration="published").config.solver == "dop853-stepped"
+    assert baseline.DerivativeRegressionModel(configuration="published").config.solver == "dopri5-stepped"
     assert np.isfinite(b).all() and np.allclose(a[:, 0], b[:, 0])
     # the fixed step evaluates the field 4 times per grid interval; the adaptive solver chooses
     assert fixed.evaluations_ == [4 * (len(baseline_prepared.test.times) - 1)]
@@ -165,7 +165,7 @@ def test_baseline_bad_options():
         baseline.DerivativeRegressionModel(regressor="svm")
     with pytest.raises(ValueError, match="configuration must be"):
         baseline.DerivativeRegressionModel(configuration="exact")
-    assert baseline.BaselineConfig(configuration="published-features").solver == "dop853-stepped"
+    assert baseline.BaselineConfig(configuration="published-features").solver == "dopri5-stepped"
     with pytest.raises(RuntimeError, match="not fitted"):
         baseline.DerivativeRegressionModel().simulate(None)
 
@@ -274,3 +274,32 @@ def test_published_features_on_the_pathway_data():
     # I2's covariates are I2's own measurements (OD600 at 0 h)
     i2 = data.read_raw("isopentenol_data.csv").query("Strain == 'I2' and Hour == 0")
     assert model._published_covariates["I2"][0, model.covariates.index("OD600")] == pytest.approx(i2["OD600"].iloc[0])
+
+
+def test_published_resample_keeps_every_strains_times_when_spans_differ():
+    # A is sampled over 0-24 h, B (the last strain) over 0-12 h: one grid over 0-24 h, each strain at its times
+    frame = pd.DataFrame({"Strain": ["A"] * 4 + ["B"] * 3, "Hour": [0.0, 8.0, 16.0, 24.0, 0.0, 6.0, 12.0],
+                          "E": [1.0] * 7, "m": [0.0, 8.0, 16.0, 24.0, 5.0, 11.0, 17.0]})
+    dataset = data.from_frame(frame, states=["m"], controls=["E"], min_times=3)
+    published = baseline.published_resample(dataset, n_points=7)
+    assert list(published.times) == [0.0, 4.0, 8.0, 12.0, 16.0, 20.0, 24.0]
+    a, b = published.x[0, :, 0], published.x[1, :, 0]
+    assert a == pytest.approx([0.0, 4.0, 8.0, 12.0, 16.0, 20.0, 24.0])  # A's values at A's hours
+    assert b[:4] == pytest.approx([5.0, 8.0, 14.0, 17.0])  # B: by row position (4 h halfway between 0 and 6 h)
+    assert b[4:] == pytest.approx([17.0] * 3)  # after B's last sample, its last value repeats
+    covariates = pd.DataFrame({"strain": ["A", "A", "B", "B"], "time": [0.0, 24.0, 0.0, 12.0], "OD": [1.0, 3.0, 1.0, 2.0]})
+    grids, w = baseline.published_feature_resample(dataset, covariates, n_points=7)
+    assert list(grids.times) == list(published.times)
+    assert grids.x[0, :, 0] == pytest.approx(a)
+    assert w[0, -1, 0] == pytest.approx(3.0) and w[1, 3, 0] == pytest.approx(2.0)
+
+
+def test_published_solver_is_dopri5_as_the_stored_run(baseline_prepared):
+    model = baseline.DerivativeRegressionModel(configuration="published", n_estimators=10).fit(baseline_prepared)
+    assert model.config.solver == "dopri5-stepped"
+    dopri5 = model.simulate(baseline_prepared.test)
+    assert model.status_ == ["ok"] * len(baseline_prepared.test.strains)
+    model.config.solver = "dop853-stepped"
+    dop853 = model.simulate(baseline_prepared.test)
+    assert not np.array_equal(dopri5, dop853)  # another integrator: the stored run's is the one used
+    assert np.isfinite(dopri5).all()

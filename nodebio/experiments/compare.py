@@ -4,7 +4,8 @@ All models share one shape (``fit(prepared)``, ``simulate(trajectories)``), so o
 :func:`nodebio.metrics.evaluate`, scores any of them on the held-out strains, and :func:`reproduce`
 runs the paper's comparison: for both pathways, the neural ODEs over several seeds; the 2018
 baseline (both regressor families; as published, with the published feature lists, careful, and
-tuned by the inner folds); TPOT as published from its artifact; Costello & Garcia Martin's
+tuned by the inner folds); TPOT from its artifact (``TPOT, 30-s search`` while the artifact is a
+search bounded in time, not the published one); Costello & Garcia Martin's
 kinetic model (limonene); the model-free references (training mean, persistence, nearest strain,
 zero); all evaluated on the held-out medium strain, plus leave-one-strain-out. The statistics and
 the verdict are computed by :mod:`nodebio.experiments.verdict`.
@@ -35,7 +36,8 @@ import pandas as pd
 from nodebio import data as _data
 from nodebio import metrics
 from nodebio import store as _store
-from nodebio.errors import unknown_message
+from nodebio.errors import UsageError, unknown_message
+from nodebio.experiments import claims as _claims
 from nodebio.experiments import verdict as _verdict
 from nodebio.models.registry import NEURAL_MODELS, REFERENCE_MODELS, make_model, prepare_like
 
@@ -130,10 +132,21 @@ class _ScoredOn:
     def simulate(self, trajectories: _data.Trajectories, **_none) -> np.ndarray:
         grid = self.own.test
         if tuple(trajectories.strains) != tuple(grid.strains):
-            raise ValueError(f"{self.name} simulates the held-out strains of its own data only ({', '.join(grid.strains)}).")
+            raise UsageError(f"{self.name} simulates the held-out strains of its own data only ({', '.join(grid.strains)}).")
         predicted = self.model.simulate(grid)
         self.status_ = list(getattr(self.model, "status_", ["ok"] * len(grid.strains)))
         return predicted[..., [grid.states.index(s) for s in trajectories.states]]
+
+
+def tpot_configuration(provenance: dict) -> str:
+    """The configuration name of a TPOT artifact's runs: ``"published"`` for searches run as
+    published (no time bound), else the bound, ``"30-s search"`` for ``max_time_mins=0.5``
+    (named ``TPOT, 30-s search`` by :func:`nodebio.experiments.verdict.label`)."""
+    bound = provenance.get("settings", {}).get("max_time_mins")
+    if bound is None:
+        return "published"
+    seconds = float(bound) * 60.0
+    return f"{seconds:g}-s search" if seconds < 120 else f"{float(bound):g}-min search"
 
 
 def _load_artifact(pathway: str):
@@ -148,24 +161,26 @@ def _load_artifact(pathway: str):
         return f"not included: {error}"
 
 
-def _artifact_runs(pathway: str, prepared: _data.PreparedData, frame=None) -> tuple[list, str]:
-    """The runs of TPOT as published from its committed artifact (:mod:`nodebio.experiments.tpot_artifact`):
-    [(seed, test score, trajectories)], and a line saying where they came from, or why none.
-    ``frame``: the artifact as :func:`_load_artifact` gave it (loaded here when None)."""
+def _artifact_runs(pathway: str, prepared: _data.PreparedData, frame=None) -> tuple[list, str, str]:
+    """The runs of TPOT from its committed artifact (:mod:`nodebio.experiments.tpot_artifact`):
+    [(seed, test score, trajectories)], a line saying where they came from, or why none, and their
+    configuration (:func:`tpot_configuration`). ``frame``: the artifact as :func:`_load_artifact`
+    gave it (loaded here when None)."""
     from nodebio.experiments import tpot_artifact
 
     frame = _load_artifact(pathway) if frame is None else frame
     if isinstance(frame, str):
-        return [], frame
+        return [], frame, "published"
     runs = []
     for seed in sorted(frame["seed"].unique()):
         model = tpot_artifact.ArtifactModel(frame, int(seed)).fit(prepared)
         table, trajectory, scores = metrics.evaluate(model, prepared, splits=("test",))
         runs.append((int(seed), {**scores["test"], "predictions": table}, trajectory))
     entry = frame.attrs.get("provenance", {})
-    return runs, (f"from the artifact made {entry.get('created', '?')} with `{entry.get('command', '?')}` "
+    configuration = tpot_configuration(entry)
+    return runs, (f"{_verdict.tpot_label(configuration)}, from the artifact made {entry.get('created', '?')} with `{entry.get('command', '?')}` "
                   f"(seeds {', '.join(str(s) for s, _, _ in runs)}; TPOT {entry.get('packages', {}).get('tpot', '?')}; "
-                  f"{entry.get('time_bound', '')})")
+                  f"{entry.get('time_bound', '')})"), configuration
 
 
 def score_rows(pathway: str, name: str, configuration: str, seed: int, fit_seconds: float, score: dict,
@@ -276,8 +291,9 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
     For each pathway, on the paper's split (train low + high producer, test the medium one): the
     neural ODEs (plain and pathway-structured) with ``seeds`` seeds (``first_seed``,
     ``first_seed + 1``, ...), both baselines as published, careful and tuned by the inner folds
-    (:func:`nodebio.experiments.ablation.tune`) with the same seeds, TPOT as published from its
-    committed artifact (:mod:`nodebio.experiments.tpot_artifact`), Costello & Garcia Martin's kinetic
+    (:func:`nodebio.experiments.ablation.tune`) with the same seeds, TPOT from its committed
+    artifact (:mod:`nodebio.experiments.tpot_artifact`; named by :func:`tpot_configuration`,
+    ``TPOT, 30-s search`` for a bounded search), Costello & Garcia Martin's kinetic
     model (limonene; both fits, ``MECHANISTIC``), and every model-free reference (training
     mean, persistence, nearest strain, zero); then (``loso``)
     :func:`leave_one_strain_out` with ``loso_seeds`` seeds (default: ``min(seeds, 3)``).
@@ -285,14 +301,15 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
     point of every run), ``trajectories``, ``summary`` (mean and sd over seeds: both RMSE
     definitions and the titer error), ``improvement`` (with bootstrap intervals),
     ``per_metabolite``, ``strongest`` (the strongest reference per metric), ``verdict`` and
-    ``hypothesis`` (sentences), ``tuning`` and ``loso``. Files in ``out``: the tables as CSV,
-    ``results.json``, ``results.md`` and ``manifest.json`` (:func:`write_results`: the folder is
-    written whole and replaced only with ``overwrite``, checked before any work). ``store``: as for
-    :func:`fit_and_score` (every fit of the comparison goes through it; by default ``$NODEBIO_STORE``
-    when set).
+    ``hypothesis`` (sentences; in a quick run they begin "In this quick run"), ``tuning``, ``loso``
+    and ``loso_improvement`` (the spread over held-out strains the verdict reports; None without
+    ``loso``). Files in ``out``: the tables as CSV, ``results.json``, ``results.md`` and
+    ``manifest.json`` (:func:`write_results`: the folder is written whole and replaced only with
+    ``overwrite``, checked before any work). ``store``: as for :func:`fit_and_score` (every fit of
+    the comparison goes through it; by default ``$NODEBIO_STORE`` when set).
     """
     if seeds < 1:
-        raise ValueError(f"seeds must be at least 1, got {seeds}.")
+        raise UsageError(f"seeds must be at least 1, got {seeds}.")
     unknown = [p for p in pathways if p not in _data.PATHWAYS]
     if unknown:
         raise _data.DataValidationError(unknown_message("pathway", unknown, list(_data.PATHWAYS)))
@@ -310,16 +327,17 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
                                    store=store, progress=progress, data_dir=data_dir)
     artifacts = {}
     for pathway in pathways:
-        found, artifacts[pathway] = _artifact_runs(pathway, prepared[pathway], loaded[pathway])
+        found, artifacts[pathway], configuration = _artifact_runs(pathway, prepared[pathway], loaded[pathway])
         for seed, score, trajectory in found:
-            runs.add(pathway, "tpot", "published", seed, float("nan"), score, trajectory, prepared[pathway])
+            runs.add(pathway, "tpot", configuration, seed, float("nan"), score, trajectory, prepared[pathway])
     output = runs.tables(pathways)
     output["tuning"] = pd.DataFrame([{"pathway": p, "model": m, **o} for (p, m), o in tuning.items()])
-    output.update(analyse(output["results"], output["predictions"], output["trajectories"]))
     output["loso"] = (leave_one_strain_out(pathways, quick=quick, seeds=loso_seeds or min(seeds, 3),
                                            seed=first_seed, device=device, progress=progress, data_dir=data_dir,
                                            store=store)
                       if loso else None)
+    output.update(analyse(output["results"], output["predictions"], output["trajectories"], loso=output["loso"],
+                          quick=quick))
     output["seconds"] = time.perf_counter() - started
     output["settings"] = {"pathways": list(pathways), "seeds": seeds, "first_seed": first_seed, "quick": quick,
                           "loso_seeds": (loso_seeds or min(seeds, 3)) if loso else 0, "device": device,
@@ -372,33 +390,58 @@ def _fit_jobs(jobs, prepared: dict, runs: _Runs, *, first_seed, quick, device, s
     return tuning, from_store
 
 
-def analyse(results: pd.DataFrame, predictions: pd.DataFrame, trajectories: pd.DataFrame) -> dict:
-    """The tables computed from the runs: summary, improvement (with bootstrap intervals),
-    per-metabolite errors, the strongest references, the verdict and the hypothesis."""
+def analyse(results: pd.DataFrame, predictions: pd.DataFrame, trajectories: pd.DataFrame, *,
+            loso: pd.DataFrame | None = None, quick: bool = False) -> dict:
+    """The tables computed from the runs: summary, improvement (with block-bootstrap intervals,
+    titer included), per-metabolite errors, the strongest references, the verdict and the
+    hypothesis, and the paper's claims this run can answer (``claims``,
+    :func:`nodebio.experiments.claims.claims_table`: the margins, the back-computed score, the stored
+    run's numbers; speed and regularisation come from their own runs); with ``loso``
+    (:func:`leave_one_strain_out`) the spread over held-out strains (``loso_improvement``,
+    :func:`nodebio.experiments.verdict.loso_improvements`) beside the verdict."""
     summary = summarize(results)
-    gains = _verdict.bootstrap_improvements(predictions, trajectories, improvements(summary))
+    gains = _verdict.bootstrap_improvements(predictions, trajectories, improvements(summary), results=results)
+    spread = (_verdict.loso_improvements(loso, ("mean",), NODE_MODELS) if loso is not None and len(loso)
+              else None)
     return {"summary": summary, "improvement": gains,
             "per_metabolite": _verdict.per_metabolite(results),
             "strongest": _verdict.strongest_references(summary, NODE_MODELS),
             "assessment": _verdict.assessment(summary, gains, PAPER_IMPROVEMENT, NODE_MODELS),
-            "verdict": _verdict.verdict(summary, gains, PAPER_IMPROVEMENT, NODE_MODELS),
-            "hypothesis": _verdict.hypothesis(summary, PAPER_IMPROVEMENT, NODE_MODELS)}
+            "loso_improvement": spread,
+            "verdict": _verdict.verdict(summary, gains, PAPER_IMPROVEMENT, NODE_MODELS, loso=spread, quick=quick),
+            "hypothesis": _verdict.hypothesis(summary, PAPER_IMPROVEMENT, NODE_MODELS, quick=quick),
+            "claims": _claims.claims_table(improvement=gains, results=results, neural=NODE_MODELS, quick=quick)}
 
 
 def loso_summary(loso_table: pd.DataFrame) -> pd.DataFrame:
     """Mean scaled RMSE per (pathway, held-out strain, model) over seeds, the best model-free
-    reference, and whether each neural ODE variant beats the training-strain mean and the best
-    model-free reference."""
-    table = loso_table.groupby(["pathway", "held_out", "model"], sort=False)["rmse_scaled"].mean().unstack("model")
+    reference, and, by the rule of :func:`nodebio.experiments.verdict.decide` (the interval over
+    seeds of the difference excludes zero), how each neural ODE variant compares with the
+    training-strain mean (``<variant> vs mean``: ``lower``, ``higher``, ``indistinguishable`` or
+    ``missing``) and whether it beats it and the best model-free reference (``beats`` only when its
+    error is lower by the rule; a lower mean within the seeds' noise is not a win)."""
+    per_seed = loso_table.groupby(["pathway", "held_out", "model", "seed"], sort=False)["rmse_scaled"].mean()
+    table = per_seed.groupby(["pathway", "held_out", "model"], sort=False).mean().unstack("model")
     present = [m for m in REFERENCE_MODELS if m in table]
     if present:
         table["best reference"] = table[present].idxmin(axis=1)
-        best = table[present].min(axis=1)
+    words = {"above": "lower", "below": "higher", "indistinguishable": "indistinguishable", "missing": "missing"}
     for variant in NODE_MODELS:
-        if variant in table:
-            table[f"{variant} beats mean"] = table[variant] < table["mean"]
-            if present:
-                table[f"{variant} beats best reference"] = table[variant] < best
+        if variant not in table:
+            continue
+        outcomes = {"mean": [], "best": []}
+        for pathway, held_out in table.index:
+            def seeds(model):
+                return per_seed.get((pathway, held_out, model), pd.Series(dtype=float)).to_numpy(dtype=float)
+
+            mine = seeds(variant)
+            outcomes["mean"].append(_verdict.bootstrap_difference(mine, seeds("mean")).outcome)
+            best = table.loc[(pathway, held_out), "best reference"] if present else None
+            outcomes["best"].append(_verdict.bootstrap_difference(mine, seeds(best)).outcome if best else "missing")
+        table[f"{variant} vs mean"] = [words[o] for o in outcomes["mean"]]
+        table[f"{variant} beats mean"] = [o == "above" for o in outcomes["mean"]]
+        if present:
+            table[f"{variant} beats best reference"] = [o == "above" for o in outcomes["best"]]
     return table.reset_index()
 
 

@@ -27,6 +27,7 @@ import pandas as pd
 
 from nodebio import data as _data
 from nodebio.errors import UsageError, unknown_message
+from nodebio.experiments.verdict import CLEAR_EFFECT_LOG2
 from nodebio.interventions import simulate_interventions, single_protein_scan, training_range
 from nodebio.models.ensemble import Ensemble
 
@@ -139,7 +140,7 @@ def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *,
                           truth_cache: dict | None = None, proteins: Sequence[str] | None = None,
                           factors: Sequence[float] = (0.5, 2.0),
                           members: int = 5, seed: int = 0, data_seed: int | None = None, noise: float = 0.05,
-                          level: float = 0.9, bootstrap: bool = False, sign_threshold: float = 0.05,
+                          level: float = 0.9, bootstrap: bool = False, sign_threshold: float = CLEAR_EFFECT_LOG2,
                           quick: bool = False, progress: bool = True, **options) -> ValidationResult:
     """Train ensembles on synthetic strains and check their single-protein intervention effects.
 
@@ -156,7 +157,8 @@ def validate_on_synthetic(n_training_strains: Sequence[int] = (2, 5, 10, 20), *,
 
     Scores per n and group (in range, out of range): Spearman rank correlation of predicted and
     true fold changes; sign agreement (up or down) over the effects larger than ``sign_threshold``
-    in ``|log2 fold change|`` (0.05 is a change of 3.5%); the median absolute error of the fold change;
+    in ``|log2 fold change|`` (by default :data:`nodebio.experiments.verdict.CLEAR_EFFECT_LOG2`,
+    a change of about 12%, the one threshold of a clear effect); the median absolute error of the fold change;
     ``coverage``, the fraction of true fold changes inside the intervals (calibrated with
     ``calibrate``, else the members' ``level`` range), ``coverage_members`` that of the members'
     range and ``ideal_coverage`` that of a perfectly calibrated ensemble of ``members``
@@ -464,9 +466,13 @@ def main(argv: list[str] | None = None) -> int:
     print("\nrecommendations (true final titer, µM):")
     print(recs[["seed", "strain", "unmodified", "best_recommended", "best_baseline", "random_median", "random_p90",
                 "beats_random_p90", "beats_baseline"]].round(4).to_string(index=False))
-    print(f"\nbest of top-5 above the random 90th percentile in {int(recs['beats_random_p90'].sum())} of {len(recs)} "
-          f"seeds; above the baseline's in {int(recs['beats_baseline'].sum())} of {len(recs)}; intervals: "
-          f"{recs['interval'].iloc[0]}")
+    from nodebio.experiments.verdict import chance_words, top_of_random_chance
+
+    print("\n" + chance_words(int(recs["beats_random_p90"].sum()), len(recs), top_of_random_chance(5),
+                              what="best of top-5 above the random 90th percentile")
+          + "; " + chance_words(int(recs["beats_baseline"].sum()), len(recs), 0.5,
+                                what="above the baseline's best of top-5")
+          + f"; intervals: {recs['interval'].iloc[0]}")
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"effects": out["effects"].reset_index().to_dict(orient="records"),

@@ -16,8 +16,10 @@ Three configurations; the first two are reported by the comparison:
 
 ``"published"``: the choices of their public code. Gaps are filled and the grid is built by
 pandas' default linear interpolation, which goes by row position and ignores the time between
-rows (:func:`published_resample`); the field is integrated with scipy's ``dop853``
-(``atol=1e-4``, at most 1000 steps per call, calls of at most 10 h), as their ``odeintz`` does.
+rows (:func:`published_resample`); the field is integrated with scipy's ``dopri5`` (``atol=1e-4``,
+at most 1000 steps per call, calls of at most 10 h), as ``helper.odeintz`` of their repository
+does, the integrator of the stored run whose result the paper quotes. Their later refactored
+package integrates with ``dop853`` and the same settings: ``solver="dop853-stepped"``.
 
 ``"careful"``: time-aware interpolation (:func:`nodebio.data.prepare`), and a fixed-step
 fourth-order Runge-Kutta integration on the grid. Tree ensembles are piecewise-constant
@@ -49,7 +51,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +59,7 @@ import pandas as pd
 from scipy.signal import savgol_filter
 
 from nodebio import data as _data
-from nodebio.errors import check_names
+from nodebio.errors import NotFittedError, UsageError, check_names, check_options
 from nodebio.models.published import (PUBLISHED_COVARIATES, PUBLISHED_FEATURES, load_covariates,
                                       published_feature_resample, published_resample, published_states)
 from nodebio.models.strainwise import simulate_each
@@ -90,17 +92,17 @@ def estimate_derivatives(times: np.ndarray, values: np.ndarray, method: str = "s
     values = np.asarray(values, dtype=float)
     steps = np.diff(times)
     if len(times) < 3 or not np.allclose(steps, steps[0], rtol=1e-6, atol=1e-9):
-        raise ValueError("estimate_derivatives needs an even time grid of at least 3 points.")
+        raise UsageError("estimate_derivatives needs an even time grid of at least 3 points.")
     if values.shape[-2] != len(times):
-        raise ValueError(f"values have {values.shape[-2]} time points, times {len(times)}.")
+        raise UsageError(f"values have {values.shape[-2]} time points, times {len(times)}.")
     if method == "savgol":
         if window > len(times) or window % 2 == 0 or order >= window:
-            raise ValueError(f"Savitzky-Golay needs an odd window <= {len(times)} points, above the order; "
+            raise UsageError(f"Savitzky-Golay needs an odd window <= {len(times)} points, above the order; "
                              f"got window={window}, order={order}.")
         return savgol_filter(values, window, order, deriv=1, delta=steps[0], axis=-2)
     if method == "central":
         return np.gradient(values, times, axis=-2)
-    raise ValueError(f"Unknown derivative method {method!r}: use 'savgol' or 'central'.")
+    raise UsageError(f"Unknown derivative method {method!r}: use 'savgol' or 'central'.")
 
 
 @dataclass
@@ -131,23 +133,25 @@ class BaselineConfig:
     rtol: float = 1e-6
     atol: float = 1e-8
 
-    #: Integrators: ``"rk4"`` (fixed step on the grid, the careful default), ``"dop853-stepped"``
-    #: (scipy's dop853 driven as in the published code, its default), or any method of
-    #: ``scipy.integrate.solve_ivp`` (``"RK45"``, ``"LSODA"``, ...) with ``rtol``/``atol``.
-    SOLVERS = ("rk4", "dop853-stepped", "RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
+    #: Integrators: ``"rk4"`` (fixed step on the grid, the careful default), ``"dopri5-stepped"``
+    #: (scipy's dopri5 driven as their ``helper.odeintz`` drives it in the stored run: the default of
+    #: the published configurations), ``"dop853-stepped"`` (the same with dop853, as their refactored
+    #: package), or any method of ``scipy.integrate.solve_ivp`` (``"RK45"``, ``"LSODA"``, ...) with
+    #: ``rtol``/``atol``.
+    SOLVERS = ("rk4", "dopri5-stepped", "dop853-stepped", "RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
     CONFIGURATIONS = ("published", "careful", "published-features")
 
     def __post_init__(self):
         if self.regressor not in ("gb", "rf", "tpot"):
-            raise ValueError(f"regressor must be 'gb' (gradient boosting), 'rf' (random forest) or 'tpot' "
+            raise UsageError(f"regressor must be 'gb' (gradient boosting), 'rf' (random forest) or 'tpot' "
                              f"(the AutoML search), got {self.regressor!r}.")
         if self.configuration not in self.CONFIGURATIONS:
-            raise ValueError(f"configuration must be 'published', 'careful' or 'published-features', "
+            raise UsageError(f"configuration must be 'published', 'careful' or 'published-features', "
                              f"got {self.configuration!r}.")
         if self.solver is None:
-            self.solver = "rk4" if self.configuration == "careful" else "dop853-stepped"
+            self.solver = "rk4" if self.configuration == "careful" else "dopri5-stepped"
         if self.solver not in self.SOLVERS:
-            raise ValueError(f"Unknown solver {self.solver!r}; choose one of {', '.join(self.SOLVERS)}.")
+            raise UsageError(f"Unknown solver {self.solver!r}; choose one of {', '.join(self.SOLVERS)}.")
 
 
 class CompiledEnsemble:
@@ -176,7 +180,7 @@ class CompiledEnsemble:
                 offsets.append(0.0)
                 weights.append(1.0 / len(members))
             else:
-                raise TypeError(f"Cannot compile {type(estimator).__name__}.")
+                raise UsageError(f"Cannot compile {type(estimator).__name__}.")
             trees.extend(members)
             owner.extend([j] * len(members))
         width = max(t.node_count for t in trees)
@@ -243,10 +247,15 @@ class DerivativeRegressionModel:
 
     def __init__(self, config: BaselineConfig | None = None, **options):
         base = asdict(config) if config is not None else {}
+        check_options([f.name for f in fields(BaselineConfig)], options, "option of the 2018 baseline")
         self.config = BaselineConfig(**{**base, **options})
         self.name = f"baseline-{self.config.regressor}"
         self.regressors_: list | None = None
         self.inputs_: list | None = None
+
+    def get_params(self) -> dict:
+        """Every option of the model, by name (its :class:`BaselineConfig`)."""
+        return asdict(self.config)
 
     def _make_regressor(self, index: int):
         from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
@@ -394,7 +403,7 @@ class DerivativeRegressionModel:
         needed for strains that were not in the fitted dataset.
         """
         if self.regressors_ is None:
-            raise RuntimeError("The model is not fitted: call fit() first.")
+            raise NotFittedError("The model is not fitted: call fit() first.")
         check_names(self.states, trajectories.states, "states")
         check_names(self.controls, trajectories.controls, "controls")
         times = np.asarray(trajectories.times, dtype=float)
@@ -414,8 +423,8 @@ class DerivativeRegressionModel:
             return paths
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # scipy's ode warns on each failed call
-            solve = {"rk4": self._solve_careful, "dop853-stepped": self._solve_published}.get(
-                self.config.solver, self._solve_ivp)
+            solve = {"rk4": self._solve_careful, "dopri5-stepped": self._solve_published,
+                     "dop853-stepped": self._solve_published}.get(self.config.solver, self._solve_ivp)
             paths, self.status_, self.evaluations_ = simulate_each(solve, times, start, u_all,
                                                                   self.config.clip_at_zero)
         return paths
@@ -426,7 +435,7 @@ class DerivativeRegressionModel:
             covariates = np.asarray(covariates, dtype=float)
             expected = (len(trajectories.strains), len(times), len(self.covariates))
             if covariates.shape != expected:
-                raise ValueError(f"covariates must have shape {expected} (strains, times, {', '.join(self.covariates)}), "
+                raise UsageError(f"covariates must have shape {expected} (strains, times, {', '.join(self.covariates)}), "
                                  f"got {covariates.shape}.")
             return covariates
         known = self._published_covariates
@@ -527,7 +536,8 @@ class DerivativeRegressionModel:
         return path, "ok", counter["n"]
 
     def _solve_published(self, times, x0, u):
-        """scipy's dop853 as in their odeintz: atol 1e-4, 1000 steps per call, calls of <= 10 h."""
+        """scipy's ``ode`` as their ``helper.odeintz``: dopri5 (or dop853, ``config.solver``),
+        atol 1e-4, 1000 steps per call, calls of <= 10 h."""
         from scipy.integrate import ode
         from scipy.interpolate import interp1d
 
@@ -541,7 +551,8 @@ class DerivativeRegressionModel:
                 return np.full(len(x), np.nan)
             return self._field(np.asarray(x)[None], control(t)[None])[0]
 
-        solver = ode(rhs).set_integrator("dop853", nsteps=1000, atol=1e-4)
+        integrator = self.config.solver.split("-")[0]  # dopri5 or dop853
+        solver = ode(rhs).set_integrator(integrator, nsteps=1000, atol=1e-4)
         solver.set_initial_value(np.asarray(x0, dtype=float), times[0])
         path = np.full((len(times), len(x0)), np.nan)
         path[0] = x0
@@ -552,7 +563,7 @@ class DerivativeRegressionModel:
                     return path, (f"solver failed at {solver.t:.1f} h: more than "
                                   f"{self.config.max_evaluations} field evaluations"), counter["n"]
                 if not solver.successful():
-                    return path, f"solver failed at {solver.t:.1f} h (dop853 return code {solver.get_return_code()})", counter["n"]
+                    return path, f"solver failed at {solver.t:.1f} h ({integrator} return code {solver.get_return_code()})", counter["n"]
             if not self._checked(value):
                 return path, f"diverged at {times[k]:.1f} h", counter["n"]
             path[k] = value

@@ -34,19 +34,24 @@ def published_resample(dataset: _data.Dataset, n_points: int = 200) -> _data.Tra
     sampling times and interpolated by row position again, and the sampling times not on the
     grid are dropped. Row-position interpolation treats consecutive rows as equally far apart in
     time whatever their hours, which is where this differs from :func:`nodebio.data.resample`.
+
+    Their code puts each strain on an even grid over its own span; a :class:`nodebio.data.Trajectories`
+    has one time axis, so the grid spans all strains (the same as theirs when the strains share their
+    first and last sampling times, as in the Costello data), and each strain's values are taken at
+    those times: a strain sampled over a shorter span repeats its last value after it (as the
+    interpolation does) and its first value before it.
     """
     variables = list(dataset.variables)
-    xs, us = [], []
+    frames = {}
     for strain in dataset.strains:
         rows = dataset.strain_table(strain)
         mask = dataset.measured[dataset.table["strain"] == strain].reset_index(drop=True)
-        frame = rows[variables].where(mask[variables]).set_index(rows["time"])
-        frame = frame.interpolate()  # by position, as in their read_timeseries_data
-        times = frame.index.to_numpy(dtype=float)
-        grid = np.linspace(times.min(), times.max(), n_points)
-        union = frame.reindex(frame.index.union(pd.Index(grid))).interpolate()  # their augment_data
-        union = union.loc[~union.index.isin(set(times) - set(grid))]
-        on_grid = union.to_numpy(dtype=float)
+        frame = rows[variables].where(mask[variables]).set_index(rows["time"].astype(float))
+        frames[strain] = frame.interpolate()  # by position, as in their read_timeseries_data
+    grid = _common_grid(frames.values(), n_points)
+    xs, us = [], []
+    for frame in frames.values():
+        on_grid = _on_grid(frame, grid).to_numpy(dtype=float)
         xs.append(on_grid[:, [variables.index(s) for s in dataset.states]])
         us.append(on_grid[:, [variables.index(c) for c in dataset.controls]])
     return _data.Trajectories(
@@ -126,6 +131,21 @@ def load_covariates(pathway: str, columns: Sequence[str] = PUBLISHED_COVARIATES,
     return out
 
 
+def _common_grid(frames, n_points: int) -> np.ndarray:
+    """The even grid of ``n_points`` over the span of every strain's sampling times."""
+    starts = [float(f.index.min()) for f in frames]
+    ends = [float(f.index.max()) for f in frames]
+    return np.linspace(min(starts), max(ends), n_points)
+
+
+def _on_grid(frame: pd.DataFrame, grid: np.ndarray) -> pd.DataFrame:
+    """Their ``augment_data``: the grid's times merged with the sampling times, interpolated by
+    row position, cut to the grid; before a series' first value, that value."""
+    times = frame.index.to_numpy(dtype=float)
+    union = frame.reindex(frame.index.union(pd.Index(grid))).interpolate()
+    return union.loc[~union.index.isin(set(times) - set(grid))].bfill()
+
+
 def published_feature_resample(dataset: _data.Dataset, covariates: pd.DataFrame,
                                n_points: int = 200) -> tuple[_data.Trajectories, np.ndarray]:
     """The published grid (:func:`published_resample`) with covariates: (trajectories, w).
@@ -142,8 +162,7 @@ def published_feature_resample(dataset: _data.Dataset, covariates: pd.DataFrame,
     if clash:
         raise _data.DataValidationError(f"Covariates {', '.join(map(repr, clash))} are also states or controls.")
     variables = list(dataset.variables)
-    xs, us, ws = [], [], []
-    grid = None
+    frames = {}
     for strain in dataset.strains:
         rows = dataset.strain_table(strain)
         mask = dataset.measured[dataset.table["strain"] == strain].reset_index(drop=True)
@@ -155,11 +174,11 @@ def published_feature_resample(dataset: _data.Dataset, covariates: pd.DataFrame,
                 "series of the strain being simulated and must be given for every strain.")
         extra = extra.set_index(extra["time"].astype(float))[names]
         frame = frame.join(extra, how="outer").sort_index()
-        frame = frame.interpolate()  # by position, as in their read_timeseries_data
-        times = frame.index.to_numpy(dtype=float)
-        grid = np.linspace(times.min(), times.max(), n_points)
-        union = frame.reindex(frame.index.union(pd.Index(grid))).interpolate()  # their augment_data
-        union = union.loc[~union.index.isin(set(times) - set(grid))].bfill()
+        frames[strain] = frame.interpolate()  # by position, as in their read_timeseries_data
+    grid = _common_grid(frames.values(), n_points)  # one grid over every strain's span
+    xs, us, ws = [], [], []
+    for strain, frame in frames.items():
+        union = _on_grid(frame, grid)  # their augment_data
         empty = [c for c in names if union[c].isna().all()]
         if empty:
             raise _data.DataValidationError(f"Strain {strain!r} has no values of covariate(s) {', '.join(empty)}.")
