@@ -18,7 +18,7 @@ def test_reproduce_quick_writes_the_tables(tmp_path, limonene_path):
             "strongest.csv", "tuning.csv", "results.json", "results.md"} <= files
     summary = output["summary"]
     assert set(summary["model"]) == {"node", "node-structured", "node-kinetic", "baseline-gb", "baseline-rf", "mean",
-                                     "persistence", "nearest", "zero", "kinetic", "tpot"}
+                                     "persistence", "nearest", "zero", "costello-kinetic", "tpot"}
     # 3 neural ODEs, 2 baselines x 4 configurations, 2 kinetic fits, 4 references, TPOT from its artifact
     assert len(summary) == 3 + 2 * 4 + 2 + 4 + 1
     assert summary.loc[summary["model"] == "tpot", "seeds"].iloc[0] == 3

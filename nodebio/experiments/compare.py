@@ -57,7 +57,7 @@ PAPER_IMPROVEMENT = {"limonene": 94.38, "isopentenol": 97.65}
 
 #: Mechanistic references and the pathways they cover: Costello & Garcia Martin's kinetic model
 #: (:mod:`nodebio.models.kinetic`) exists for the limonene pathway only.
-MECHANISTIC = {"kinetic": ("limonene",)}
+MECHANISTIC = {"costello-kinetic": ("limonene",)}
 def _variants(seeds: Iterable[int], pathway: str):
     """(model, configuration, seed) of the comparison on ``pathway``. Configuration ``"tuned"``: the
     careful baseline with the options :func:`nodebio.experiments.ablation.tune` chose by the inner
