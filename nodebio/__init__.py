@@ -10,7 +10,8 @@ The package behind the nodebio book. The pipeline, one subpackage or module a st
   registry (:func:`nodebio.models.make_model`) and one ensemble.
 - :mod:`nodebio.metrics`: scoring simulations against the data.
 - :mod:`nodebio.runs`: the run folder that ``nodebio train`` writes and ``nodebio simulate`` reads.
-- :mod:`nodebio.store`: the model store, fitted models reused within a build (``NODEBIO_STORE``).
+- :mod:`nodebio.store`: the model store, fitted models reused within a build (``NODEBIO_STORE``);
+  :mod:`nodebio.plan`: the fits of an experiment listed first and run in parallel into it.
 - :mod:`nodebio.experiments`: the comparison with the paper, the ablation, the validation of
   interventions on the synthetic truth.
 - :mod:`nodebio.interventions`: what-if changes of enzyme levels, simulated with an ensemble;
@@ -32,7 +33,7 @@ import importlib
 
 _SUBMODULES = ("data", "synthetic", "models", "metrics", "runs", "experiments", "interventions", "calibration",
                "recommend", "plots", "report", "examples", "scratch", "cli", "errors", "seeds", "timing", "store",
-               "safeio")
+               "safeio", "plan")
 
 __all__ = [*_SUBMODULES, "__version__"]
 

@@ -299,7 +299,7 @@ def reproduce_command(args: argparse.Namespace) -> None:
     seeds = args.seeds if args.seeds is not None else (2 if args.quick else 5)
     output = compare.reproduce(pathways, seeds=seeds, first_seed=args.seed, quick=args.quick, loso=not args.no_loso,
                                out=args.out, device=args.device, progress=not args.no_progress,
-                               overwrite=args.overwrite)
+                               overwrite=args.overwrite, jobs=args.jobs)
     print((args.out / "results.md").read_text())
     written = json.loads((args.out / compare.MANIFEST).read_text())["files"]
     print(f"wrote {', '.join(sorted([*written, compare.MANIFEST]))} to {args.out} in {output['seconds']:.0f} s")
@@ -419,6 +419,8 @@ def _add_reproduce_parser(sub) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="replace the results in OUT (kept until the new ones are complete)")
     p.add_argument("--device", default="auto")
+    p.add_argument("--jobs", type=int, help="worker processes for the fits (default $NODEBIO_JOBS, else 1): "
+                                            "they run in parallel into the model store, then the tables are made")
     p.add_argument("--no-progress", action="store_true")
 
 

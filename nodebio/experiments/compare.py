@@ -285,7 +285,7 @@ def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
 def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5, first_seed: int = 0,
               quick: bool = False, loso: bool = True, loso_seeds: int | None = None,
               out: str | Path | None = "results", device: str = "auto", progress: bool = True,
-              data_dir=None, store=None, overwrite: bool = False) -> dict:
+              data_dir=None, store=None, overwrite: bool = False, jobs: int | None = None) -> dict:
     """Run the paper's comparison; returns and (with ``out``) writes the tables.
 
     For each pathway, on the paper's split (train low + high producer, test the medium one): the
@@ -306,8 +306,20 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
     ``loso``). Files in ``out``: the tables as CSV, ``results.json``, ``results.md`` and
     ``manifest.json`` (:func:`write_results`: the folder is written whole and replaced only with
     ``overwrite``, checked before any work). ``store``: as for :func:`fit_and_score` (every fit of
-    the comparison goes through it; by default ``$NODEBIO_STORE`` when set).
+    the comparison goes through it; by default ``$NODEBIO_STORE`` when set). ``jobs``: worker
+    processes (default ``$NODEBIO_JOBS``, else 1); with more than one, the fits that can be listed
+    beforehand (:func:`nodebio.plan.reproduce_plan`) run in parallel into the store first (a
+    temporary one when there is none), and the comparison then reads them from it: the same tables.
     """
+    from nodebio import plan as _plan
+
+    if _plan.default_jobs(jobs) > 1 and _store.default_store(store) is None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="nodebio-store-") as folder:
+            return reproduce(pathways, seeds=seeds, first_seed=first_seed, quick=quick, loso=loso,
+                             loso_seeds=loso_seeds, out=out, device=device, progress=progress, data_dir=data_dir,
+                             store=folder, overwrite=overwrite, jobs=jobs)
     if seeds < 1:
         raise UsageError(f"seeds must be at least 1, got {seeds}.")
     unknown = [p for p in pathways if p not in _data.PATHWAYS]
@@ -320,10 +332,15 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
     chosen = _store.default_store(store)
     if chosen is not None:
         chosen.check()
+    planned = None
+    if _plan.default_jobs(jobs) > 1:
+        specs = _plan.reproduce_plan(pathways, seeds=seeds, first_seed=first_seed, quick=quick, loso=loso,
+                                     loso_seeds=loso_seeds, device=device)
+        planned = _plan.execute(specs, store=chosen, jobs=jobs, data_dir=data_dir, progress=progress)
     runs = _Runs()
     prepared = {p: _data.prepare(_data.load(p, data_dir=data_dir)) for p in pathways}
-    jobs = [(p, *v) for p in pathways for v in _variants(range(first_seed, first_seed + seeds), p)]
-    tuning, from_store = _fit_jobs(jobs, prepared, runs, first_seed=first_seed, quick=quick, device=device,
+    fits = [(p, *v) for p in pathways for v in _variants(range(first_seed, first_seed + seeds), p)]
+    tuning, from_store = _fit_jobs(fits, prepared, runs, first_seed=first_seed, quick=quick, device=device,
                                    store=store, progress=progress, data_dir=data_dir)
     artifacts = {}
     for pathway in pathways:
@@ -341,7 +358,8 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
     output["seconds"] = time.perf_counter() - started
     output["settings"] = {"pathways": list(pathways), "seeds": seeds, "first_seed": first_seed, "quick": quick,
                           "loso_seeds": (loso_seeds or min(seeds, 3)) if loso else 0, "device": device,
-                          "fits": len(jobs), "fits_from_store": from_store, "tpot_artifact": artifacts}
+                          "fits": len(fits), "fits_from_store": from_store, "tpot_artifact": artifacts,
+                          "plan": planned}
     if out is not None:
         write_results(output, Path(out), overwrite=overwrite)
     return output
