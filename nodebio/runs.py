@@ -268,12 +268,23 @@ def _prepare_staging(out: Path, staging: Path, *, resume: bool, overwrite: bool)
 
 
 def _move_into_place(staging: Path, out: Path) -> None:
-    """Replace ``out`` by the complete run in ``staging``."""
+    """Replace ``out`` by the complete run in ``staging``: the old run is renamed aside, the new one
+    renamed into place, then the old one removed. If the second rename fails, the old run is put
+    back; if a process died between the two, the next call puts it back before anything else."""
     old = out.parent / f".{out.name}.old"
+    present = out.exists() or out.is_symlink()
+    if (old.exists() or old.is_symlink()) and not present:
+        old.rename(out)  # the only copy of the old run: back in place first
+        present = True
     _remove(old)
-    if out.exists() or out.is_symlink():
+    if present:
         out.rename(old)
-    staging.rename(out)
+    try:
+        staging.rename(out)
+    except BaseException:
+        if present and not (out.exists() or out.is_symlink()):
+            old.rename(out)
+        raise
     _remove(old)
 
 

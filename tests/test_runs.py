@@ -331,3 +331,39 @@ def test_an_incomplete_run_is_a_run_error(mean_run):
     (mean_run / "model.pkl").unlink()
     with pytest.raises(IncompleteRunError, match="lacks model.pkl: it is incomplete"):
         runs.read_run(mean_run).members()
+
+
+def test_a_failure_between_the_two_renames_keeps_the_old_run(tmp_path):
+    from pathlib import Path
+
+    from nodebio import runs as _runs
+
+    out, staging = tmp_path / "run", tmp_path / ".run.partial"
+    out.mkdir()
+    (out / "run.json").write_text("old")
+    staging.mkdir()
+    (staging / "run.json").write_text("new")
+    original = Path.rename
+
+    def failing(self, target):
+        if self == staging:
+            raise OSError(28, "No space left on device", str(target))
+        return original(self, target)
+
+    Path.rename = failing
+    try:
+        with pytest.raises(OSError):
+            _runs._move_into_place(staging, out)
+    finally:
+        Path.rename = original
+    assert (out / "run.json").read_text() == "old" and (staging / "run.json").read_text() == "new"
+    # a process that died between the two renames left the old run aside and no run in place:
+    # the next replacement puts it back before anything else, and then replaces it
+    (tmp_path / ".run.old").mkdir()
+    (tmp_path / ".run.old" / "run.json").write_text("older")
+    import shutil
+
+    shutil.rmtree(out)
+    _runs._move_into_place(staging, out)
+    assert (out / "run.json").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
