@@ -96,3 +96,26 @@ def test_recommend_works_with_a_baseline_model(intervention_prepared):
     result = recommend.recommend(baseline, intervention_prepared.dataset, "S5", n=5, rule="mean",
                                  proteins=list(synthetic.ENZYMES[-3:]), n_random=0)
     assert len(result.table) == 5 and result.table["fold_change"].is_monotonic_decreasing
+
+
+def test_the_trust_region_bounds_both_ways_by_hand():
+    from nodebio import data, interventions as iv
+
+    # two strains; peaks of E: 2 and 8 (of F: 1 and 1)
+    u = np.zeros((2, 3, 2))
+    u[0, :, 0], u[1, :, 0] = [1, 2, 1], [4, 8, 4]
+    u[:, :, 1] = 1.0
+    train = data.Trajectories(strains=("A", "B"), times=np.array([0.0, 1.0, 2.0]), states=("x",),
+                              controls=("E", "F"), x=np.ones((2, 3, 1)), u=u,
+                              measured=pd.DataFrame(), units={})
+    region = recommend.trust_region(train, max_fold=4)
+    assert region.loc["E", "low"] == 0.5 and region.loc["E", "high"] == 32.0
+    assert region.loc["F", "low"] == 0.25 and region.loc["F", "high"] == 4.0
+    peaks = pd.Series({"E": 2.0, "F": 1.0})
+    # E from a peak of 2: x0.25 reaches 0.5 (the lower bound, inside), x0.2 leaves it; x16 reaches 32, x17 leaves
+    assert recommend.inside_region(iv.scale("E", 0.25), peaks, region)
+    assert not recommend.inside_region(iv.scale("E", 0.2), peaks, region)
+    assert recommend.inside_region(iv.scale("E", 16), peaks, region)
+    assert not recommend.inside_region(iv.scale("E", 17), peaks, region)
+    # a pair is inside only when both proteins are
+    assert not recommend.inside_region(iv.scale("E", 2) + iv.scale("F", 0.2), peaks, region)
