@@ -541,6 +541,14 @@ def _write_tables(output: dict, out: Path) -> list[str]:
         loso = loso_summary(output["loso"])
         document["loso"] = loso.to_dict(orient="records")
         sections += ["## Leave one strain out: mean scaled RMSE", markdown_table(loso)]
+    for name, title in (("loso_improvement", "Leave one strain out: the improvement's spread over held-out strains"),
+                        ("claims", "The paper's claims beside ours")):
+        table = output.get(name)
+        if isinstance(table, pd.DataFrame) and not table.empty:
+            table.to_csv(out / f"{name}.csv", index=False)
+            written.append(f"{name}.csv")
+            document[name] = table.to_dict(orient="records")
+            sections += [f"## {title}", markdown_table(table)]
     (out / "results.json").write_text(json.dumps(document, indent=2, default=float))
     (out / "results.md").write_text("\n\n".join(sections) + "\n")
     return written + ["results.json", "results.md"]
