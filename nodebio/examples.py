@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from nodebio import data, synthetic
+from nodebio import safeio
 from nodebio.errors import UsageError
 
 __all__ = ["FOLDER", "CSV", "REACTIONS", "SETTINGS", "GAPS", "STATES", "CONTROLS", "PRODUCT", "TRAIN", "TEST",
@@ -53,7 +54,8 @@ def write_example(path: str | Path = CSV) -> Path:
     """Write :func:`example_frame` as a CSV (``DIGITS`` significant digits); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    example_frame().to_csv(path, index=False, float_format=f"%.{DIGITS}g")
+    with safeio.atomic_path(path) as tmp:  # whole or not at all
+        example_frame().to_csv(tmp, index=False, float_format=f"%.{DIGITS}g")
     return path
 
 
@@ -111,7 +113,8 @@ def mistakes(folder: str | Path, source: str | Path = CSV) -> list[Mistake]:
 
     def write(name, change, table, **kwargs):
         path = folder / f"{name}.csv"
-        table.to_csv(path, index=False)
+        with safeio.atomic_path(path) as tmp:
+            table.to_csv(tmp, index=False)
         made.append(Mistake(name, change, path, **kwargs))
 
     def where(i):

@@ -403,7 +403,9 @@ class CostelloKineticModel:
     def write_sbml(self, path, strain: str | None = None, trajectories: _data.Trajectories | None = None) -> Path:
         """Write :meth:`to_sbml` to ``path`` (UTF-8); returns the path."""
         path = Path(path)
-        path.write_text(self.to_sbml(strain, trajectories), encoding="utf-8")
+        from nodebio import safeio
+
+        safeio.write_text(path, self.to_sbml(strain, trajectories))
         return path
 
     def __repr__(self) -> str:
