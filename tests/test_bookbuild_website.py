@@ -23,8 +23,8 @@ MAIN_PART = "The book"
 
 def test_launch_urls():
     urls = sphinxext.launch_urls("https://github.com/nodebio/nodebio", "gh-pages", "book/data")
-    assert urls["Colab"] == "https://colab.research.google.com/github/nodebio/nodebio/blob/gh-pages/_notebooks/book/data.ipynb"
-    assert urls["Binder"] == "https://mybinder.org/v2/gh/nodebio/nodebio/gh-pages?urlpath=lab/tree/_notebooks/book/data.ipynb"
+    assert urls["Colab"] == "https://colab.research.google.com/github/nodebio/nodebio/blob/gh-pages/_student/book/data.ipynb"
+    assert urls["Binder"] == "https://mybinder.org/v2/gh/nodebio/nodebio/gh-pages?urlpath=lab/tree/_student/book/data.ipynb"
 
 
 def test_link_check_finds_a_broken_link_and_a_missing_anchor(tmp_path):
@@ -56,30 +56,44 @@ def test_internal_links_and_images_of_the_site(site):
 
 
 def test_published_notebooks_and_buttons(site):
+    """The download button gives the chapter's student notebook; the launch, repository and edit
+    buttons, the install cell and the Binder environment exist only where the repository is public
+    (``nodebio_public_repository`` of _config.yml), pointing at real files."""
     import nbformat
 
     url, branch = book.repository()
+    public = book.public_repository()
     org_repo = url.removeprefix("https://github.com/")
     for chapter in filter(book.is_notebook, book.chapters()):
         page = chapter.relative_to(ROOT).with_suffix("")
+        html = (site / f"{page}.html").read_text()
+        depth = "../" * (len(page.parts) - 1)
+        if chapter.stem == "instructors":
+            assert f"{book.NOTEBOOKS_DIR}/{page}.ipynb" not in html
+            continue
         notebook = site / book.NOTEBOOKS_DIR / f"{page}.ipynb"
         assert notebook.is_file(), f"{notebook} was not published"
         cells = nbformat.read(notebook, as_version=4).cells
-        assert book.INSTALL_TAG in cells[0].metadata["tags"]
+        assert (book.INSTALL_TAG in cells[0].metadata.get("tags", [])) == public
         assert not any(c.get("outputs") for c in cells if c.cell_type == "code")
-        html = (site / f"{page}.html").read_text()
-        colab = f"https://colab.research.google.com/github/{org_repo}/blob/gh-pages/_notebooks/{page}.ipynb"
-        binder = f"https://mybinder.org/v2/gh/{org_repo}/gh-pages?urlpath=lab/tree/_notebooks/{page}.ipynb"
-        assert colab in html, f"no Colab link to the published notebook in {page}.html"
-        assert binder in html, f"no Binder link to the published notebook in {page}.html"
-        depth = "../" * (len(page.parts) - 1)
-        assert f'href="{depth}_notebooks/{page}.ipynb"' in html, f"no download link to the notebook in {page}.html"
+        assert f'href="{depth}{book.NOTEBOOKS_DIR}/{page}.ipynb"' in html, f"no download link to the notebook in {page}.html"
+        colab = f"https://colab.research.google.com/github/{org_repo}/blob/gh-pages/{book.NOTEBOOKS_DIR}/{page}.ipynb"
+        binder = f"https://mybinder.org/v2/gh/{org_repo}/gh-pages?urlpath=lab/tree/{book.NOTEBOOKS_DIR}/{page}.ipynb"
         edit = f"{url}/edit/{branch}/{page}.md"
-        assert edit in html and (ROOT / f"{page}.md").is_file()
-        assert "/blob/main/" not in html.split("launch-buttons")[-1].split("</ul>")[0]
-    assert (site / "binder" / "requirements.txt").is_file() and (site / ".nojekyll").is_file()
-    requirements = (site / "binder" / "requirements.txt").read_text()
-    assert f"nodebio @ git+{url}@{branch}" in requirements and "torch==" in requirements
+        if public:
+            assert colab in html, f"no Colab link to the published notebook in {page}.html"
+            assert binder in html, f"no Binder link to the published notebook in {page}.html"
+            assert edit in html and (ROOT / f"{page}.md").is_file()
+            assert "/blob/main/" not in html.split("launch-buttons")[-1].split("</ul>")[0]
+        else:
+            assert url not in html, f"{page}.html points at {url}, which is not public (nodebio_public_repository)"
+            assert "colab.research.google.com" not in html and "mybinder.org" not in html
+    assert (site / ".nojekyll").is_file()
+    if public:
+        requirements = (site / "binder" / "requirements.txt").read_text()
+        assert f"nodebio @ git+{url}@{branch}" in requirements and "torch==" in requirements
+    else:
+        assert not (site / "binder").exists()
 
 
 def test_solutions_are_hidden_in_the_html(site):
@@ -126,7 +140,9 @@ def test_html_finds_the_sphinx_extension_of_bookbuild_from_anywhere(tmp_path, mo
     site = book.html(src)
     assert site == tmp_path / "_build" / "html"
     page = (site / "book" / "page.html").read_text()
-    assert 'href="../_notebooks/book/page.ipynb"' in page  # written by bookbuild.sphinxext
+    assert 'href="../_student/book/page.ipynb"' in page  # written by bookbuild.sphinxext
+    assert (site / "_student" / "book" / "page.ipynb").is_file()  # bookbuild.student
+    assert (site / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()  # served with the site
 
 
 def _main_chapters() -> list[Path]:
