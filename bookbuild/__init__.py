@@ -7,7 +7,7 @@ Used by the Makefile; also runnable by hand from the repository root::
     python -m bookbuild prepare --mode quick --out _build/nbval  # parameterized, not executed
     python -m bookbuild environment-file                         # environment.yml from the lock
     python -m bookbuild time --mode quick                        # record chapter timings in book/_timings
-    python -m bookbuild check-site                               # links, images, names left in the prose
+    python -m bookbuild check-site                               # links, images, names in the prose, stderr
     python -m bookbuild format [--check] [FILES]                 # black over the chapters' code cells
 
 Chapter sources are the jupytext MyST files ``book/*.md`` listed in ``_toc.yml``. ``execute``
@@ -41,7 +41,8 @@ Sphinx extension :mod:`~bookbuild.sphinxext` (imported by Sphinx only).
 from bookbuild.environment import environment_file, lock_requirements
 from bookbuild.execution import build_record, execute, hardware, prepare
 from bookbuild.formatting import LINE_LENGTH, SOLUTION_LINE_LENGTH, format_chapters, format_text
-from bookbuild.sitecheck import check_site, glue_keys, prose_problems, unsubstituted_names
+from bookbuild.sitecheck import (check_site, external_scripts, glue_keys, prose_problems, stderr_outputs,
+                                 unsubstituted_names)
 from bookbuild.sources import (BOOK_FILES, INSTALL_TAG, MODES, PARAMETER_NAMES, ROOT, ChapterError, chapters,
                                install_cell_source, is_notebook, parameters_of, parts, public_repository,
                                repository, with_install_cell)
@@ -50,7 +51,7 @@ from bookbuild.timings import TIMINGS_DIR, record_timings, recorded_timings
 from bookbuild.website import NOTEBOOKS_DIR, html, publish
 
 __all__ = [
-    "BOOK_FILES", "INSTALL_TAG", "INSTRUCTOR_DIR", "STUDENT_DIR", "public_repository", "write_editions", "LINE_LENGTH", "MODES", "NOTEBOOKS_DIR", "PARAMETER_NAMES", "ROOT", "SOLUTION_LINE_LENGTH",
+    "BOOK_FILES", "INSTALL_TAG", "INSTRUCTOR_DIR", "STUDENT_DIR", "public_repository", "write_editions", "stderr_outputs", "external_scripts", "LINE_LENGTH", "MODES", "NOTEBOOKS_DIR", "PARAMETER_NAMES", "ROOT", "SOLUTION_LINE_LENGTH",
     "TIMINGS_DIR", "ChapterError", "build_record", "chapters", "check_site", "environment_file", "execute",
     "format_chapters", "format_text", "glue_keys", "hardware", "html", "install_cell_source", "is_notebook",
     "lock_requirements", "parameters_of", "parts", "prepare", "prose_problems", "publish", "record_timings",

@@ -256,3 +256,37 @@ def test_docstring_entries_become_definition_lists():
     assert sphinxext.definition_lists(lines) == [
         "Summary line.", "", ".. rubric:: Attributes", "", "``table``", "    a DataFrame with",
         "    two lines.", "``states``, ``controls``", "    names.", "", "A closing paragraph."]
+
+
+def test_stderr_and_external_scripts_are_found(tmp_path):
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "a.html").write_text(
+        '<div class="cell_output docutils container"><div class="output stderr highlight-myst-ansi notranslate">'
+        '<div class="highlight"><pre><span></span>/tmp/x.py:3: UserWarning: careful\n  warn()</pre></div></div></div>'
+        '<div class="output stream highlight-myst-ansi notranslate"><div class="highlight"><pre>fine</pre></div></div>'
+        '<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script>'
+        '<script src="../_static/mathjax/tex-mml-chtml.js"></script>')
+    (tmp_path / "index.html").write_text('<div class="output stream"><pre>ok</pre></div><script src="_static/x.js"></script>')
+    assert book.stderr_outputs(tmp_path) == ["book/a.html: output on stderr: /tmp/x.py:3: UserWarning: careful"]
+    assert book.external_scripts(tmp_path) == [
+        "book/a.html: loads https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js from another host"]
+
+
+def test_no_page_shows_stderr(site):
+    """A warning or log line a cell printed on stderr reads as a fault of the book: fix it where
+    it is raised."""
+    problems = book.stderr_outputs(site)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_site_loads_no_script_from_another_host(site):
+    """MathJax and every other script are served with the site, so it works offline."""
+    problems = book.external_scripts(site)
+    assert not problems, "\n".join(problems)
+    pages = [c for c in book.chapters() if "$" in c.read_text()]
+    assert pages, "no page with an equation"
+    for chapter in pages:
+        html = (site / chapter.relative_to(ROOT).with_suffix(".html")).read_text()
+        scripts = re.findall(r'<script[^>]*\bsrc="([^"]*mathjax[^"]*)"', html)
+        assert scripts, f"{chapter.stem} has equations but loads no MathJax"
+        assert all((site / chapter.relative_to(ROOT).parent / s.split("?")[0]).resolve().is_file() for s in scripts)
