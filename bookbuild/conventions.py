@@ -6,8 +6,8 @@ the chapter keeps it); ``tests/test_bookbuild_conventions.py`` runs them over th
 ``_toc.yml``. :func:`learning_objectives` is also what the instructors' page lists.
 
 - a ``Learning objectives`` admonition directly after the title (:func:`objectives_problems`);
-- every exercise titled with its grade, ``Predict:``, ``Measure:`` or ``Implement:``, and at
-  least one ``Implement:`` (:func:`exercise_problems`);
+- every exercise titled with its grade, ``Predict:``, ``Measure:``, ``Implement:`` or
+  ``Critique:``, and at least one ``Implement:`` (:func:`exercise_problems`);
 - code in a solution only as executed cells between ``solution-start`` and ``solution-end``,
   never in a ``{solution}`` block nor as a fenced or indented block that is not executed
   (:func:`solution_problems`);
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from bookbuild.formatting import code_cells
 
-GRADES = ("Predict:", "Measure:", "Implement:")
+GRADES = ("Predict:", "Measure:", "Implement:", "Critique:")
 OBJECTIVES = "Learning objectives"
 
 _FENCE = re.compile(r"^(`{3,}|:{3,})\{([\w-]+)\}[ \t]*(.*?)\s*$")

@@ -28,7 +28,7 @@ import json
 import re
 from pathlib import Path
 
-from bookbuild.sources import INSTALL_TAG, ChapterError, public_repository
+from bookbuild.sources import EXECUTED_KEY, INSTALL_TAG, ChapterError, public_repository
 
 STUDENT_DIR = "_student"          # relative to the HTML root
 INSTRUCTOR_DIR = "_instructor"
@@ -164,7 +164,10 @@ class Renderer:
     # -- blocks --------------------------------------------------------------------------------
     def markdown(self, source: str) -> list[str]:
         """The markdown of one cell, rendered (an empty list: nothing of it is kept)."""
-        out = self.lines(source.split("\n"))
+        out = []
+        for line in self.lines(source.split("\n")):
+            if line.strip() or (out and out[-1].strip()):  # one blank line at most
+                out.append(line)
         while out and not out[0].strip():
             out.pop(0)
         while out and not out[-1].strip():
@@ -256,6 +259,14 @@ class Renderer:
         return out
 
 
+def executed_note(values: dict) -> str:
+    """The note under a chapter's parameters cell: the values the numbers of its text come from."""
+    shown = ", ".join(f"`{name} = {value!r}`" for name, value in values.items())
+    return (f"*The numbers written in the text of this notebook come from the book's build, which ran "
+            f"this chapter with {shown}. With other values, or on another machine, your numbers will "
+            f"differ; `MODE = \"quick\"` runs the chapter in minutes.*")
+
+
 def edition(notebook, chapter: str, glued: dict[str, str], *, keep_solutions: bool = False,
             titles: dict[str, str] | None = None, cites: dict[str, tuple[str, str]] | None = None,
             install: bool = False, fallback: dict[str, str] | None = None):
@@ -282,6 +293,8 @@ def edition(notebook, chapter: str, glued: dict[str, str], *, keep_solutions: bo
             new.outputs = [o for o in cell.get("outputs", []) if "scrapbook" not in o.get("metadata", {})]
             new.execution_count = cell.get("execution_count")
         cells.append(new)
+        if "parameters" in tags and cell.metadata.get(EXECUTED_KEY):
+            cells.append(nbformat.v4.new_markdown_cell(executed_note(cell.metadata[EXECUTED_KEY])))
     if renderer.in_solution:
         raise ChapterError(f"{chapter}: a solution-start without its solution-end")
     out = nbformat.v4.new_notebook(cells=cells)

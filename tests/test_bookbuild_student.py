@@ -16,7 +16,7 @@ import pytest
 import bookbuild as book
 from bookbuild import student
 from bookbuild.downloads import GLUE_MIME
-from bookbuild.sources import INSTALL_TAG
+from bookbuild.sources import EXECUTED_KEY, INSTALL_TAG
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,7 +84,8 @@ def executed_chapter(install: bool = True) -> nbformat.NotebookNode:
         cells.append(nbformat.v4.new_code_cell("%pip install nodebio", metadata={"tags": [INSTALL_TAG, "remove-cell"]}))
     cells += [
         nbformat.v4.new_markdown_cell(PROSE),
-        nbformat.v4.new_code_cell('MODE = "full"\nSEED = 0', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell('MODE = "full"\nSEED = 0', metadata={
+            "tags": ["parameters"], EXECUTED_KEY: {"MODE": "quick", "SEED": 0}}),
         nbformat.v4.new_code_cell('MODE = "quick"', metadata={"tags": ["injected-parameters", "remove-cell"]}),
         nbformat.v4.new_code_cell("glue_all(...)", metadata={"tags": ["remove-cell"]},
                                   outputs=[_glue("rmse", "0.25"), _glue("n_seeds", "3")]),
@@ -131,6 +132,12 @@ def test_student_notebook_has_values_in_its_prose_and_no_solutions():
     assert 'MODE = "full"' in code and "glue_all(...)" in code and 'MODE = "quick"' not in code
     assert not any(c.get("outputs") for c in notebook.cells if c.cell_type == "code")
     assert "papermill" not in notebook.metadata
+    # under the parameters cell, the values the numbers of the text were computed with
+    i = next(i for i, c in enumerate(notebook.cells) if "parameters" in c.metadata.get("tags", []))
+    assert EXECUTED_KEY not in notebook.cells[i].metadata
+    assert notebook.cells[i + 1].cell_type == "markdown"
+    assert "ran this chapter with `MODE = 'quick'`, `SEED = 0`" in notebook.cells[i + 1].source
+    assert "\n\n\n" not in text
     nbformat.validate(notebook)
 
 
