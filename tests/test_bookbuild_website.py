@@ -294,3 +294,14 @@ def test_the_site_loads_no_script_from_another_host(site):
         assert scripts, f"{chapter.stem} has equations but loads no MathJax"
         assert all((page.parent / s.split("?")[0]).resolve().is_file() for s in scripts), scripts
     assert with_math, "no page with an equation"
+
+
+def test_no_spread_of_a_single_run_in_the_tables(site):
+    """A mean over one seed has no standard deviation: "± 0" or "± nan" reads as a measured
+    spread of zero. The chapters write "(one seed)" instead."""
+    problems = []
+    for chapter in book.chapters():
+        html = (site / chapter.relative_to(ROOT).with_suffix(".html")).read_text()
+        for match in re.finditer(r"±\s*(?:0(?![.\d])|nan)", html):
+            problems.append(f"{chapter.stem}: ...{html[max(0, match.start() - 40):match.end() + 10]}...")
+    assert not problems, "\n".join(problems[:20])
