@@ -108,7 +108,9 @@ def objectives_problems(text: str) -> list[str]:
         return [f"the title is not directly followed by a ```{{admonition}} {OBJECTIVES}``` (CONTRIBUTING.md)"]
     if not objectives:
         return [f"the {OBJECTIVES} admonition has no bullets"]
-    return []
+    # the instructors' page and the student notebooks show the bullets as plain markdown
+    return [f"the objective {o!r} holds a role ({m.group(0)}...): write it as plain text"
+            for o in objectives for m in [re.search(r"\{[\w:-]+\}`", o)] if m]
 
 
 def exercises(text: str) -> list[Block]:

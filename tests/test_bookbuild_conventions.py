@@ -128,6 +128,12 @@ def test_a_solution_without_its_lesson_is_found():
     assert len(conventions.lesson_problems(moved)) == 1
 
 
+def test_objectives_are_plain_text():
+    text = GOOD.replace("- Explain the result.", "- Explain the {term}`titer`.")
+    [problem] = conventions.objectives_problems(text)
+    assert "Explain the {term}`titer`." in problem and "plain text" in problem
+
+
 def test_objectives_must_directly_follow_the_title():
     late = GOOD.replace("# A good chapter\n", "# A good chapter\n\nAn opening paragraph.\n")
     assert "not directly followed" in conventions.objectives_problems(late)[0]
