@@ -159,7 +159,7 @@ class Recommendation:
         # a design of many proteins wraps onto several lines: the figure grows with them
         labels = [textwrap.fill(str(design), 40) for design in top["design"]]
         lines = sum(label.count("\n") + 1 for label in labels)
-        fig, ax = plt.subplots(figsize=(10, 0.3 * lines + 0.25 * len(top) + 1.5), layout="constrained")
+        fig, ax = plt.subplots(figsize=(8, 0.3 * lines + 0.25 * len(top) + 1.5), layout="constrained")  # the page
         y = np.arange(len(top))
         for k, (_, row) in enumerate(top.iterrows()):
             ax.barh(k, row["fold_change"] - 1.0, left=1.0, color="tab:red" if row["fold_change"] > 1 else "tab:blue",

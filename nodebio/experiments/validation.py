@@ -355,7 +355,7 @@ def plot_validation(result: ValidationResult):
     import matplotlib.pyplot as plt
 
     details, summary = result.details, result.summary
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4), constrained_layout=True)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 4.2), constrained_layout=True)  # the page width
     largest = details[details["training_strains"] == details["training_strains"].max()]
     for group, rows in largest.groupby("group", sort=False):
         err = np.clip(np.vstack([rows["fold_change"] - rows["fold_change_low"],
