@@ -305,3 +305,14 @@ def test_no_spread_of_a_single_run_in_the_tables(site):
         for match in re.finditer(r"±\s*(?:0(?![.\d])|nan)", html):
             problems.append(f"{chapter.stem}: ...{html[max(0, match.start() - 40):match.end() + 10]}...")
     assert not problems, "\n".join(problems[:20])
+
+
+def test_no_table_is_cut_short(site):
+    """pandas shows the first and last rows of a long table and "N rows × M columns" under it:
+    the reader loses the rows in between. A chapter shows fewer rows, or all of them."""
+    problems = []
+    for chapter in book.chapters():
+        html = (site / chapter.relative_to(ROOT).with_suffix(".html")).read_text()
+        problems += [f"{chapter.stem}: a table cut to {m.group(0)}"
+                     for m in re.finditer(r"\d+ rows × \d+ columns", html)]
+    assert not problems, "\n".join(problems)
