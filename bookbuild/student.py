@@ -28,7 +28,7 @@ import json
 import re
 from pathlib import Path
 
-from bookbuild.sources import EXECUTED_KEY, INSTALL_TAG, ChapterError, public_repository
+from bookbuild.sources import EXECUTED_KEY, INSTALL_TAG, PARAMETER_NAMES, ChapterError, public_repository
 
 STUDENT_DIR = "_student"          # relative to the HTML root
 INSTRUCTOR_DIR = "_instructor"
@@ -261,7 +261,8 @@ class Renderer:
 
 def executed_note(values: dict) -> str:
     """The note under a chapter's parameters cell: the values the numbers of its text come from."""
-    shown = ", ".join(f"`{name} = {value!r}`" for name, value in values.items())
+    names = [n for n in PARAMETER_NAMES if n in values] + sorted(set(values) - set(PARAMETER_NAMES))
+    shown = ", ".join(f"`{name} = {values[name]!r}`" for name in names)
     return (f"*The numbers written in the text of this notebook come from the book's build, which ran "
             f"this chapter with {shown}. With other values, or on another machine, your numbers will "
             f"differ; `MODE = \"quick\"` runs the chapter in minutes.*")

@@ -85,7 +85,7 @@ def executed_chapter(install: bool = True) -> nbformat.NotebookNode:
     cells += [
         nbformat.v4.new_markdown_cell(PROSE),
         nbformat.v4.new_code_cell('MODE = "full"\nSEED = 0', metadata={
-            "tags": ["parameters"], EXECUTED_KEY: {"MODE": "quick", "SEED": 0}}),
+            "tags": ["parameters"], EXECUTED_KEY: {"SEED": 0, "MODE": "quick"}}),
         nbformat.v4.new_code_cell('MODE = "quick"', metadata={"tags": ["injected-parameters", "remove-cell"]}),
         nbformat.v4.new_code_cell("glue_all(...)", metadata={"tags": ["remove-cell"]},
                                   outputs=[_glue("rmse", "0.25"), _glue("n_seeds", "3")]),
