@@ -410,7 +410,7 @@ def plot_effects_against_truth(validations: dict, *, ncols: int | None = None):
     if not validations:
         raise ValueError("Give at least one validation result to plot.")
     n = len(validations)
-    fig, axes = _grid(n, ncols or n, width=2.7, height=2.9, sharex=False)
+    fig, axes = _grid(n, ncols or n, width=2.5, height=2.8, sharex=False)
     everything = np.concatenate([np.concatenate([v.details["true_fold_change"], v.details["fold_change"]])
                                  for v in validations.values()])
     everything = everything[np.isfinite(everything) & (everything > 0)]

@@ -170,7 +170,11 @@ class Recommendation:
         ax.axvline(1.0, color="black", lw=1)
         ax.set_yticks(y, labels, fontsize=8)
         ax.set_xscale("log")
-        ax.set_xlabel(f"{self.product} fold change against unmodified {self.strain} ({self.interval})")
+        plain = plt.FuncFormatter(lambda v, _: f"{v:g}")  # 2, not 2x10^0
+        ax.xaxis.set_major_formatter(plain)
+        ax.xaxis.set_minor_formatter(plain)
+        ax.set_xlabel(textwrap.fill(f"{self.product} fold change against unmodified {self.strain} ({self.interval})",
+                                    70))  # a long interval description stays within the figure
         ax.set_title(f"Top {len(top)} designs by {self.rule} (hatched: extrapolation)")
         return fig
 
