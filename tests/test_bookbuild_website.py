@@ -299,11 +299,16 @@ def test_the_site_loads_no_script_from_another_host(site):
 def test_no_spread_of_a_single_run_in_the_tables(site):
     """A mean over one seed has no standard deviation: "± 0" or "± nan" reads as a measured
     spread of zero. The chapters write "(one seed)" instead."""
+    from bs4 import BeautifulSoup
+
     problems = []
     for chapter in book.chapters():
-        html = (site / chapter.relative_to(ROOT).with_suffix(".html")).read_text()
-        for match in re.finditer(r"±\s*(?:0(?![.\d])|nan)", html):
-            problems.append(f"{chapter.stem}: ...{html[max(0, match.start() - 40):match.end() + 10]}...")
+        soup = BeautifulSoup((site / chapter.relative_to(ROOT).with_suffix(".html")).read_text(), "html.parser")
+        for element in soup.select("div.cell_input"):  # the code that writes the tables may say "± 0"
+            element.decompose()
+        text = " ".join(soup.get_text(" ").split())
+        for match in re.finditer(r"±\s*(?:0(?![.\d])|nan)", text):
+            problems.append(f"{chapter.stem}: ...{text[max(0, match.start() - 40):match.end() + 10]}...")
     assert not problems, "\n".join(problems[:20])
 
 
