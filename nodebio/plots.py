@@ -432,9 +432,9 @@ def plot_effects_against_truth(validations: dict, *, ncols: int | None = None):
         for axis in (ax.xaxis, ax.yaxis):
             axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
             axis.set_minor_formatter(NullFormatter())
-        ax.set_title(f"{label}: Spearman {summary['spearman']:.2f}, {count} training strains", fontsize=9)
-        ax.set_xlabel("true fold change (mechanistic model)")
-        ax.set_ylabel("predicted fold change (ensemble mean)")
+        ax.set_title(f"{label}: Spearman {summary['spearman']:.2f}\n{count} training strains", fontsize=9)
+        ax.set_xlabel("true fold change (mechanistic)", fontsize=9)  # narrow panels: the page width
+        ax.set_ylabel("predicted fold change (mean)", fontsize=9)
         ax.grid(alpha=0.3, which="both")
     return fig
 
