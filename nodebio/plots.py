@@ -78,7 +78,7 @@ def plot_missingness(dataset: Dataset):
     """
     strains = dataset.strains
     variables = list(dataset.variables)
-    fig, axes = plt.subplots(1, len(strains), figsize=(min(3.6 * len(strains) + 1.5, PAGE_WIDTH), 0.3 * len(variables) + 1.6),
+    fig, axes = plt.subplots(1, len(strains), figsize=(min(3.6 * len(strains) + 1.5, PAGE_WIDTH), 0.22 * len(variables) + 1.4),
                              sharey=True, squeeze=False, constrained_layout=True)
     cmap = ListedColormap(["#f2f2f2", "#d9534f", "#2c7fb8"])
     for ax, strain in zip(axes.flat, strains):
