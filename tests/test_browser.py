@@ -240,8 +240,6 @@ MAX_SCREENS = 12        # of 1000 px, at 1280 px wide, solutions folded
 # Chapters still longer than that, each to be split (as the structure and interventions chapters
 # were); the test fails when one of them gets short enough to leave this list.
 TOO_LONG = {
-    "data": "loading, missingness, copies, preprocessing and the synthetic pathway in one chapter",
-    "node": "the from-scratch neural ODE, the package's training and the solver study in one chapter",
     "compare": "the 2018 pipeline, the comparison, leave one strain out and speed in one chapter",
 }
 MAX_WORDS = 4000        # of a page's prose: code, outputs and solutions left out
