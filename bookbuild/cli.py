@@ -10,7 +10,7 @@ import bookbuild
 from bookbuild.environment import environment_file
 from bookbuild.execution import execute, prepare
 from bookbuild.formatting import LINE_LENGTH, describe, format_chapters
-from bookbuild.sitecheck import check_site, unsubstituted_names
+from bookbuild.sitecheck import check_site, external_scripts, stderr_outputs, unsubstituted_names
 from bookbuild.sources import MODES, ROOT, ChapterError
 from bookbuild.timings import record_timings
 from bookbuild.website import html
@@ -49,8 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--note", default="", help="a remark stored with the timings, e.g. 'shared machine'")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     p.add_argument("--only", action="append", help="time only this chapter (file stem; repeatable)")
-    p = sub.add_parser("check-site", help="check the internal links and images of the built HTML, and "
-                                          "names left in its prose instead of their values")
+    p = sub.add_parser("check-site", help="check the internal links and images of the built HTML, names "
+                                          "left in its prose instead of their values, outputs on stderr "
+                                          "and scripts from other hosts")
     p.add_argument("--site", type=Path, default=ROOT / "_build" / "html")
     p = sub.add_parser("format", help=f"format the chapters' code cells with black ({LINE_LENGTH} columns)")
     p.add_argument("files", nargs="*", type=Path, help="chapter sources (default: every chapter of _toc.yml)")
@@ -70,11 +71,13 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "check-site":
             problems = check_site(args.site)
             names = unsubstituted_names(args.site)
-            for problem in problems + names:
+            stderr, external = stderr_outputs(args.site), external_scripts(args.site)
+            for problem in problems + names + stderr + external:
                 print(problem)
             print(f"[bookbuild] {len(problems)} broken internal links or images, {len(names)} names left "
-                  f"in the prose in {args.site}")
-            return 1 if problems or names else 0
+                  f"in the prose, {len(stderr)} outputs on stderr, {len(external)} scripts from other hosts "
+                  f"in {args.site}")
+            return 1 if problems or names or stderr or external else 0
         elif args.command == "format":
             changes, long = format_chapters(args.files, check=args.check)
             for line in describe(changes, args.check) + long:

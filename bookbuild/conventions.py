@@ -6,11 +6,13 @@ the chapter keeps it); ``tests/test_bookbuild_conventions.py`` runs them over th
 ``_toc.yml``. :func:`learning_objectives` is also what the instructors' page lists.
 
 - a ``Learning objectives`` admonition directly after the title (:func:`objectives_problems`);
-- every exercise titled with its grade, ``Predict:``, ``Measure:`` or ``Implement:``, and at
-  least one ``Implement:`` (:func:`exercise_problems`);
+- every exercise titled with its grade, ``Predict:``, ``Measure:``, ``Implement:`` or
+  ``Critique:``, and at least one ``Implement:`` (:func:`exercise_problems`);
 - code in a solution only as executed cells between ``solution-start`` and ``solution-end``,
   never in a ``{solution}`` block nor as a fenced or indented block that is not executed
   (:func:`solution_problems`);
+- every solution ending with its lesson, a paragraph that starts "The lesson:"
+  (:func:`lesson_problems`);
 - no private ``nodebio`` names (:func:`private_name_problems`).
 """
 
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 
 from bookbuild.formatting import code_cells
 
-GRADES = ("Predict:", "Measure:", "Implement:")
+GRADES = ("Predict:", "Measure:", "Implement:", "Critique:")
 OBJECTIVES = "Learning objectives"
 
 _FENCE = re.compile(r"^(`{3,}|:{3,})\{([\w-]+)\}[ \t]*(.*?)\s*$")
@@ -106,7 +108,9 @@ def objectives_problems(text: str) -> list[str]:
         return [f"the title is not directly followed by a ```{{admonition}} {OBJECTIVES}``` (CONTRIBUTING.md)"]
     if not objectives:
         return [f"the {OBJECTIVES} admonition has no bullets"]
-    return []
+    # the instructors' page and the student notebooks show the bullets as plain markdown
+    return [f"the objective {o!r} holds a role ({m.group(0)}...): write it as plain text"
+            for o in objectives for m in [re.search(r"\{[\w:-]+\}`", o)] if m]
 
 
 def exercises(text: str) -> list[Block]:
@@ -188,6 +192,46 @@ def solution_problems(text: str) -> list[str]:
             problems.append(f"solution {label} (line {start + 1}) has a code block that is not executed "
                             f"(line {start + 1 + offsets[0]}): make it a `{{code-cell}}`")
     return problems
+
+
+LESSON = "The lesson:"
+
+
+def lesson_problems(text: str) -> list[str]:
+    """Solutions whose last paragraph does not start with ``The lesson:`` (the point of the
+    exercise in a sentence, after the numbers: CONTRIBUTING.md)."""
+    problems = []
+    lines = text.split("\n")
+    for block in blocks(text):
+        if block.name == "solution":
+            if not _last_paragraph(block.body).startswith(LESSON):
+                problems.append(f"solution {block.argument} (line {block.line}) does not end with a "
+                                f"paragraph that starts {LESSON!r}")
+    for start, line in enumerate(lines):
+        match = _FENCE.match(line)
+        if not match or match.group(2) != "solution-start":
+            continue
+        end = next((i for i in range(start + 1, len(lines)) if "{solution-end}" in lines[i]), None)
+        if end is None:
+            continue  # solution_problems reports it
+        if not _last_paragraph(_cells_as_marks(lines[start:end])).startswith(LESSON):
+            problems.append(f"solution {match.group(3)} (line {start + 1}) does not end with a paragraph "
+                            f"that starts {LESSON!r} before its solution-end")
+    return problems
+
+
+def _cells_as_marks(lines: list[str]) -> list[str]:
+    """``lines`` with each code cell replaced by a paragraph of its own (``[code cell]``)."""
+    out = _without_cells(lines)
+    for cell in code_cells(lines):
+        out[cell.line - 1] = "[code cell]"
+    return out
+
+
+def _last_paragraph(lines: list[str]) -> str:
+    paragraphs = " ".join(line.strip() if line.strip() else "\n" for line in lines).split("\n")
+    paragraphs = [p.strip() for p in paragraphs if p.strip()]
+    return paragraphs[-1] if paragraphs else ""
 
 
 def _without_cells(lines: list[str]) -> list[str]:

@@ -137,7 +137,7 @@ def execute(mode: str, out: Path, extra: dict | None = None, only: list[str] | N
     _kernel_path(out.parent)
     os.environ["NODEBIO_BUILD_DIR"] = str(out.resolve())
     # One model store per build and mode (nodebio.store): a model that two chapters fit with the
-    # same data, split, seed and options (the comparison, in the compare and the structure chapter)
+    # same data, split, seed and options (the comparison, in the compare and the choosing chapter)
     # is trained once. An absolute path: the kernels run in the chapters' folders.
     os.environ.setdefault("NODEBIO_STORE", str((out.parent / "store" / mode).resolve()))
     # The kernels inherit this environment: a non-interactive backend (MPLBACKEND=Agg, as in CI)

@@ -64,6 +64,35 @@ def check_site(site: Path = ROOT / "_build" / "html") -> list[str]:
     return problems
 
 
+def stderr_outputs(site: Path = ROOT / "_build" / "html") -> list[str]:
+    """Blocks of standard error on the pages of a built site (``output stderr``: a warning, a log
+    line or a progress bar a cell printed), one line each with the page and its first line.
+
+    A reader takes a warning on a page for a fault of the book; fix it where it is raised.
+    """
+    import re
+
+    site = Path(site)
+    problems = []
+    for page in sorted(p for p in site.rglob("*.html") if "_static" not in p.relative_to(site).parts):
+        html = page.read_text(errors="replace")
+        for match in re.finditer(r'<div class="[^"]*\boutput stderr\b[^"]*"[^>]*>(.*?)</div>', html, flags=re.S):
+            text = re.sub(r"<[^>]+>", "", match.group(1)).strip().splitlines()
+            problems.append(f"{page.relative_to(site)}: output on stderr: {(text or [''])[0][:120]}")
+    return problems
+
+
+def external_scripts(site: Path = ROOT / "_build" / "html") -> list[str]:
+    """Scripts a page of the site loads from another host (a CDN): the site must work offline."""
+    import re
+
+    site = Path(site)
+    problems = []
+    for page in sorted(p for p in site.rglob("*.html") if "_static" not in p.relative_to(site).parts):
+        for src in re.findall(r'<script[^>]*\bsrc="((?:https?:)?//[^"]+)"', page.read_text(errors="replace")):
+            problems.append(f"{page.relative_to(site)}: loads {src} from another host")
+    return problems
+
 
 def glue_keys(notebook: Path) -> set[str]:
     """The names glued in an executed notebook (the ``scrapbook`` metadata of myst-nb's glue)."""

@@ -76,6 +76,16 @@ def repository(config: Path = ROOT / "_config.yml") -> tuple[str, str]:
     return spec["url"].rstrip("/"), spec.get("branch", "main")
 
 
+def public_repository(config: Path = ROOT / "_config.yml") -> bool:
+    """Whether the repository of ``_config.yml`` is public: ``sphinx.config.nodebio_public_repository``.
+
+    While it is not (False, the default), nothing points at it: no install cell in the notebooks,
+    no launch, repository, issue or edit buttons on the pages, no Binder environment.
+    """
+    spec = yaml.safe_load(Path(config).read_text()) or {}
+    return bool(((spec.get("sphinx") or {}).get("config") or {}).get("nodebio_public_repository", False))
+
+
 def install_cell_source(config: Path = ROOT / "_config.yml") -> str:
     """The source of the first cell of every chapter notebook: install nodebio where it is missing."""
     url, branch = repository(config)
@@ -89,10 +99,14 @@ def install_cell_source(config: Path = ROOT / "_config.yml") -> str:
 
 
 def with_install_cell(notebook, config: Path = ROOT / "_config.yml"):
-    """``notebook`` with the install cell first (once), tagged to be removed from the HTML."""
+    """``notebook`` with the install cell first (once), tagged to be removed from the HTML; without
+    one where the repository is not public (:func:`public_repository`)."""
     import nbformat
 
     cells = [c for c in notebook.cells if INSTALL_TAG not in c.metadata.get("tags", [])]
+    if not public_repository(config):
+        notebook.cells = cells
+        return notebook
     cell = nbformat.v4.new_code_cell(install_cell_source(config), metadata={"tags": [INSTALL_TAG, "remove-cell"]})
     if (notebook.nbformat, notebook.nbformat_minor) < (4, 5):
         cell.pop("id", None)  # cell ids came with nbformat 4.5

@@ -1,8 +1,8 @@
 """Sphinx extension of the book: launch, download and edit buttons that point at real files.
 
 The book is built from executed ``.ipynb`` files (``python -m bookbuild execute``), while the
-sources are MyST markdown (``book/*.md``) and the notebooks readers should open are the ones
-published with the site (``_notebooks/book/<chapter>.ipynb``, see :func:`bookbuild.publish`).
+sources are MyST markdown (``book/*.md``) and the notebooks readers should open are the student
+edition published with the site (``_student/book/<chapter>.ipynb``, see :mod:`bookbuild.student`).
 sphinx-book-theme builds every button from one repository branch and the build's own file
 names, which would send Colab and Binder to notebooks that no branch holds, and the edit
 button to an ``.ipynb`` that is not in the repository. This extension rewrites, on every
@@ -10,7 +10,8 @@ notebook page:
 
 - the Colab and Binder buttons: to the published notebook on the branch the site is deployed
   to (``nodebio_pages_branch``, ``gh-pages`` by default);
-- the download group: the published notebook (``.ipynb``) and print to PDF;
+- the download group: the chapter's student notebook (``_student/``, :mod:`bookbuild.student`)
+  and print to PDF;
 - the edit button: to the MyST source on the repository's branch.
 
 Under a chapter's visible parameters cell, whose source shows the defaults, it prints the values
@@ -28,6 +29,13 @@ It also drops repeated inline scripts from every page: sphinx-thebe's configurat
 added twice in a jupyter-book 1.x build, and its second ``const THEBE_JS_URL`` is a JavaScript
 error in the browser.
 
+While ``nodebio_public_repository`` (``_config.yml``) is false, the launch, repository, issue and
+edit buttons are left out: they would point at a repository that does not exist yet.
+
+MathJax 3 is served with the site: the pages load ``_static/mathjax/tex-mml-chtml.js``, copied
+from the pinned ``django-static-mathjax`` package at the end of the build (:func:`copy_mathjax`),
+so equations render without a network.
+
 The repository comes from ``repository.url`` of ``_config.yml`` (jupyter-book passes it on as
 ``html_theme_options["repository_url"]``).
 """
@@ -42,8 +50,14 @@ from sphinx.application import Sphinx
 
 from bookbuild.sources import EXECUTED_KEY, PARAMETER_NAMES
 
-NOTEBOOKS_DIR = "_notebooks"
+NOTEBOOKS_DIR = "_student"        # the student edition (bookbuild.student), relative to the HTML root
+NOT_FOR_STUDENTS = ("instructors",)
 STATIC = Path(__file__).resolve().parent / "static"
+MATHJAX_DIR = "mathjax"           # under _static/
+# What the site needs of MathJax's es5 distribution: the TeX/MathML-to-CommonHTML component, the
+# TeX extensions it loads on demand, its fonts, and the menu and accessibility parts it may load.
+MATHJAX_PARTS = ("tex-mml-chtml.js", "input/tex/extensions", "output/chtml/fonts/woff-v2", "ui", "a11y",
+                 "adaptors", "LICENSE")
 
 
 def _is_notebook(app: Sphinx, pagename: str, context: dict) -> bool:
@@ -62,9 +76,25 @@ def launch_urls(repository_url: str, pages_branch: str, pagename: str, binderhub
     }
 
 
+def public_buttons(app: Sphinx, config) -> None:
+    """``config-inited`` handler: no repository, issue, edit or launch buttons while the repository
+    is not public (``nodebio_public_repository``: they would point at a page that does not exist)."""
+    if config.nodebio_public_repository:
+        return
+    options = config.html_theme_options
+    for name in ("use_repository_button", "use_issues_button", "use_edit_page_button", "use_source_button"):
+        options[name] = False
+    options["launch_buttons"] = {}
+
+
 def rewrite_buttons(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
     """``html-page-context`` handler, run after sphinx-book-theme has built its buttons."""
-    if not _is_notebook(app, pagename, context) or "header_buttons" not in context:
+    if "header_buttons" not in context:
+        return
+    if not app.config.nodebio_public_repository:
+        context["header_buttons"] = [g for g in context["header_buttons"]
+                                     if g.get("label") not in ("launch-buttons", "source-buttons")]
+    if not _is_notebook(app, pagename, context):
         return
     options = app.config.html_theme_options
     repository_url = (options.get("repository_url") or "").rstrip("/")
@@ -85,15 +115,19 @@ def rewrite_buttons(app: Sphinx, pagename: str, templatename: str, context: dict
                 if button.get("text") in urls:
                     button["url"] = urls[button["text"]]
         elif label == "download-buttons":
+            kept = [b for b in buttons if b.get("label") == "download-pdf-button"]
+            if pagename.split("/")[-1] in NOT_FOR_STUDENTS:
+                group["buttons"] = kept
+                continue
             notebook = {
                 "type": "link",
                 "url": pathto(f"{NOTEBOOKS_DIR}/{pagename}.ipynb", 1),
                 "text": ".ipynb",
                 "icon": "fas fa-code",
-                "tooltip": "Download the notebook of this chapter",
+                "tooltip": "Download the notebook of this chapter (the student edition: no solutions)",
                 "label": "download-notebook-button",
             }
-            group["buttons"] = [notebook] + [b for b in buttons if b.get("label") == "download-pdf-button"]
+            group["buttons"] = [notebook] + kept
         elif label == "source-buttons" and repository_url:
             for button in buttons:
                 if button.get("label") == "source-edit-button":
@@ -213,8 +247,49 @@ def _static_path(app: Sphinx) -> None:
     app.config.html_static_path.append(str(STATIC))
 
 
+def mathjax_source() -> Path:
+    """The ``es5`` folder of the MathJax 3 distribution of the pinned ``django-static-mathjax``."""
+    try:
+        import mathjax
+    except ImportError:
+        raise RuntimeError("MathJax is served with the site from the package django-static-mathjax, which is "
+                           "not installed: run `make env` (it is pinned in requirements.lock)") from None
+    folder = Path(mathjax.__file__).resolve().parent / "static" / "mathjax" / "es5"
+    if not (folder / "tex-mml-chtml.js").is_file():
+        raise RuntimeError(f"{folder} holds no tex-mml-chtml.js: reinstall django-static-mathjax (`make env`)")
+    return folder
+
+
+def local_mathjax(app: Sphinx, config) -> None:
+    """``config-inited`` handler: the pages load MathJax from ``_static/mathjax/`` of the site, not
+    from a CDN, so equations render offline (:func:`copy_mathjax` puts it there)."""
+    config.mathjax_path = f"{MATHJAX_DIR}/tex-mml-chtml.js"   # relative: under _static
+
+
+def copy_mathjax(app: Sphinx, exception) -> None:
+    """``build-finished`` handler: copy :data:`MATHJAX_PARTS` of MathJax into ``_static/mathjax``."""
+    import shutil
+
+    if exception is not None or app.builder.format != "html":
+        return
+    source, target = mathjax_source(), Path(app.outdir) / "_static" / MATHJAX_DIR
+    for part in MATHJAX_PARTS:
+        if (source / part).is_dir():
+            shutil.copytree(source / part, target / part, dirs_exist_ok=True)
+        elif (source / part).is_file():
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source / part, target / part)
+        elif (source.parent / part).is_file():  # the licence sits next to es5/
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source.parent / part, target / part)
+
+
 def setup(app: Sphinx) -> dict:
     app.add_config_value("nodebio_pages_branch", "gh-pages", "html")
+    app.add_config_value("nodebio_public_repository", False, "html")
+    app.connect("config-inited", public_buttons)
+    app.connect("config-inited", local_mathjax, priority=900)
+    app.connect("build-finished", copy_mathjax)
     app.connect("builder-inited", _static_path)
     app.add_css_file("nodebio.css")
     app.connect("doctree-resolved", show_executed_parameters)

@@ -1,6 +1,6 @@
 """The HTML of the book: ``jupyter-book build`` of an executed build tree, with the zip of its
-results (:mod:`bookbuild.downloads`), then the notebooks, the Binder environment and the favicon
-published next to the pages."""
+results (:mod:`bookbuild.downloads`), then the student edition and the instructors' key
+(:mod:`bookbuild.student`), the Binder environment and the favicon published next to the pages."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from pathlib import Path
 
 from bookbuild.downloads import collect_results
 from bookbuild.environment import lock_requirements
-from bookbuild.sources import ROOT, ChapterError, chapters, is_notebook, python_path, repository, with_install_cell
+from bookbuild.sources import ROOT, ChapterError, public_repository, python_path, repository
+from bookbuild.student import STUDENT_DIR, write_editions
 
-NOTEBOOKS_DIR = "_notebooks"      # published notebooks, relative to the HTML root
+NOTEBOOKS_DIR = STUDENT_DIR       # published notebooks (the student edition), relative to the HTML root
 
 
 def html(src: Path) -> Path:
@@ -44,31 +45,29 @@ def html(src: Path) -> Path:
     if result.returncode != 0:
         raise ChapterError("jupyter-book build failed (see the warnings above; warnings count as errors).")
     site = ROOT / "_build" / "html"
-    for path in publish(site):
+    for path in publish(site, src):
         print(f"[bookbuild] published {path.relative_to(site)}", flush=True)
     return site
 
 
-def publish(site: Path, toc: Path = ROOT / "_toc.yml", config: Path = ROOT / "_config.yml") -> list[Path]:
-    """Publish every chapter as an unexecuted notebook under ``site/_notebooks`` (launch buttons).
+def publish(site: Path, src: Path, config: Path | None = None) -> list[Path]:
+    """Publish the executed chapters of the build tree ``src`` as notebooks next to the pages.
 
-    The notebooks are the jupytext conversions of the sources with the install cell first, so
-    Colab and Binder can open them (neither opens MyST markdown). Next to them: ``binder/``
-    (the environment Binder builds when the site is served from a branch of the repository)
-    and ``.nojekyll`` (GitHub Pages would hide folders whose names start with ``_``).
+    The student edition goes to ``site/_student`` (the download and launch buttons) and the
+    instructors' key to ``site/_instructor`` (:func:`bookbuild.student.write_editions`): Jupyter,
+    Colab and Binder open neither MyST markdown nor the glue and exercise markup of the sources.
+    Next to them: ``.nojekyll`` (GitHub Pages would hide folders whose names start with ``_``)
+    and, where the repository is public, ``binder/`` (the environment Binder builds when the site
+    is served from a branch of the repository).
     """
-    import jupytext
-    import nbformat
-
-    root = Path(toc).parent
-    written = []
-    for chapter in filter(is_notebook, chapters(toc)):
-        target = site / NOTEBOOKS_DIR / chapter.relative_to(root).with_suffix(".ipynb")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        notebook = with_install_cell(jupytext.read(chapter), config)
-        notebook.metadata.pop("jupytext", None)
-        nbformat.write(notebook, target)
-        written.append(target)
+    config = Path(config) if config else Path(src) / "_config.yml"
+    written = write_editions(src, site, config)
+    (site / ".nojekyll").touch()
+    # Browsers ask for /favicon.ico on pages without an icon link, such as the redirecting index.
+    _favicon(site / "favicon.ico")
+    written.append(site / "favicon.ico")
+    if not public_repository(config):
+        return written
     url, branch = repository(config)
     binder = site / "binder"
     binder.mkdir(parents=True, exist_ok=True)
@@ -79,11 +78,7 @@ def publish(site: Path, toc: Path = ROOT / "_toc.yml", config: Path = ROOT / "_c
         "# The book's pinned environment with the CPU build of torch, and nodebio from the repository.",
         "--extra-index-url https://download.pytorch.org/whl/cpu",
         f"{torch}+cpu", *pins, f"nodebio @ git+{url}@{branch}", ""]))
-    written += [binder / "runtime.txt", binder / "requirements.txt"]
-    (site / ".nojekyll").touch()
-    # Browsers ask for /favicon.ico on pages without an icon link, such as the redirecting index.
-    _favicon(site / "favicon.ico")
-    return written + [site / "favicon.ico"]
+    return written + [binder / "runtime.txt", binder / "requirements.txt"]
 
 
 def _favicon(path: Path) -> None:

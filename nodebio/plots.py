@@ -21,12 +21,15 @@ __all__ = ["plot_pathway", "plot_missingness", "plot_strains", "plot_preprocessi
            "plot_intervention_trajectories", "plot_intervention_validation", "plot_effects_against_truth", "plot_reaction_network"]
 
 STRAIN_COLORS = plt.get_cmap("tab10").colors
+#: The widest figure, in inches: the book's text column (about 660 px) at 100 dpi, less a margin,
+#: so that a figure is drawn at its natural size and its labels stay legible.
+PAGE_WIDTH = 8.0
 
 
-def _grid(n: int, ncols: int, width: float = 3.1, height: float = 2.4, sharex=True):
+def _grid(n: int, ncols: int, width: float = 2.6, height: float = 2.2, sharex=True):
     ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), sharex=sharex,
+    fig, axes = plt.subplots(nrows, ncols, figsize=(min(width * ncols, PAGE_WIDTH), height * nrows), sharex=sharex,
                              squeeze=False, constrained_layout=True)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
@@ -52,7 +55,8 @@ def plot_pathway(pathway: str = "limonene", ax=None):
         ax.add_patch(FancyBboxPatch((i * 1.5 - 0.6, -0.25), 1.2, 0.5, boxstyle="round,pad=0.05",
                                     facecolor="#cfe3f5" if node in measured else "white",
                                     edgecolor="#1f4e79", linewidth=1.2))
-        ax.text(i * 1.5, 0, node, ha="center", va="center", fontsize=8.5)
+        label = node if len(node) <= 11 else node.replace("-", "-\n", 1)  # "Acetoacetyl-\nCoA"
+        ax.text(i * 1.5, 0, label, ha="center", va="center", fontsize=8.5)
     for i, (_, _, enzyme) in enumerate(steps):
         ax.annotate("", xy=(i * 1.5 + 0.85, 0), xytext=(i * 1.5 + 0.65, 0),
                     arrowprops=dict(arrowstyle="-|>", color="#444", lw=1.2))
@@ -75,7 +79,7 @@ def plot_missingness(dataset: Dataset):
     """
     strains = dataset.strains
     variables = list(dataset.variables)
-    fig, axes = plt.subplots(1, len(strains), figsize=(3.6 * len(strains) + 1.5, 0.3 * len(variables) + 1.6),
+    fig, axes = plt.subplots(1, len(strains), figsize=(min(3.6 * len(strains) + 1.5, PAGE_WIDTH), 0.22 * len(variables) + 1.4),
                              sharey=True, squeeze=False, constrained_layout=True)
     cmap = ListedColormap(["#f2f2f2", "#d9534f", "#2c7fb8"])
     for ax, strain in zip(axes.flat, strains):
@@ -185,7 +189,7 @@ def plot_predictions(grid: Trajectories, predicted: dict, strain: str, ncols: in
     reference : optional training strains, drawn faintly for the range the model has seen.
     """
     i = grid.index(strain)
-    fig, axes = _grid(len(grid.states), ncols, width=3.3, height=2.5)
+    fig, axes = _grid(len(grid.states), ncols, width=2.6, height=2.2)
     points = grid.measured[(grid.measured["strain"] == strain)]
     for j, (ax, state) in enumerate(zip(axes, grid.states)):
         if reference is not None:
@@ -364,7 +368,7 @@ def plot_intervention_validation(validation):
     strains, with ensemble intervals; (right) Spearman correlation, sign agreement and interval
     coverage against the number of training strains."""
     details, summary = validation.details, validation.summary
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(PAGE_WIDTH, 3.8), constrained_layout=True)
     for k, (n, rows) in enumerate(details.groupby("training_strains")):
         color = STRAIN_COLORS[k % 10]
         err = np.clip(np.vstack([rows["fold_change"] - rows["fold_change_low"],
@@ -407,7 +411,7 @@ def plot_effects_against_truth(validations: dict, *, ncols: int | None = None):
     if not validations:
         raise UsageError("Give at least one validation result to plot.")
     n = len(validations)
-    fig, axes = _grid(n, ncols or n, width=4.4, height=4.0, sharex=False)
+    fig, axes = _grid(n, ncols or n, width=2.5, height=2.8, sharex=False)
     everything = np.concatenate([np.concatenate([v.details["true_fold_change"], v.details["fold_change"]])
                                  for v in validations.values()])
     everything = everything[np.isfinite(everything) & (everything > 0)]
@@ -429,9 +433,9 @@ def plot_effects_against_truth(validations: dict, *, ncols: int | None = None):
         for axis in (ax.xaxis, ax.yaxis):
             axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
             axis.set_minor_formatter(NullFormatter())
-        ax.set_title(f"{label}: Spearman {summary['spearman']:.2f}, {count} training strains", fontsize=9)
-        ax.set_xlabel("true fold change (mechanistic model)")
-        ax.set_ylabel("predicted fold change (ensemble mean)")
+        ax.set_title(f"{label}: Spearman {summary['spearman']:.2f}\n{count} training strains", fontsize=9)
+        ax.set_xlabel("true fold change (mechanistic)", fontsize=9)  # narrow panels: the page width
+        ax.set_ylabel("predicted fold change (mean)", fontsize=9)
         ax.grid(alpha=0.3, which="both")
     return fig
 
@@ -445,7 +449,7 @@ def plot_reaction_network(reactions, states: Sequence[str], losses: bool = True,
     """
     states = list(states)
     if ax is None:
-        fig, ax = plt.subplots(figsize=(1.75 * len(states), 2.7), constrained_layout=True)
+        fig, ax = plt.subplots(figsize=(min(1.75 * len(states), PAGE_WIDTH), 2.7), constrained_layout=True)
     else:
         fig = ax.figure
     gap = 1.75

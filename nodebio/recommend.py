@@ -166,7 +166,7 @@ class Recommendation:
         # a design of many proteins wraps onto several lines: the figure grows with them
         labels = [textwrap.fill(str(design), 40) for design in top["design"]]
         lines = sum(label.count("\n") + 1 for label in labels)
-        fig, ax = plt.subplots(figsize=(10, 0.3 * lines + 0.25 * len(top) + 1.5), layout="constrained")
+        fig, ax = plt.subplots(figsize=(8, 0.3 * lines + 0.25 * len(top) + 1.5), layout="constrained")  # the page
         y = np.arange(len(top))
         for k, (_, row) in enumerate(top.iterrows()):
             ax.barh(k, row["fold_change"] - 1.0, left=1.0, color="tab:red" if row["fold_change"] > 1 else "tab:blue",
@@ -177,7 +177,11 @@ class Recommendation:
         ax.axvline(1.0, color="black", lw=1)
         ax.set_yticks(y, labels, fontsize=8)
         ax.set_xscale("log")
-        ax.set_xlabel(f"{self.product} fold change against unmodified {self.strain} ({self.interval})")
+        plain = plt.FuncFormatter(lambda v, _: f"{v:g}")  # 2, not 2x10^0
+        ax.xaxis.set_major_formatter(plain)
+        ax.xaxis.set_minor_formatter(plain)
+        ax.set_xlabel(textwrap.fill(f"{self.product} fold change against unmodified {self.strain} ({self.interval})",
+                                    70))  # a long interval description stays within the figure
         ax.set_title(f"Top {len(top)} designs by {self.rule} (hatched: extrapolation)")
         return fig
 

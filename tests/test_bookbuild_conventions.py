@@ -33,6 +33,12 @@ def test_code_in_solutions_is_executed(chapter):
     assert not problems, f"{chapter.name}:\n" + "\n".join(problems)
 
 
+@pytest.mark.parametrize("chapter", main_chapters(), ids=lambda c: c.stem)
+def test_every_solution_ends_with_its_lesson(chapter):
+    problems = conventions.lesson_problems(chapter.read_text())
+    assert not problems, f"{chapter.name}:\n" + "\n".join(problems)
+
+
 @pytest.mark.parametrize("chapter", book.chapters(), ids=lambda c: c.stem)
 def test_no_private_nodebio_names(chapter):
     problems = conventions.private_name_problems(chapter.read_text())
@@ -71,6 +77,8 @@ Prose only, with `inline code` and a list:
 - one
 
     indented under the list item, not code
+
+The lesson: prose solutions end with their point.
 ````
 
 ````{exercise} Implement: a variant
@@ -91,6 +99,8 @@ class Mine:
         return self._helper()
 ```
 
+The lesson: so do solutions with code.
+
 ````{solution-end}
 ````
 """
@@ -101,7 +111,27 @@ def test_a_chapter_that_keeps_the_conventions_passes():
     assert conventions.objectives_problems(GOOD) == []
     assert conventions.exercise_problems(GOOD) == []
     assert conventions.solution_problems(GOOD) == []
+    assert conventions.lesson_problems(GOOD) == []
     assert conventions.private_name_problems(GOOD) == []
+
+
+def test_a_solution_without_its_lesson_is_found():
+    text = GOOD.replace("The lesson: prose solutions end with their point.", "")
+    text = text.replace("The lesson: so do solutions with code.", "The numbers above.")
+    problems = conventions.lesson_problems(text)
+    assert len(problems) == 2, problems
+    assert "solution good-ex-1" in problems[0] and "solution good-ex-2" in problems[1]
+    # a lesson above the code of the solution is not at its end
+    moved = GOOD.replace("The lesson: so do solutions with code.", "").replace(
+        "````{solution-start} good-ex-2\n:class: dropdown\n````\n",
+        "````{solution-start} good-ex-2\n:class: dropdown\n````\n\nThe lesson: too early.\n")
+    assert len(conventions.lesson_problems(moved)) == 1
+
+
+def test_objectives_are_plain_text():
+    text = GOOD.replace("- Explain the result.", "- Explain the {term}`titer`.")
+    [problem] = conventions.objectives_problems(text)
+    assert "Explain the {term}`titer`." in problem and "plain text" in problem
 
 
 def test_objectives_must_directly_follow_the_title():

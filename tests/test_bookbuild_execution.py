@@ -46,8 +46,9 @@ def test_a_failing_cell_names_the_chapter_and_the_cell(tmp_path):
         book.execute("quick", tmp_path / "_build" / "src", toc=tmp_path / "_toc.yml")
     message = str(info.value)
     assert "book/broken.md" in message
-    # cells: 0 install, 1 title, 2 parameters, 3 injected parameters, 4 x = 1, 5 the raise
-    assert "cell 5 of the notebook" in message
+    # cells: (0 install, where the repository is public), title, parameters, injected parameters,
+    # x = 1, the raise
+    assert f"cell {4 + book.public_repository()} of the notebook" in message
     assert "starting `raise ValueError(" in message
     assert "this chapter is broken on purpose" in message
 

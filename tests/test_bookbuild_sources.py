@@ -93,17 +93,38 @@ def test_install_cell_comes_first_in_every_prepared_chapter(tmp_path):
     written = book.prepare("quick", tmp_path)
     assert {p.stem for p in written} == {c.stem for c in book.chapters() if book.is_notebook(c)}
     url, branch = book.repository()
+    public = book.public_repository()
     for path in written:
         cells = nbformat.read(path, as_version=4).cells
-        first = cells[0]
-        assert first.cell_type == "code" and book.INSTALL_TAG in first.metadata["tags"], path.name
-        assert "remove-cell" in first.metadata["tags"], "the install cell is hidden in the HTML"
-        assert f"git+{url}@{branch}" in first.source
-        assert sum(book.INSTALL_TAG in c.metadata.get("tags", []) for c in cells) == 1
+        assert sum(book.INSTALL_TAG in c.metadata.get("tags", []) for c in cells) == int(public), path.name
+        if public:
+            first = cells[0]
+            assert first.cell_type == "code" and book.INSTALL_TAG in first.metadata["tags"], path.name
+            assert "remove-cell" in first.metadata["tags"], "the install cell is hidden in the HTML"
+            assert f"git+{url}@{branch}" in first.source
         # papermill's parameters still follow the chapter's own parameters cell
         tags = [c.metadata.get("tags", []) for c in cells]
         i = next(i for i, t in enumerate(tags) if "parameters" in t)
         assert "injected-parameters" in tags[i + 1]
+
+
+@pytest.mark.parametrize("public", [True, False])
+def test_the_install_cell_only_where_the_repository_is_public(tmp_path, public):
+    """nodebio_public_repository of _config.yml: no install cell points at a repository that does
+    not exist; once it does, the cell comes first, once, hidden in the HTML."""
+    import nbformat
+
+    config = tmp_path / "_config.yml"
+    text = (ROOT / "_config.yml").read_text()
+    config.write_text(re.sub(r"nodebio_public_repository: \w+", f"nodebio_public_repository: {str(public).lower()}", text))
+    assert book.public_repository(config) is public
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A chapter")])
+    for _ in range(2):
+        notebook = book.with_install_cell(notebook, config)
+    tags = [c.metadata.get("tags", []) for c in notebook.cells]
+    assert sum(book.INSTALL_TAG in t for t in tags) == int(public)
+    if public:
+        assert tags[0] == [book.INSTALL_TAG, "remove-cell"]
 
 
 def test_install_cell_is_a_no_op_where_nodebio_imports_and_installs_where_it_does_not(monkeypatch):

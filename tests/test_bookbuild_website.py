@@ -23,8 +23,8 @@ MAIN_PART = "The book"
 
 def test_launch_urls():
     urls = sphinxext.launch_urls("https://github.com/nodebio/nodebio", "gh-pages", "book/data")
-    assert urls["Colab"] == "https://colab.research.google.com/github/nodebio/nodebio/blob/gh-pages/_notebooks/book/data.ipynb"
-    assert urls["Binder"] == "https://mybinder.org/v2/gh/nodebio/nodebio/gh-pages?urlpath=lab/tree/_notebooks/book/data.ipynb"
+    assert urls["Colab"] == "https://colab.research.google.com/github/nodebio/nodebio/blob/gh-pages/_student/book/data.ipynb"
+    assert urls["Binder"] == "https://mybinder.org/v2/gh/nodebio/nodebio/gh-pages?urlpath=lab/tree/_student/book/data.ipynb"
 
 
 def test_link_check_finds_a_broken_link_and_a_missing_anchor(tmp_path):
@@ -56,30 +56,44 @@ def test_internal_links_and_images_of_the_site(site):
 
 
 def test_published_notebooks_and_buttons(site):
+    """The download button gives the chapter's student notebook; the launch, repository and edit
+    buttons, the install cell and the Binder environment exist only where the repository is public
+    (``nodebio_public_repository`` of _config.yml), pointing at real files."""
     import nbformat
 
     url, branch = book.repository()
+    public = book.public_repository()
     org_repo = url.removeprefix("https://github.com/")
     for chapter in filter(book.is_notebook, book.chapters()):
         page = chapter.relative_to(ROOT).with_suffix("")
+        html = (site / f"{page}.html").read_text()
+        depth = "../" * (len(page.parts) - 1)
+        if chapter.stem == "instructors":
+            assert f"{book.NOTEBOOKS_DIR}/{page}.ipynb" not in html
+            continue
         notebook = site / book.NOTEBOOKS_DIR / f"{page}.ipynb"
         assert notebook.is_file(), f"{notebook} was not published"
         cells = nbformat.read(notebook, as_version=4).cells
-        assert book.INSTALL_TAG in cells[0].metadata["tags"]
+        assert (book.INSTALL_TAG in cells[0].metadata.get("tags", [])) == public
         assert not any(c.get("outputs") for c in cells if c.cell_type == "code")
-        html = (site / f"{page}.html").read_text()
-        colab = f"https://colab.research.google.com/github/{org_repo}/blob/gh-pages/_notebooks/{page}.ipynb"
-        binder = f"https://mybinder.org/v2/gh/{org_repo}/gh-pages?urlpath=lab/tree/_notebooks/{page}.ipynb"
-        assert colab in html, f"no Colab link to the published notebook in {page}.html"
-        assert binder in html, f"no Binder link to the published notebook in {page}.html"
-        depth = "../" * (len(page.parts) - 1)
-        assert f'href="{depth}_notebooks/{page}.ipynb"' in html, f"no download link to the notebook in {page}.html"
+        assert f'href="{depth}{book.NOTEBOOKS_DIR}/{page}.ipynb"' in html, f"no download link to the notebook in {page}.html"
+        colab = f"https://colab.research.google.com/github/{org_repo}/blob/gh-pages/{book.NOTEBOOKS_DIR}/{page}.ipynb"
+        binder = f"https://mybinder.org/v2/gh/{org_repo}/gh-pages?urlpath=lab/tree/{book.NOTEBOOKS_DIR}/{page}.ipynb"
         edit = f"{url}/edit/{branch}/{page}.md"
-        assert edit in html and (ROOT / f"{page}.md").is_file()
-        assert "/blob/main/" not in html.split("launch-buttons")[-1].split("</ul>")[0]
-    assert (site / "binder" / "requirements.txt").is_file() and (site / ".nojekyll").is_file()
-    requirements = (site / "binder" / "requirements.txt").read_text()
-    assert f"nodebio @ git+{url}@{branch}" in requirements and "torch==" in requirements
+        if public:
+            assert colab in html, f"no Colab link to the published notebook in {page}.html"
+            assert binder in html, f"no Binder link to the published notebook in {page}.html"
+            assert edit in html and (ROOT / f"{page}.md").is_file()
+            assert "/blob/main/" not in html.split("launch-buttons")[-1].split("</ul>")[0]
+        else:
+            assert url not in html, f"{page}.html points at {url}, which is not public (nodebio_public_repository)"
+            assert "colab.research.google.com" not in html and "mybinder.org" not in html
+    assert (site / ".nojekyll").is_file()
+    if public:
+        requirements = (site / "binder" / "requirements.txt").read_text()
+        assert f"nodebio @ git+{url}@{branch}" in requirements and "torch==" in requirements
+    else:
+        assert not (site / "binder").exists()
 
 
 def test_solutions_are_hidden_in_the_html(site):
@@ -126,7 +140,9 @@ def test_html_finds_the_sphinx_extension_of_bookbuild_from_anywhere(tmp_path, mo
     site = book.html(src)
     assert site == tmp_path / "_build" / "html"
     page = (site / "book" / "page.html").read_text()
-    assert 'href="../_notebooks/book/page.ipynb"' in page  # written by bookbuild.sphinxext
+    assert 'href="../_student/book/page.ipynb"' in page  # written by bookbuild.sphinxext
+    assert (site / "_student" / "book" / "page.ipynb").is_file()  # bookbuild.student
+    assert (site / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()  # served with the site
 
 
 def _main_chapters() -> list[Path]:
@@ -240,3 +256,68 @@ def test_docstring_entries_become_definition_lists():
     assert sphinxext.definition_lists(lines) == [
         "Summary line.", "", ".. rubric:: Attributes", "", "``table``", "    a DataFrame with",
         "    two lines.", "``states``, ``controls``", "    names.", "", "A closing paragraph."]
+
+
+def test_stderr_and_external_scripts_are_found(tmp_path):
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "a.html").write_text(
+        '<div class="cell_output docutils container"><div class="output stderr highlight-myst-ansi notranslate">'
+        '<div class="highlight"><pre><span></span>/tmp/x.py:3: UserWarning: careful\n  warn()</pre></div></div></div>'
+        '<div class="output stream highlight-myst-ansi notranslate"><div class="highlight"><pre>fine</pre></div></div>'
+        '<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script>'
+        '<script src="../_static/mathjax/tex-mml-chtml.js"></script>')
+    (tmp_path / "index.html").write_text('<div class="output stream"><pre>ok</pre></div><script src="_static/x.js"></script>')
+    assert book.stderr_outputs(tmp_path) == ["book/a.html: output on stderr: /tmp/x.py:3: UserWarning: careful"]
+    assert book.external_scripts(tmp_path) == [
+        "book/a.html: loads https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js from another host"]
+
+
+def test_no_page_shows_stderr(site):
+    """A warning or log line a cell printed on stderr reads as a fault of the book: fix it where
+    it is raised."""
+    problems = book.stderr_outputs(site)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_site_loads_no_script_from_another_host(site):
+    """MathJax and every other script are served with the site, so it works offline."""
+    problems = book.external_scripts(site)
+    assert not problems, "\n".join(problems)
+    with_math = 0
+    for chapter in book.chapters():
+        page = site / chapter.relative_to(ROOT).with_suffix(".html")
+        html = page.read_text()
+        if not re.search(r'class="[^"]*\bmath\b', html):
+            continue
+        with_math += 1
+        scripts = re.findall(r'<script[^>]*\bsrc="([^"]*mathjax[^"]*)"', html)
+        assert scripts, f"{chapter.stem} has equations but loads no MathJax"
+        assert all((page.parent / s.split("?")[0]).resolve().is_file() for s in scripts), scripts
+    assert with_math, "no page with an equation"
+
+
+def test_no_spread_of_a_single_run_in_the_tables(site):
+    """A mean over one seed has no standard deviation: "± 0" or "± nan" reads as a measured
+    spread of zero. The chapters write "(one seed)" instead."""
+    from bs4 import BeautifulSoup
+
+    problems = []
+    for chapter in book.chapters():
+        soup = BeautifulSoup((site / chapter.relative_to(ROOT).with_suffix(".html")).read_text(), "html.parser")
+        for element in soup.select("div.cell_input"):  # the code that writes the tables may say "± 0"
+            element.decompose()
+        text = " ".join(soup.get_text(" ").split())
+        for match in re.finditer(r"±\s*(?:0(?![.\d])|nan)", text):
+            problems.append(f"{chapter.stem}: ...{text[max(0, match.start() - 40):match.end() + 10]}...")
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_no_table_is_cut_short(site):
+    """pandas shows the first and last rows of a long table and "N rows × M columns" under it:
+    the reader loses the rows in between. A chapter shows fewer rows, or all of them."""
+    problems = []
+    for chapter in book.chapters():
+        html = (site / chapter.relative_to(ROOT).with_suffix(".html")).read_text()
+        problems += [f"{chapter.stem}: a table cut to {m.group(0)}"
+                     for m in re.finditer(r"\d+ rows × \d+ columns", html)]
+    assert not problems, "\n".join(problems)

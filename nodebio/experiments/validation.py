@@ -413,13 +413,17 @@ def plot_validation(result: ValidationResult):
     import matplotlib.pyplot as plt
 
     details, summary = result.details, result.summary
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4), constrained_layout=True)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 4.2), constrained_layout=True)  # the page width
     largest = details[details["training_strains"] == details["training_strains"].max()]
+    colors = {"in range": "tab:blue", "out of range": "tab:red"}  # the points on top of faint intervals
     for group, rows in largest.groupby("group", sort=False):
         err = np.clip(np.vstack([rows["fold_change"] - rows["fold_change_low"],
                                  rows["fold_change_high"] - rows["fold_change"]]), 0, None)
-        left.errorbar(rows["true_fold_change"], rows["fold_change"], yerr=err, fmt="o", ms=4, alpha=0.7,
-                      elinewidth=0.6, mfc="none" if group == "out of range" else None, label=group)
+        color = colors.get(group, "tab:grey")
+        left.errorbar(rows["true_fold_change"], rows["fold_change"], yerr=err, fmt="none", ecolor=color,
+                      elinewidth=0.8, alpha=0.25, zorder=1)
+        left.plot(rows["true_fold_change"], rows["fold_change"], "o", ms=4.5, color=color, zorder=3,
+                  mfc="none" if group == "out of range" else color, label=group)
     values = np.concatenate([largest["true_fold_change"], largest["fold_change"]])
     values = values[np.isfinite(values) & (values > 0)]
     lo, hi = values.min() / 1.1, values.max() * 1.1
