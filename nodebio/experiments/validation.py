@@ -396,8 +396,8 @@ def validation_table(mode: str = "full", *, model: str = "node", seeds: int | No
                 first = first or result
     summary = pd.concat(summaries, ignore_index=True)
     effects = summary.groupby(["model", "training_strains", "group"], sort=False)[
-        ["spearman", "sign_agreement", "fold_change_error", "coverage", "interval_ratio", "coverage_members",
-         "ideal_coverage"]].mean()
+        [c for c in ("within_factor", "sign_agreement", "rule_sign", "spearman", "rule_spearman", "fold_change_error",
+                     "coverage", "interval_ratio", "coverage_members", "ideal_coverage") if c in summary]].mean()
     recs = pd.concat(recommendations, ignore_index=True)
     return {"effects": effects, "recommendations": recs, "summary": summary, "first": first,
             "settings": {"mode": mode, "model": model, **{k: v for k, v in spec.items() if k != "seeds"},
