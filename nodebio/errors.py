@@ -81,7 +81,7 @@ class SBMLError(NodebioError, RuntimeError):
 
 
 class CommandError(NodebioError, RuntimeError):
-    """A ``nodebio`` command run by :func:`nodebio.cli.run_command` (the chapters) failed, or
+    """A ``nodebio`` command run by ``nodebio.cli.run_command`` (the chapters) failed, or
     succeeded where a failure was expected; the message holds its output."""
 
 

@@ -11,7 +11,7 @@
   (:func:`signing_key`: the file ``$NODEBIO_SIGNING_KEY``, else
   ``$XDG_CONFIG_HOME/nodebio/signing.key`` or ``~/.config/nodebio/signing.key``, 32 random bytes
   made on first use, mode 0600), and read only when the HMAC matches: a pickle made anywhere else
-  (received with a run folder or a store) is refused with :class:`UntrustedFileError` before a
+  (received with a run folder or a store) is refused with :class:`~nodebio.errors.UntrustedFileError` before a
   byte of it is unpickled.
 * :func:`process_identity` and :func:`holder_alive`: a lock file records its process's id *and*
   start time (``/proc/<pid>/stat``, with the boot id); a live process with the same id but
@@ -134,7 +134,7 @@ def dump_signed(obj, path: str | os.PathLike) -> Path:
 
 def load_signed(path: str | os.PathLike):
     """The object of a pickle written by :func:`dump_signed` with this user's key; raises
-    :class:`UntrustedFileError` (nothing unpickled) for any other file."""
+    :class:`~nodebio.errors.UntrustedFileError` (nothing unpickled) for any other file."""
     path = Path(path)
     blob = path.read_bytes()
     if not blob.startswith(_MAGIC):

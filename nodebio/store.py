@@ -85,7 +85,7 @@ LIBRARIES = ("torch", "numpy", "scipy", "scikit-learn")
 
 def source_sha256(root: str | os.PathLike | None = None) -> str:
     """sha256 of the package's source that fitting depends on: every ``.py`` file under
-    ``nodebio/`` (or under ``root``) except :data:`UNHASHED`, by relative path and content
+    ``nodebio/`` (or under ``root``) except ``UNHASHED``, by relative path and content
     (computed once per process for the package itself)."""
     if root is None:
         return _package_sha256()
@@ -109,7 +109,7 @@ def _tree_sha256(root: Path) -> str:
 
 @functools.lru_cache(maxsize=None)
 def library_versions() -> dict:
-    """The installed versions of :data:`LIBRARIES` (None where one is not installed)."""
+    """The installed versions of ``LIBRARIES`` (None where one is not installed)."""
     versions = {}
     for name in LIBRARIES:
         try:

@@ -146,7 +146,7 @@ def resample(
     [t_start, t_end], by default the window that every strain covers (0-72 h for the pathway
     tables), so no strain is extrapolated. Strains of different spans are refused (a
     :class:`DataValidationError` naming the strain and its span) when the shared window is less than
-    :data:`MIN_SHARED_SPAN` of the whole: the grid would silently cut every strain to the shortest
+    ``MIN_SHARED_SPAN`` of the whole: the grid would silently cut every strain to the shortest
     one; give ``t_start`` and ``t_end`` to resample a window of your choice.
     """
     if n_points < 2:

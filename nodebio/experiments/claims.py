@@ -64,7 +64,7 @@ def _interval(low: float, high: float, unit: str = "%", digits: int = 1) -> str:
 
 def margin_claims(improvement: pd.DataFrame, neural: Sequence[str], *, quick: bool = False) -> pd.DataFrame:
     """One row per pathway and 2018 reference (the paper's baseline as run here,
-    :func:`nodebio.experiments.verdict.paper_reference`, then gradient boosting and random forests
+    ``nodebio.experiments.verdict.paper_reference``, then gradient boosting and random forests
     as published): the improvement of every neural ODE variant in Costello's integral RMSE with its
     interval, the verdict on "more than 90%" and on the paper's number by the rule."""
     rows = []

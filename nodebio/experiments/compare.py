@@ -43,7 +43,7 @@ from nodebio.models.registry import NEURAL_MODELS, REFERENCE_MODELS, make_model,
 
 __all__ = ["PAPER_IMPROVEMENT", "NODE_MODELS", "reproduce", "leave_one_strain_out", "fit_and_score", "score_rows",
            "summarize", "improvements", "loso_summary", "write_results", "markdown_table", "check_results_folder",
-           "MANIFEST"]
+           "MANIFEST", "tpot_configuration"]
 
 #: The file of a results folder that lists what :func:`write_results` wrote (name and sha256 of each).
 MANIFEST = "manifest.json"
@@ -141,7 +141,7 @@ class _ScoredOn:
 def tpot_configuration(provenance: dict) -> str:
     """The configuration name of a TPOT artifact's runs: ``"published"`` for searches run as
     published (no time bound), else the bound, ``"30-s search"`` for ``max_time_mins=0.5``
-    (named ``TPOT, 30-s search`` by :func:`nodebio.experiments.verdict.label`)."""
+    (named ``TPOT, 30-s search`` by ``nodebio.experiments.verdict.label``)."""
     bound = provenance.get("settings", {}).get("max_time_mins")
     if bound is None:
         return "published"

@@ -282,13 +282,14 @@ def bootstrap_improvements(predictions: pd.DataFrame, trajectories: pd.DataFrame
     per run and metabolite, ``titer_error`` per run) also ``titer_low, titer_high``, over seeds.
 
     Each draw resamples the seeds of each model independently and the time points in contiguous
-    blocks (:func:`block_counts`, :func:`time_blocks`: a circular block bootstrap, the same blocks
+    blocks (:func:`block_counts`, ``time_blocks``: a circular block bootstrap, the same blocks
     for both models of a pair), not point by point. The intervals are conditional on the held-out
     strain: :func:`loso_improvements` gives the spread over strains.
 
-    predictions : measured points of every run (``pathway, model, configuration, seed, time,
-    variable, measured, predicted, spread``); trajectories : the held-out strain on the grid of
-    every run (``pathway, model, configuration, seed, time, variable, predicted, data``).
+    predictions : measured points of every run, the columns
+        ``pathway, model, configuration, seed, time, variable, measured, predicted, spread``.
+    trajectories : the held-out strain on the grid of every run, the columns
+        ``pathway, model, configuration, seed, time, variable, predicted, data``.
     """
     rng = np.random.default_rng(seed)
     predictions = predictions.assign(label=[label(m, c) for m, c in zip(predictions["model"], predictions["configuration"])],
@@ -432,7 +433,7 @@ def paper_reference(improvement: pd.DataFrame, pathway: str) -> str | None:
     """The configuration of the 2018 pipeline that stands for the paper's baseline, fixed before
     any result is seen: TPOT searched as published when its artifact is there, else TPOT's bounded
     search (``TPOT, 30-s search``), else gradient boosting as published. The verdict also
-    measures the margin against both regressor families as published (:data:`PUBLISHED_FAMILIES`)."""
+    measures the margin against both regressor families as published (``PUBLISHED_FAMILIES``)."""
     ran = list(dict.fromkeys(improvement.loc[improvement["pathway"] == pathway, "reference"]))
     for candidate in ("tpot (published)", *[r for r in ran if str(r).startswith("TPOT, ")], "baseline-gb (published)"):
         if candidate in ran:
@@ -441,7 +442,7 @@ def paper_reference(improvement: pd.DataFrame, pathway: str) -> str | None:
 
 
 #: The 2018 pipeline as published with each regressor family: the headline margin is measured
-#: against them as well as against :func:`paper_reference`.
+#: against them as well as against ``paper_reference``.
 PUBLISHED_FAMILIES = ("baseline-gb (published)", "baseline-rf (published)")
 #: The paper's margin: "more than 90% lower RMSE".
 PAPER_MARGIN = 90.0
@@ -466,10 +467,10 @@ def assessment(summary: pd.DataFrame, improvement: pd.DataFrame, paper: dict,
                neural: Sequence[str]) -> pd.DataFrame:
     """The verdict as data, one row per pathway and neural ODE variant (every variant reported,
     none chosen on the held-out strain): its improvement over the paper's baseline
-    (:func:`paper_reference`) under Costello's integral RMSE with the interval and, by the rule
-    (:func:`decide` against :data:`PAPER_MARGIN`), whether that reaches the paper's margin
+    (``paper_reference``) under Costello's integral RMSE with the interval and, by the rule
+    (:func:`decide` against ``PAPER_MARGIN``), whether that reaches the paper's margin
     (``margin``: ``above``, ``below``, ``indistinguishable`` or ``missing``); the same against each
-    family of :data:`PUBLISHED_FAMILIES`; and per metric the strongest reference and the outcome of
+    family of ``PUBLISHED_FAMILIES``; and per metric the strongest reference and the outcome of
     the variant against it (``<metric>_outcome``: ``above`` is a lower error than the reference's)."""
     strongest = strongest_references(summary, neural)
     rows = []
@@ -586,7 +587,7 @@ def hypothesis(summary: pd.DataFrame, paper: dict, neural: Sequence[str], *, qui
     scoring about 3.0 over a 2018 pipeline that drifted like the authors' stored run (mean
     integral RMSE 53.56 on L2; 3.01 is back-computed from the paper's 94.38%, the paper does not
     report it). Two computed checks: does our run of TPOT drift like the stored run (within
-    :data:`HYPOTHESIS_TOLERANCE` of its error), and does any neural ODE here reach the paper's
+    ``HYPOTHESIS_TOLERANCE`` of its error), and does any neural ODE here reach the paper's
     improvement against the stored run (within the tolerance in points). A TPOT search bounded in
     time (``TPOT, 30-s search``) is not the published one: the reading is then qualified as
     provisional, and gradient boosting and random forests as published are shown beside it."""

@@ -4,7 +4,8 @@
 - :mod:`nodebio.models.fields`: the plain vector field (an MLP over states and controls) and its
   penalties; :mod:`nodebio.models.pathway_field`: what the pathway fields share;
   :mod:`nodebio.models.structured`: the pathway-structured field; :mod:`nodebio.models.kinetic_field`:
-  the enzyme-linear kinetic field; :mod:`nodebio.models.field_kinds`: every field by kind.
+  the enzyme-linear kinetic field; :mod:`nodebio.models.field_kinds`: every field by kind;
+  :mod:`nodebio.models.batched`: an ensemble's members trained as one batched model.
 - :mod:`nodebio.models.solve`: :func:`integrate`, the batched solve: the fused fixed-step integrator
   (rk4, euler, midpoint) or any torchdiffeq solver.
 - :mod:`nodebio.models.node`: :class:`NeuralODEModel` and :class:`TrainConfig`: training,
@@ -28,7 +29,9 @@ _NAMES = {
     "MODEL_NAMES": "registry", "NEURAL_MODELS": "registry", "QUICK_NODE_ITERATIONS": "registry",
     "QUICK_TREES": "registry", "make_model": "registry", "is_neural": "registry", "prepare_for": "registry", "prepare_like": "registry",
     "Ensemble": "ensemble",
-    "NeuralODEModel": "node", "TrainConfig": "node", "resolve_device": "node",
+    "NeuralODEModel": "node", "TrainConfig": "node", "resolve_device": "node", "STRUCTURE_DEFAULTS": "node",
+    "GROUPS": "node", "SOLVER_TOLERANCE": "node", "CheckpointVersionWarning": "node",
+    "StackedVectorField": "batched", "can_batch": "batched", "fit_members": "batched",
     "VectorField": "fields", "make_field": "field_kinds", "FIELD_KINDS": "field_kinds", "PathwayField": "pathway_field", "parameter_count": "fields", "rates_on_grid": "fields",
     "StructuredField": "structured", "STRUCTURED_OPTIONS": "structured", "structured_field": "structured",
     "KineticField": "kinetic_field", "KINETIC_OPTIONS": "kinetic_field", "kinetic_field": "kinetic_field",
@@ -38,7 +41,7 @@ _NAMES = {
     "ZeroModel": "references", "REFERENCE_MODELS": "registry",
     "CostelloKineticModel": "kinetic", "KineticConfig": "kinetic",
 }
-_SUBMODULES = ("fields", "pathway_field", "field_kinds", "structured", "kinetic_field", "solve", "node", "baseline", "references", "registry", "ensemble", "kinetic")
+_SUBMODULES = ("fields", "pathway_field", "field_kinds", "batched", "structured", "kinetic_field", "solve", "node", "baseline", "references", "registry", "ensemble", "kinetic")
 
 __all__ = sorted(_NAMES) + list(_SUBMODULES)
 

@@ -36,7 +36,7 @@ class Ensemble:
     name : a model name of :func:`nodebio.models.make_model`. members : how many. seed : the
     ensemble's seed (member k gets ``seed + k``). bootstrap : train each member on a bootstrap
     sample of the training strains. batched : train the members as one batched model where
-    :func:`nodebio.models.batched.can_batch` allows (the same result, faster; False trains them one
+    :func:`~nodebio.models.can_batch` allows (the same result, faster; False trains them one
     after another). quick, device, ``options``: as for :func:`make_model`.
     """
 

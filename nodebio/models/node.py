@@ -158,8 +158,8 @@ class TrainConfig:
     solvers; by structure, :data:`STRUCTURE_DEFAULTS`, measured there), ``rtol``/``atol`` (adaptive
     solvers), ``adjoint``.
 
-    Optimiser: ``iterations``, ``learning_rate`` (cosine-decayed to ``learning_rate *
-    lr_final_fraction``), ``weight_decay``, ``grad_clip`` (max gradient norm),
+    Optimiser: ``iterations``, ``learning_rate`` (cosine-decayed to
+    ``learning_rate * lr_final_fraction``), ``weight_decay``, ``grad_clip`` (max gradient norm),
     ``window_hours``/``windows_per_strain`` (sub-trajectories; None for whole trajectories),
     ``eval_every``/``patience`` (early stopping on the training strains), ``input_noise`` (sd of
     Gaussian noise added to the scaled initial state of every training window),

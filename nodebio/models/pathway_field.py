@@ -58,8 +58,8 @@ def concentrations(x: torch.Tensor, mean: torch.Tensor, scale: torch.Tensor, sca
 
 class PathwayField(ControlledField):
     """Rates from reaction fluxes: stoichiometry, yields, losses and the unit conversion (see the
-    module docstring). Subclasses register their buffers with :meth:`_register_pathway` and define
-    ``_fluxes(projected, x, c, weights)`` and ``_weights()`` (which includes :meth:`_shared_weights`)."""
+    module docstring). Subclasses register their buffers with ``_register_pathway`` and define
+    ``_fluxes(projected, x, c, weights)`` and ``_weights()`` (which includes ``_shared_weights()``)."""
 
     n_states: int
     n_reactions: int
