@@ -93,7 +93,7 @@ def plot_missingness(dataset: Dataset):
         for j, t in enumerate(all_times):
             if t in times:
                 k = times.index(t)
-                grid[:, j] = np.where(dataset.measured.loc[rows, variables].to_numpy()[k], 2, 1)
+                grid[:, j] = np.where(dataset.mask.loc[rows, variables].to_numpy()[k], 2, 1)
         ax.imshow(grid, aspect="auto", cmap=cmap, vmin=0, vmax=2, interpolation="nearest")
         ax.set_xticks(range(len(all_times)), [f"{t:g}" for t in all_times], rotation=90, fontsize=8)
         ax.set_yticks(range(len(variables)), variables, fontsize=8)
@@ -140,7 +140,7 @@ def plot_preprocessing(dataset: Dataset, grid: Trajectories, strain: str,
                 label=f"{len(grid.times)}-point grid")
         t_meas, v_meas = dataset.measurements(strain, variable)
         ax.plot(t_meas, v_meas, "o", ms=5, color="#2c7fb8", label="measured")
-        missing = rows & ~dataset.measured[variable]
+        missing = rows & ~dataset.mask[variable]
         if missing.any():
             t_fill = dataset.table.loc[missing, "time"].to_numpy(float)
             ax.plot(t_fill, np.interp(t_fill, t_meas, v_meas), "o", ms=6, mfc="white",

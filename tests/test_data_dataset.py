@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from nodebio import data
 
@@ -29,3 +30,10 @@ def test_identical_series_on_common_times_only():
     assert ("x", "A", "B", 3) in pairs and ("x", "B", "C", 3) in pairs
     assert not any(p[0] == "x" and p[1:3] == ("A", "C") for p in pairs)  # they differ at 3 h
     assert ("E", "A", "B", 3) in pairs and not any(p[0] == "z" for p in pairs)
+
+
+def test_the_mask_of_measured_values_is_named_mask_and_its_former_name_warns(limonene):
+    assert limonene.mask.dtypes.eq(bool).all() and list(limonene.mask.columns) == list(limonene.variables)
+    with pytest.warns(DeprecationWarning, match="Dataset.measured is now Dataset.mask"):
+        former = limonene.measured
+    assert former is limonene.mask

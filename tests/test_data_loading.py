@@ -35,8 +35,8 @@ def test_limonene_table(limonene):
     # measured mask: L3 Mev-P was not measured at 48 h
     l3 = limonene.table["strain"] == "L3"
     row = l3 & (limonene.table["time"] == 48.0)
-    assert not limonene.measured.loc[row, "Mev-P"].item()
-    assert limonene.measured.loc[row, "Mevalonate"].item()
+    assert not limonene.mask.loc[row, "Mev-P"].item()
+    assert limonene.mask.loc[row, "Mevalonate"].item()
 
 
 def test_isopentenol_table(isopentenol_path):
@@ -49,7 +49,7 @@ def test_isopentenol_table(isopentenol_path):
 def test_user_csv_loads(tidy_csv):
     dataset = load(tidy_csv)
     assert dataset.strains == ("A", "B")
-    assert dataset.measured["m1"].sum() == 7
+    assert dataset.mask["m1"].sum() == 7
     assert dataset.sha256 == data.file_sha256(tidy_csv)
     long = dataset.to_long()
     assert set(long.columns) == {"strain", "time", "variable", "kind", "value", "measured"}

@@ -17,7 +17,7 @@ def test_impute_interpolates_in_time_not_by_row():
     filled = data.impute(dataset)
     assert filled.table.loc[2, "m"] == pytest.approx(2.0 + 0.8 * 10.0)
     assert filled.filled and not dataset.filled
-    assert not filled.measured.loc[2, "m"]  # the mask still says "filled"
+    assert not filled.mask.loc[2, "m"]  # the mask still says "filled"
 
 
 def test_impute_uneven_times_and_edges(limonene):

@@ -31,7 +31,7 @@ def test_the_example_loads_with_its_gaps_and_units():
     dataset = examples.load_example()
     assert dataset.strains == ("S1", "S2", "S3", "S4")
     assert dataset.states == synthetic.MEASURED_STATES and dataset.controls == synthetic.ENZYMES
-    assert int((~dataset.measured).to_numpy().sum()) == len(examples.GAPS)
+    assert int((~dataset.mask).to_numpy().sum()) == len(examples.GAPS)
     assert dataset.ignored_columns == ("OD600",)
     assert dataset.unit("Limonene") == "µM"
     assert set(examples.TRAIN) | set(examples.TEST) == set(dataset.strains)

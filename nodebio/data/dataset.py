@@ -16,6 +16,8 @@ paper's split); :data:`UNITS` the units of their columns.
 
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Sequence
 
@@ -113,8 +115,10 @@ class Dataset:
     table : DataFrame with columns ``strain``, ``time`` (hours), then the controls, then the
         states, in original units; one row per (strain, sampling time), sorted; NaN where a value
         was not measured (before :func:`impute`).
-    measured : boolean DataFrame, same index as ``table``, one column per control and state:
-        True where the value was measured, False where it is missing or was filled.
+    mask : boolean DataFrame, same index as ``table``, one column per control and state: True
+        where the value was measured, False where it is missing or was filled. (Its former name,
+        ``measured``, still works and warns: :attr:`nodebio.data.Trajectories.measured` is a
+        table of measured *values*, this is a mask.)
     states, controls : names of the state (metabolite) and control (protein) columns.
     units : unit of each column where known (a column without an entry has unknown units).
     excluded_rows : the input rows with no value in any state or control column, as they were
@@ -124,7 +128,7 @@ class Dataset:
     """
 
     table: pd.DataFrame
-    measured: pd.DataFrame
+    mask: pd.DataFrame
     states: tuple[str, ...]
     controls: tuple[str, ...]
     units: dict[str, str] = field(default_factory=dict)
@@ -138,6 +142,14 @@ class Dataset:
     time_unit: str = "h"
     #: the unit the time column was given in (converted to hours at load)
     input_time_unit: str = "h"
+
+    @property
+    def measured(self) -> pd.DataFrame:
+        """Former name of :attr:`mask` (deprecated: ``Trajectories.measured`` holds values)."""
+        warnings.warn("Dataset.measured is now Dataset.mask (a mask of measured values); "
+                      "Trajectories.measured is the table of the values themselves.", DeprecationWarning,
+                      stacklevel=2)
+        return self.mask
 
     @property
     def strains(self) -> tuple[str, ...]:
@@ -187,7 +199,7 @@ class Dataset:
         return replace(
             self,
             table=self.table.iloc[index].reset_index(drop=True),
-            measured=self.measured.iloc[index].reset_index(drop=True),
+            mask=self.mask.iloc[index].reset_index(drop=True),
             excluded_rows=(
                 self.excluded_rows[self.excluded_rows["strain"].isin(strains)]
                 if len(self.excluded_rows)
@@ -204,7 +216,7 @@ class Dataset:
         values = self.table.melt(
             id_vars=["strain", "time"], value_vars=list(self.variables), var_name="variable"
         )
-        flags = pd.concat([self.table[["strain", "time"]], self.measured], axis=1).melt(
+        flags = pd.concat([self.table[["strain", "time"]], self.mask], axis=1).melt(
             id_vars=["strain", "time"], value_vars=list(self.variables), value_name="measured"
         )
         values["measured"] = flags["measured"].to_numpy(dtype=bool)
@@ -216,7 +228,7 @@ class Dataset:
 
     def summary(self) -> pd.DataFrame:
         """Number of measured values of each variable (rows) for each strain (columns)."""
-        counts = self.measured.groupby(self.table["strain"], sort=False).sum().T
+        counts = self.mask.groupby(self.table["strain"], sort=False).sum().T
         counts.loc["sampling times"] = self.table.groupby("strain", sort=False).size()
         return counts.astype(int)
 
@@ -238,10 +250,10 @@ class Dataset:
             "  states:   " + ", ".join(self.label(s) for s in self.states),
             "  controls: " + ", ".join(self.label(c) for c in self.controls),
         ]
-        total = self.measured.size
+        total = self.mask.size
         lines.append(
-            f"  measured: {int(self.measured.to_numpy().sum())} of {total} values "
-            f"({100.0 * self.measured.to_numpy().mean():.0f}%)"
+            f"  measured: {int(self.mask.to_numpy().sum())} of {total} values "
+            f"({100.0 * self.mask.to_numpy().mean():.0f}%)"
         )
         if len(self.excluded_rows):
             times = sorted(pd.unique(self.excluded_rows["time"]))
@@ -272,7 +284,7 @@ def identical_series(dataset: Dataset, min_points: int = 3) -> pd.DataFrame:
     strains = list(dataset.strains)
     table = dataset.table
     for variable in dataset.variables:
-        measured = dataset.measured[variable].to_numpy(dtype=bool)
+        measured = dataset.mask[variable].to_numpy(dtype=bool)
         points = pd.DataFrame({"strain": table["strain"].to_numpy()[measured],
                                "time": table["time"].to_numpy()[measured],
                                "value": table[variable].to_numpy(dtype=float)[measured]})

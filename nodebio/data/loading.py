@@ -198,7 +198,7 @@ def from_frame(
     table = table.reset_index(drop=True)
     return Dataset(
         table=table,
-        measured=table[variables].notna(),
+        mask=table[variables].notna(),
         states=tuple(states),
         controls=tuple(controls),
         units={c: u for c, u in (units or {}).items() if c in variables},

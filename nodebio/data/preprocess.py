@@ -40,13 +40,13 @@ def impute(dataset: Dataset) -> Dataset:
 
     Within each strain and variable, a missing value between two measurements is interpolated
     linearly in time (not by row position: the sampling is uneven); before the first or after
-    the last measurement the nearest measured value is held. ``measured`` is unchanged, so the
+    the last measurement the nearest measured value is held. ``mask`` is unchanged, so the
     filled values stay distinguishable.
     """
     table = dataset.table.copy()
     columns = list(dataset.variables)
     values = table[columns].to_numpy(dtype=float, copy=True)
-    known = dataset.measured[columns].to_numpy(dtype=bool)
+    known = dataset.mask[columns].to_numpy(dtype=bool)
     times = table["time"].to_numpy(dtype=float)
     for rows in _strain_rows(table).values():
         t = times[rows]

@@ -45,7 +45,7 @@ def published_resample(dataset: _data.Dataset, n_points: int = 200) -> _data.Tra
     frames = {}
     for strain in dataset.strains:
         rows = dataset.strain_table(strain)
-        mask = dataset.measured[dataset.table["strain"] == strain].reset_index(drop=True)
+        mask = dataset.mask[dataset.table["strain"] == strain].reset_index(drop=True)
         frame = rows[variables].where(mask[variables]).set_index(rows["time"].astype(float))
         frames[strain] = frame.interpolate()  # by position, as in their read_timeseries_data
     grid = _common_grid(frames.values(), n_points)
@@ -165,7 +165,7 @@ def published_feature_resample(dataset: _data.Dataset, covariates: pd.DataFrame,
     frames = {}
     for strain in dataset.strains:
         rows = dataset.strain_table(strain)
-        mask = dataset.measured[dataset.table["strain"] == strain].reset_index(drop=True)
+        mask = dataset.mask[dataset.table["strain"] == strain].reset_index(drop=True)
         frame = rows[variables].where(mask[variables]).set_index(rows["time"].astype(float))
         extra = covariates[covariates["strain"].astype(str) == str(strain)]
         if extra.empty:
