@@ -176,6 +176,28 @@ def show_executed_parameters(app: Sphinx, doctree: nodes.document, docname: str)
         output += block
 
 
+#: The banner at the top of every page executed in quick mode (:func:`quick_banner`).
+QUICK_BANNER = ("Numbers from a quick run: small models and few seeds, so they show that the code works, not "
+                "the results. The published site shows the full run; the parameters cell of each chapter "
+                "says how to run it in full yourself.")
+
+
+def quick_banner(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """``doctree-resolved`` handler: a warning admonition (:data:`QUICK_BANNER`) at the top of a
+    page whose parameters cell ran with ``MODE = "quick"``, so no quick number reads as a finding."""
+    modes = [((cell.get("cell_metadata") or {}).get(EXECUTED_KEY) or {}).get("MODE")
+             for cell in doctree.findall(nodes.container) if cell.get("nb_element") == "cell_code"]
+    if "quick" not in modes:
+        return
+    banner = nodes.warning("", nodes.paragraph(QUICK_BANNER, QUICK_BANNER), classes=["nodebio-quick-run"])
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is None:
+        doctree.insert(0, banner)
+        return
+    title = next((i for i, child in enumerate(section.children) if isinstance(child, nodes.title)), -1)
+    section.insert(title + 1, banner)
+
+
 _ENTRY = re.compile(r"^(?P<names>(?:``[^`]+``|[A-Za-z_]\w*)(?:(?:, | / )[A-Za-z_]\w*)*)\s?: (?P<text>.*)$")
 
 
@@ -293,6 +315,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("builder-inited", _static_path)
     app.add_css_file("nodebio.css")
     app.connect("doctree-resolved", show_executed_parameters)
+    app.connect("doctree-resolved", quick_banner)
     app.setup_extension("sphinx.ext.autodoc")  # its event, whatever the order of extra_extensions
     if "sphinx_codeautolink" in app.config.extensions:
         untitled_sections_for_codeautolink()

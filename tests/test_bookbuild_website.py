@@ -171,6 +171,26 @@ def test_the_parameters_cell_is_shown_once_with_the_values_it_ran_with(site):
         assert f"Executed with MODE = {mode!r}" in cell.get_text(), f"{rel.stem} does not say it ran in {mode} mode"
 
 
+def test_a_quick_page_says_so_at_its_top_and_a_full_one_does_not(site):
+    import json
+
+    from bs4 import BeautifulSoup
+
+    from bookbuild.sphinxext import QUICK_BANNER
+
+    for chapter in _main_chapters():
+        rel = chapter.relative_to(ROOT)
+        soup = BeautifulSoup((site / rel.with_suffix(".html")).read_text(), "html.parser")
+        notebook = json.loads((site / "_sources" / rel.with_suffix(".ipynb")).read_text())
+        quick = notebook["metadata"]["papermill"]["parameters"]["MODE"] == "quick"
+        banners = soup.select(".nodebio-quick-run")
+        assert len(banners) == int(quick), f"{rel.stem}: {len(banners)} quick-run banners in a {quick=} page"
+        if quick:
+            assert QUICK_BANNER.split(":")[0] in banners[0].get_text()
+            html = str(soup)  # at the top: before the first section of the chapter (Overview)
+            assert html.index("nodebio-quick-run") < html.index("<h2"), f"{rel.stem}: the banner is not at the top"
+
+
 def test_no_unsubstituted_names_in_the_prose(site):
     problems = book.unsubstituted_names(site)
     assert not problems, "names the reader sees instead of their values:\n" + "\n".join(problems)
