@@ -339,7 +339,9 @@ def _add_train_parser(sub) -> None:
                    help="the pathway's reactions for --model node-structured or node-kinetic, a YAML or SBML file (replaces the "
                         "reaction list of --dataset; needed for --csv)")
     p.add_argument("--configuration", default="careful", choices=["careful", "published", "published-features"],
-                   help="configuration of the baselines and the kinetic model (default careful)")
+                   metavar="CONFIGURATION",
+                   help="configuration of the baselines and the 2018 kinetic model: careful (default), published "
+                        "or published-features")
     p.add_argument("--out", type=Path, required=True, help="folder for model.pt, predictions.csv, metrics.json")
     p.add_argument("--seed", type=int, default=0, help="the model seed (first member of an ensemble)")
     p.add_argument("--data-seed", type=int, default=0, help="the seed of the strains of --dataset synthetic")
