@@ -184,7 +184,7 @@ class Dataset:
         self._check_strains([strain])
         if variable not in self.variables:
             raise DataValidationError(unknown_message("variable", [variable], self.variables))
-        rows = (self.table["strain"] == strain) & self.measured[variable]
+        rows = (self.table["strain"] == strain) & self.mask[variable]
         return (
             self.table.loc[rows, "time"].to_numpy(dtype=float),
             self.table.loc[rows, variable].to_numpy(dtype=float),
