@@ -33,7 +33,7 @@ from torch.nn import functional as F
 
 from nodebio import data as _data
 from nodebio.errors import SolverError, TrainingDivergedError, UsageError
-from nodebio.models.fields import ACTIVATIONS, ControlledField, VectorField
+from nodebio.models.fields import ACTIVATIONS, ControlledField, VectorField, fused_mlp_weights
 from nodebio.models.solve import FUSED, integrate
 
 __all__ = ["StackedVectorField", "can_batch", "fit_members"]
@@ -90,14 +90,11 @@ class StackedVectorField(ControlledField):
         into the logistic sigmoid as :meth:`VectorField.mlp_weights` does (the same numbers)."""
         p = self.parameter
         hidden = [(p(f"hidden.{i}.weight"), p(f"hidden.{i}.bias")) for i in range(self.depth - 1)]
-        w_out, b_out = p("output.weight"), p("output.bias")
-        if self.activation == "tanh":
-            return (2.0 * p("input_controls"), 2.0 * p("input_bias"), (2.0 * p("input_states")).transpose(1, 2),
-                    [((4.0 * w).transpose(1, 2), 2.0 * (b - w.sum(-1))) for w, b in hidden],
-                    (2.0 * w_out).transpose(1, 2), b_out - w_out.sum(-1), torch.sigmoid)
-        return (p("input_controls"), p("input_bias"), p("input_states").transpose(1, 2),
-                [(w.transpose(1, 2), b) for w, b in hidden], w_out.transpose(1, 2), b_out,
-                ACTIVATIONS[self.activation])
+        w_inputs, b_in, w_x, hidden_w, hidden_b, w_out, b_out, name = fused_mlp_weights(
+            p("input_controls"), p("input_bias"), p("input_states"), hidden, p("output.weight"), p("output.bias"),
+            self.activation)
+        act = torch.sigmoid if name == "sigmoid" else ACTIVATIONS[name]
+        return w_inputs, b_in, w_x, list(zip(hidden_w, hidden_b)), w_out, b_out, act
 
     def _project(self, controls: torch.Tensor) -> torch.Tensor:
         """Controls (B, T, n_controls), member-major rows, through each member's first layer: (B, T, width)."""

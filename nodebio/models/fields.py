@@ -44,7 +44,7 @@ from torch import nn
 from torch.nn import functional as F
 from nodebio.errors import NotFittedError, UsageError
 
-__all__ = ["ACTIVATIONS", "ControlledField", "VectorField", "negative_penalty", "derivative_penalty",
+__all__ = ["ACTIVATIONS", "ControlledField", "VectorField", "fused_mlp_weights", "negative_penalty", "derivative_penalty",
            "rates_on_grid", "parameter_count"]
 
 ACTIVATIONS = {"tanh": torch.tanh, "softplus": F.softplus, "silu": F.silu, "elu": F.elu, "relu": F.relu}
@@ -230,13 +230,9 @@ class VectorField(ControlledField):
         """
         w_inputs = self.input_controls if not self.use_time else torch.cat(
             [self.input_controls, self.input_time], dim=1)
-        if self.activation == "tanh":
-            hidden = [((4.0 * layer.weight).t(), 2.0 * (layer.bias - layer.weight.sum(1))) for layer in self.hidden]
-            return (2.0 * w_inputs, 2.0 * self.input_bias, (2.0 * self.input_states).t(), [w for w, _ in hidden],
-                    [b for _, b in hidden], (2.0 * self.output.weight).t(),
-                    self.output.bias - self.output.weight.sum(1), "sigmoid")
-        return (w_inputs, self.input_bias, self.input_states.t(), [layer.weight.t() for layer in self.hidden],
-                [layer.bias for layer in self.hidden], self.output.weight.t(), self.output.bias, self.activation)
+        return fused_mlp_weights(w_inputs, self.input_bias, self.input_states,
+                                 [(layer.weight, layer.bias) for layer in self.hidden], self.output.weight,
+                                 self.output.bias, self.activation)
 
     def fused_inputs(self, times: torch.Tensor) -> torch.Tensor:
         """The controls at ``times``, (len(times), B, n_controls), and with a time input the clock
@@ -284,6 +280,21 @@ class VectorField(ControlledField):
         return {"n_states": self.n_states, "n_controls": self.n_controls, "width": self.width,
                 "depth": self.depth, "activation": self.activation, "use_time": self.use_time}
 
+
+
+def fused_mlp_weights(w_inputs, b_in, w_states, hidden, w_out, b_out, activation: str) -> tuple:
+    """An MLP's weights as the fused integrator evaluates them (see :meth:`VectorField.mlp_weights`):
+    (W_inputs, b_1, W_x^T, hidden W^T, hidden b, W_out^T, b_out, activation), with ``tanh`` folded
+    into the logistic sigmoid. The weights are (..., out, in) with any leading axes: one network,
+    or the members of :class:`nodebio.models.StackedVectorField` stacked first."""
+    def t(weight):
+        return weight.transpose(-1, -2)
+
+    if activation == "tanh":
+        return (2.0 * w_inputs, 2.0 * b_in, t(2.0 * w_states), [t(4.0 * w) for w, _ in hidden],
+                [2.0 * (b - w.sum(-1)) for w, b in hidden], t(2.0 * w_out), b_out - w_out.sum(-1), "sigmoid")
+    return (w_inputs, b_in, t(w_states), [t(w) for w, _ in hidden], [b for _, b in hidden], t(w_out), b_out,
+            activation)
 
 
 def negative_penalty(x_original: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
