@@ -8,7 +8,8 @@
   :mod:`nodebio.models.batched`: an ensemble's members trained as one batched model.
 - :mod:`nodebio.models.solve`: :func:`integrate`, the batched solve: the fused fixed-step integrator
   (rk4, euler, midpoint) or any torchdiffeq solver.
-- :mod:`nodebio.models.node`: :class:`NeuralODEModel` and :class:`TrainConfig`: training,
+- :mod:`nodebio.models.options`: :class:`TrainConfig`, every option of a neural ODE in one place.
+- :mod:`nodebio.models.node`: :class:`NeuralODEModel` (with :class:`TrainConfig`): training,
   simulation and checkpoints of the neural ODE.
 - :mod:`nodebio.models.baseline`: the 2018 derivative-regression pipeline (scikit-learn, no torch).
 - :mod:`nodebio.models.references`: model-free references (the training-strain mean).
@@ -29,8 +30,8 @@ _NAMES = {
     "MODEL_NAMES": "registry", "NEURAL_MODELS": "registry", "QUICK_NODE_ITERATIONS": "registry",
     "QUICK_TREES": "registry", "make_model": "registry", "is_neural": "registry", "prepare_for": "registry", "prepare_like": "registry",
     "Ensemble": "ensemble",
-    "NeuralODEModel": "node", "TrainConfig": "node", "resolve_device": "node", "STRUCTURE_DEFAULTS": "node",
-    "GROUPS": "node", "SOLVER_TOLERANCE": "node", "CheckpointVersionWarning": "node",
+    "NeuralODEModel": "node", "TrainConfig": "options", "resolve_device": "node", "STRUCTURE_DEFAULTS": "options",
+    "GROUPS": "options", "SOLVER_TOLERANCE": "options", "CheckpointVersionWarning": "node",
     "StackedVectorField": "batched", "can_batch": "batched", "fit_members": "batched",
     "VectorField": "fields", "make_field": "field_kinds", "FIELD_KINDS": "field_kinds", "PathwayField": "pathway_field", "parameter_count": "fields", "rates_on_grid": "fields",
     "StructuredField": "structured", "STRUCTURED_OPTIONS": "structured", "structured_field": "structured",
@@ -41,7 +42,7 @@ _NAMES = {
     "ZeroModel": "references", "REFERENCE_MODELS": "registry",
     "CostelloKineticModel": "kinetic", "KineticConfig": "kinetic",
 }
-_SUBMODULES = ("fields", "pathway_field", "field_kinds", "batched", "structured", "kinetic_field", "solve", "node", "baseline", "references", "registry", "ensemble", "kinetic")
+_SUBMODULES = ("options", "fields", "pathway_field", "field_kinds", "batched", "structured", "kinetic_field", "solve", "node", "baseline", "references", "registry", "ensemble", "kinetic")
 
 __all__ = sorted(_NAMES) + list(_SUBMODULES)
 

@@ -24,7 +24,7 @@ Why these defaults
   and at 50 h; a clock input lets the model memorise the training trajectories instead.
 * fixed-step ``rk4`` for training (four evaluations per step), at the largest step whose
   simulations stay within a twentieth of the training spread of the converged solution: 0.5 h for
-  this field (``STRUCTURE_DEFAULTS`` in :mod:`nodebio.models.node` has the measurement); adaptive
+  this field (``STRUCTURE_DEFAULTS`` in :mod:`nodebio.models.options` has the measurement); adaptive
   ``dopri5`` is available for checking that the step does not matter
   (:func:`nodebio.metrics.solver_error`).
 

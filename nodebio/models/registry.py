@@ -3,7 +3,7 @@
 The names: ``node`` (the neural ODE, :class:`~nodebio.models.node.NeuralODEModel`),
 ``node-structured`` (the same with ``structure="structured"``, the pathway-structured field),
 ``node-kinetic`` (``structure="kinetic"``, the enzyme-linear kinetic field); their options and
-defaults live in one place, :class:`~nodebio.models.node.TrainConfig`, so
+defaults live in one place, :class:`~nodebio.models.options.TrainConfig`, so
 ``make_model("node-kinetic")`` and ``NeuralODEModel(structure="kinetic")`` are the same model.
 ``baseline-gb`` and ``baseline-rf`` (the
 2018 derivative-regression pipeline with gradient boosting or random forests,
@@ -36,7 +36,7 @@ MODEL_NAMES = ("node", "node-structured", "node-kinetic", "baseline-gb", "baseli
                "costello-kinetic")
 #: Former names still accepted by :func:`make_model`: name -> current name.
 ALIASES = {"kinetic": "costello-kinetic"}
-#: The structure of each neural ODE variant (its other defaults: :class:`~nodebio.models.node.TrainConfig`).
+#: The structure of each neural ODE variant (its other defaults: :class:`~nodebio.models.options.TrainConfig`).
 STRUCTURE_OF = {"node": "mlp", "node-structured": "structured", "node-kinetic": "kinetic"}
 #: The neural ODE variants among :data:`MODEL_NAMES`.
 NEURAL_MODELS = ("node", "node-structured", "node-kinetic")
@@ -59,7 +59,7 @@ def make_model(name: str, *, seed: int = 0, quick: bool = False, configuration: 
 
     ``quick`` makes it small (few iterations, trees or generations) for tests and CI;
     ``configuration`` (``"published"`` or ``"careful"``) applies to the baselines and the kinetic
-    model; ``options`` go to the model's configuration (:class:`~nodebio.models.node.TrainConfig`,
+    model; ``options`` go to the model's configuration (:class:`~nodebio.models.options.TrainConfig`,
     :class:`~nodebio.models.baseline.BaselineConfig` or
     :class:`~nodebio.models.kinetic.KineticConfig`).
     """

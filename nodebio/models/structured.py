@@ -23,7 +23,7 @@ from nodebio.errors import UsageError
 __all__ = ["StructuredField", "structured_field", "STRUCTURED_OPTIONS"]
 
 #: The options of the model ``node-structured``: the structure alone; its defaults are those of
-#: :class:`~nodebio.models.node.TrainConfig` (``STRUCTURE_DEFAULTS``). The chapter "Building biology
+#: :class:`~nodebio.models.options.TrainConfig` (``STRUCTURE_DEFAULTS``). The chapter "Building biology
 #: into the model" shows how they were chosen: by leave-one-strain-out within the training strains,
 #: where the learned first-order losses did not help, so they are left out.
 STRUCTURED_OPTIONS = {"structure": "structured"}
