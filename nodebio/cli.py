@@ -299,7 +299,8 @@ def reproduce_command(args: argparse.Namespace) -> None:
     seeds = args.seeds if args.seeds is not None else (2 if args.quick else 5)
     output = compare.reproduce(pathways, seeds=seeds, first_seed=args.seed, quick=args.quick, loso=not args.no_loso,
                                out=args.out, device=args.device, progress=not args.no_progress,
-                               overwrite=args.overwrite, jobs=args.jobs)
+                               overwrite=args.overwrite, jobs=args.jobs, scheduler=args.scheduler,
+                               store=args.store)
     print((args.out / "results.md").read_text())
     written = json.loads((args.out / compare.MANIFEST).read_text())["files"]
     print(f"wrote {', '.join(sorted([*written, compare.MANIFEST]))} to {args.out} in {output['seconds']:.0f} s")
@@ -423,6 +424,11 @@ def _add_reproduce_parser(sub) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--jobs", type=int, help="worker processes for the fits (default $NODEBIO_JOBS, else 1): "
                                             "they run in parallel into the model store, then the tables are made")
+    p.add_argument("--scheduler", help="run the fits on a Dask cluster: a scheduler's address (tcp://HOST:8786) "
+                                       "or a cluster file (YAML; see nodebio.plan); default $NODEBIO_SCHEDULER. "
+                                       "Needs pip install 'nodebio[cluster]' and --store")
+    p.add_argument("--store", type=Path, help="the model store's folder (default $NODEBIO_STORE): fits found there "
+                                              "are reused; with --scheduler, a folder every worker can reach")
     p.add_argument("--no-progress", action="store_true")
 
 

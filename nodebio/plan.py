@@ -9,25 +9,50 @@ drops the fits the model store already holds (:func:`nodebio.store.fit_key`) and
 the store, which is safe with several writers. The experiment then runs as usual and finds every
 fit in the store: the tables are those of a serial run (tested), only sooner.
 
-The same plan runs where the workers are: a :class:`FitSpec` is a few strings and numbers, so a
-plan can be written out (:meth:`FitSpec.to_dict`) and its fits run by a scheduler of the user's
-(each worker calls :func:`run_spec` with the shared store's folder).
+The same plan runs where the workers are. With ``scheduler`` (``nodebio reproduce --scheduler``),
+:func:`execute` sends the fits to a Dask cluster (the optional extra ``pip install
+'nodebio[cluster]'``): a running ``distributed`` scheduler given by its address
+(``tcp://HOST:8786``), a ``distributed.Client``, or a *cluster file*, a small YAML file naming a
+cluster class and its options, for example a Slurm cluster of ``dask-jobqueue``::
+
+    cluster: dask_jobqueue.SLURMCluster   # any class importable as module.Class
+    options:                              # passed to the class as they are
+      cores: 1
+      processes: 1
+      memory: 4GB
+      walltime: "01:00:00"
+      job_script_prologue: ["source ~/nodebio/.venv/bin/activate", "export OMP_NUM_THREADS=1"]
+    workers: 16                           # cluster.scale(16)
+
+Every worker needs the same nodebio and the same library versions (the store key includes them),
+the data (``$NODEBIO_DATA_DIR`` or its cache) and the model store's folder, on a file system they
+share, with the account's signing key (:mod:`nodebio.safeio`). A :class:`FitSpec` is a few strings
+and numbers (:meth:`FitSpec.to_dict`), so a plan can also be written out and run by any scheduler:
+each worker calls :func:`run_spec` with the shared store's folder.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from nodebio import data as _data
 from nodebio.errors import UsageError
 
-__all__ = ["ENV", "FitSpec", "default_jobs", "reproduce_plan", "pending", "run_spec", "execute"]
+__all__ = ["ENV", "SCHEDULER_ENV", "FitSpec", "default_jobs", "default_scheduler", "read_cluster_file",
+           "dask_client", "reproduce_plan", "pending", "run_spec", "execute"]
 
 #: The environment variable with the number of worker processes (default 1).
 ENV = "NODEBIO_JOBS"
+#: The environment variable naming a Dask scheduler: an address or a cluster file (default: none).
+SCHEDULER_ENV = "NODEBIO_SCHEDULER"
+#: The keys of a cluster file (:func:`read_cluster_file`).
+CLUSTER_KEYS = ("cluster", "options", "workers")
+_INSTALL = "pip install 'nodebio[cluster]'"
 
 
 @dataclass(frozen=True)
@@ -135,20 +160,129 @@ def _worker(spec: FitSpec, store_folder: str, data_dir) -> float:
     return run_spec(spec, store_folder, data_dir)
 
 
+def default_scheduler(scheduler=None):
+    """``scheduler`` itself, else ``$NODEBIO_SCHEDULER``, else None (no cluster)."""
+    if scheduler is not None:
+        return scheduler
+    return os.environ.get(SCHEDULER_ENV) or None
+
+
+def read_cluster_file(path: str | os.PathLike) -> dict:
+    """The cluster file at ``path`` (see the module's documentation), checked: ``cluster`` (a
+    class named ``module.Class``), ``options`` (a mapping, default none) and ``workers`` (a whole
+    number, default 1)."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"No cluster file at {path}: give a scheduler's address (tcp://HOST:8786) or a YAML "
+                         "file with the keys cluster, options and workers.")
+    try:
+        config = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise UsageError(f"The cluster file {path} is not valid YAML: {error}") from None
+    if not isinstance(config, dict) or "cluster" not in config:
+        raise UsageError(f"The cluster file {path} has no key 'cluster': name the cluster class, e.g. "
+                         "'cluster: dask_jobqueue.SLURMCluster'.")
+    unknown = sorted(set(config) - set(CLUSTER_KEYS))
+    if unknown:
+        raise UsageError(f"The cluster file {path} has unknown key(s) {', '.join(map(repr, unknown))}; "
+                         f"its keys are {', '.join(CLUSTER_KEYS)}.")
+    options = config.get("options") or {}
+    if not isinstance(options, dict):
+        raise UsageError(f"'options' in the cluster file {path} must be a mapping of the class's arguments.")
+    workers = config.get("workers", 1)
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise UsageError(f"'workers' in the cluster file {path} must be a whole number of at least 1, "
+                         f"got {workers!r}.")
+    name = str(config["cluster"])
+    if "." not in name:
+        raise UsageError(f"'cluster' in the cluster file {path} must be a class named module.Class, got {name!r}.")
+    return {"cluster": name, "options": options, "workers": workers}
+
+
+def _cluster_class(name: str):
+    module, _, attribute = name.rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module), attribute)
+    except ImportError as error:
+        raise UsageError(f"Cannot import {module!r} for the cluster class {name!r} ({error}); "
+                         f"install it (`{_INSTALL}` installs dask, distributed and dask-jobqueue).") from None
+    except AttributeError:
+        raise UsageError(f"{module!r} has no cluster class {attribute!r}.") from None
+    return found
+
+
+@contextlib.contextmanager
+def dask_client(scheduler) -> Iterator:
+    """A ``distributed.Client`` for ``scheduler``: a client (used as it is, left open), the
+    address of a running scheduler (``tcp://HOST:8786``) or the path of a cluster file
+    (:func:`read_cluster_file`: the cluster is started, scaled to its workers and closed after)."""
+    try:
+        import distributed
+    except ImportError:
+        raise UsageError(f"Running a plan on a Dask cluster needs dask and distributed: `{_INSTALL}`.") from None
+    if isinstance(scheduler, distributed.Client):
+        yield scheduler
+        return
+    text = str(scheduler)
+    if "://" in text:
+        try:
+            client = distributed.Client(text, timeout="30s")
+        except (OSError, TimeoutError) as error:
+            raise UsageError(f"No Dask scheduler answered at {text} ({error}): start one with "
+                             "`dask scheduler` and its workers with `dask worker ADDRESS`.") from None
+        with client:
+            yield client
+        return
+    config = read_cluster_file(text)
+    with _cluster_class(config["cluster"])(**config["options"]) as cluster:
+        cluster.scale(config["workers"])
+        with distributed.Client(cluster) as client:
+            yield client
+
+
+def _on_cluster(todo: Sequence[FitSpec], folder: str, data_dir, scheduler, progress: bool) -> int:
+    """Run ``todo`` on the Dask cluster of ``scheduler`` (:func:`dask_client`); its worker count."""
+    import distributed
+    from tqdm import tqdm
+
+    with dask_client(scheduler) as client:
+        futures = client.map(_worker, list(todo), store_folder=folder, data_dir=data_dir, pure=False)
+        failed = []
+        for future in tqdm(distributed.as_completed(futures), total=len(futures), desc="fits on the cluster",
+                           disable=not progress):
+            if future.status == "error":
+                failed.append(future)
+        if failed:
+            spec = todo[futures.index(failed[0])]
+            error = failed[0].exception()
+            raise RuntimeError(f"{len(failed)} of {len(todo)} fits failed on the cluster; the first, "
+                               f"{spec.model} ({spec.configuration}) seed {spec.seed} on {spec.dataset} trained on "
+                               f"{', '.join(spec.train)}: {type(error).__name__}: {error}") from error
+        return len(client.scheduler_info().get("workers", {}))
+
+
 def execute(specs: Sequence[FitSpec], *, store, jobs: int | None = None, data_dir=None,
-            progress: bool = False) -> dict:
+            progress: bool = False, scheduler=None) -> dict:
     """Run the fits of ``specs`` that ``store`` lacks in ``jobs`` worker processes (default
-    :func:`default_jobs`); with one job, in this process. Returns ``{"planned", "pending", "jobs"}``."""
+    :func:`default_jobs`); with one job, in this process; with ``scheduler`` (default
+    :func:`default_scheduler`), on that Dask cluster (:func:`dask_client`) instead, into a store
+    folder its workers share. Returns ``{"planned", "pending", "jobs", "scheduler"}``
+    (``jobs``: the cluster's workers when it ran there)."""
     from nodebio import store as _store
 
     chosen = _store.default_store(store)
     if chosen is None:
         raise UsageError("A fit plan runs into a model store: give store= (a folder) or set $NODEBIO_STORE.")
     chosen.check()
+    scheduler = default_scheduler(scheduler)
     jobs = default_jobs(jobs)
     todo = pending(specs, chosen, data_dir)
     folder = str(Path(chosen.folder).resolve())
-    if jobs == 1 or len(todo) <= 1:
+    if scheduler is not None:
+        jobs = _on_cluster(todo, folder, data_dir, scheduler, progress) if todo else 0
+    elif jobs == 1 or len(todo) <= 1:
         from tqdm import tqdm
 
         for spec in tqdm(todo, desc="fits", disable=not progress):
@@ -158,4 +292,11 @@ def execute(specs: Sequence[FitSpec], *, store, jobs: int | None = None, data_di
 
         Parallel(n_jobs=jobs, backend="loky", verbose=5 if progress else 0)(
             delayed(_worker)(spec, folder, data_dir) for spec in todo)
-    return {"planned": len(specs), "pending": len(todo), "jobs": jobs}
+    return {"planned": len(specs), "pending": len(todo), "jobs": jobs,
+            "scheduler": None if scheduler is None else _describe(scheduler)}
+
+
+def _describe(scheduler) -> str:
+    """A scheduler as the results record it (a client by its scheduler's address)."""
+    address = getattr(getattr(scheduler, "scheduler", None), "address", None)
+    return str(address or scheduler)

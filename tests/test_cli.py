@@ -94,7 +94,8 @@ def test_reproduce_cli_passes_its_arguments_and_prints_the_results(tmp_path, cap
     assert cli.main(["reproduce", "--quick", "--seeds", "1", "--pathways", "limonene", "--no-loso",
                      "--out", str(out), "--no-progress", "--device", "cpu"]) == 0
     assert seen == {"pathways": ["limonene"], "seeds": 1, "first_seed": 0, "quick": True, "loso": False, "out": out,
-                    "device": "cpu", "progress": False, "overwrite": False, "jobs": None}
+                    "device": "cpu", "progress": False, "overwrite": False, "jobs": None, "scheduler": None,
+                    "store": None}
     printed = capsys.readouterr().out
     assert "Improvement of the neural ODE" in printed
     assert f"wrote {compare.MANIFEST}, results.md to {out} in 12 s" in printed

@@ -285,7 +285,8 @@ def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
 def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5, first_seed: int = 0,
               quick: bool = False, loso: bool = True, loso_seeds: int | None = None,
               out: str | Path | None = "results", device: str = "auto", progress: bool = True,
-              data_dir=None, store=None, overwrite: bool = False, jobs: int | None = None) -> dict:
+              data_dir=None, store=None, overwrite: bool = False, jobs: int | None = None,
+              scheduler=None) -> dict:
     """Run the paper's comparison; returns and (with ``out``) writes the tables.
 
     For each pathway, on the paper's split (train low + high producer, test the medium one): the
@@ -310,16 +311,22 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
     processes (default ``$NODEBIO_JOBS``, else 1); with more than one, the fits that can be listed
     beforehand (:func:`nodebio.plan.reproduce_plan`) run in parallel into the store first (a
     temporary one when there is none), and the comparison then reads them from it: the same tables.
+    ``scheduler`` (default ``$NODEBIO_SCHEDULER``): run those fits on a Dask cluster instead
+    (:func:`nodebio.plan.execute`), into ``store``, which must be a folder its workers share.
     """
     from nodebio import plan as _plan
 
+    scheduler = _plan.default_scheduler(scheduler)
+    if scheduler is not None and _store.default_store(store) is None:
+        raise UsageError("A plan on a Dask cluster runs into a model store that every worker can reach: give "
+                         "store= (--store) or set $NODEBIO_STORE to a folder on a shared file system.")
     if _plan.default_jobs(jobs) > 1 and _store.default_store(store) is None:
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="nodebio-store-") as folder:
             return reproduce(pathways, seeds=seeds, first_seed=first_seed, quick=quick, loso=loso,
                              loso_seeds=loso_seeds, out=out, device=device, progress=progress, data_dir=data_dir,
-                             store=folder, overwrite=overwrite, jobs=jobs)
+                             store=folder, overwrite=overwrite, jobs=jobs, scheduler=scheduler)
     if seeds < 1:
         raise UsageError(f"seeds must be at least 1, got {seeds}.")
     unknown = [p for p in pathways if p not in _data.PATHWAYS]
@@ -333,10 +340,11 @@ def reproduce(pathways: Sequence[str] = tuple(_data.PATHWAYS), *, seeds: int = 5
     if chosen is not None:
         chosen.check()
     planned = None
-    if _plan.default_jobs(jobs) > 1:
+    if _plan.default_jobs(jobs) > 1 or scheduler is not None:
         specs = _plan.reproduce_plan(pathways, seeds=seeds, first_seed=first_seed, quick=quick, loso=loso,
                                      loso_seeds=loso_seeds, device=device)
-        planned = _plan.execute(specs, store=chosen, jobs=jobs, data_dir=data_dir, progress=progress)
+        planned = _plan.execute(specs, store=chosen, jobs=jobs, data_dir=data_dir, progress=progress,
+                                scheduler=scheduler)
     runs = _Runs()
     prepared = {p: _data.prepare(_data.load(p, data_dir=data_dir)) for p in pathways}
     fits = [(p, *v) for p in pathways for v in _variants(range(first_seed, first_seed + seeds), p)]
