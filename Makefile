@@ -11,6 +11,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 MODE   ?= full
 STAMP  := $(VENV)/.nodebio-installed
+# Worker processes for the fits the chapters share, made before the chapters run
+# (bookbuild.planning; `make book JOBS=8`): every core by default.
+JOBS   ?= $(shell nproc 2>/dev/null || echo 1)
 # torch on one thread in the chapters' kernels, the tests and the commands they run: fastest for the
 # package's tiny tensors (see nodebio.models.node.TrainConfig); the library itself never sets it.
 export OMP_NUM_THREADS ?= 1
@@ -27,7 +30,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 execute: $(STAMP)
-	$(BIN)/python -m bookbuild execute --mode $(MODE) --out _build/src
+	$(BIN)/python -m bookbuild execute --mode $(MODE) --out _build/src --jobs $(JOBS)
 
 html: $(STAMP)
 	$(BIN)/python -m bookbuild html --src _build/src
@@ -39,7 +42,7 @@ book: execute html
 # the browser test still skips, with its reason in the summary, where Chromium is not installed.
 test: $(STAMP)
 	$(BIN)/python -m bookbuild prepare --mode quick --out _build/nbval
-	$(BIN)/python -m bookbuild execute --mode quick --out _build/src
+	$(BIN)/python -m bookbuild execute --mode quick --out _build/src --jobs $(JOBS)
 	$(BIN)/python -m bookbuild html --src _build/src
 	NODEBIO_SITE=_build/html NODEBIO_STORE=$(CURDIR)/_build/store/quick $(BIN)/python -m pytest tests --nbval-lax --nbval-current-env _build/nbval
 

@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="another parameter of the chapters, e.g. SEED=1")
         if name == "execute":
             p.add_argument("--only", action="append", help="execute only this chapter (file stem)")
+            p.add_argument("--jobs", type=int, help="worker processes for the fits planned before the chapters "
+                                                    "run (default $NODEBIO_JOBS, else 1: no plan)")
     p = sub.add_parser("html")
     p.add_argument("--src", type=Path, default=ROOT / "_build" / "src")
     sub.add_parser("environment-file")
@@ -59,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "execute":
-            execute(args.mode, args.out, _key_values(args.param), args.only)
+            execute(args.mode, args.out, _key_values(args.param), args.only, jobs=args.jobs)
         elif args.command == "prepare":
             for path in prepare(args.mode, args.out, _key_values(args.param)):
                 print(f"[bookbuild] prepared {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")

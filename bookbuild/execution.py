@@ -121,8 +121,13 @@ def hardware() -> dict[str, object]:
 
 
 def execute(mode: str, out: Path, extra: dict | None = None, only: list[str] | None = None,
-            toc: Path = ROOT / "_toc.yml") -> dict[str, float]:
+            toc: Path = ROOT / "_toc.yml", jobs: int | None = None) -> dict[str, float]:
     """Execute every chapter with papermill into the build tree ``out``; returns seconds per chapter.
+
+    With ``jobs`` above 1 (default ``$NODEBIO_JOBS``, else 1), the fits the chapters will make
+    that can be listed beforehand (:mod:`bookbuild.planning`) are first made by that many worker
+    processes into the build's model store, and the kernels inherit ``NODEBIO_JOBS``; the record
+    keeps what the plan did and its seconds under ``plan``.
 
     A failing cell raises :class:`ChapterError` naming the chapter and the cell. The record of
     the build (mode, parameters, hardware, start time and the seconds of each chapter executed
@@ -158,6 +163,18 @@ def execute(mode: str, out: Path, extra: dict | None = None, only: list[str] | N
         if unknown:
             raise ChapterError(f"No chapter named {', '.join(unknown)} in {toc}.")
         selected = [c for c in selected if c.stem in only]
+    from nodebio.plan import default_jobs
+
+    jobs = default_jobs(jobs)
+    if jobs > 1:
+        from bookbuild.planning import book_plan, run_plan
+
+        os.environ["NODEBIO_JOBS"] = str(jobs)
+        plans = book_plan(mode, extra, [c.stem for c in selected], toc)
+        print(f"[bookbuild] planning the fits of {', '.join(plans) or 'no chapter'} with {jobs} workers", flush=True)
+        record["plan"] = run_plan(plans, os.environ["NODEBIO_STORE"], jobs)
+        print(f"[bookbuild] plan: {record['plan']['pending']} of {record['plan']['planned']} fits made in "
+              f"{record['plan']['seconds']:.1f} s", flush=True)
     (out / "timings.json").write_text(json.dumps(record, indent=2))
     for chapter in selected:
         rel = chapter.relative_to(root)
