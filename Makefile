@@ -14,6 +14,9 @@ STAMP  := $(VENV)/.nodebio-installed
 # Worker processes for the fits the chapters share, made before the chapters run
 # (bookbuild.planning; `make book JOBS=8`): every core by default.
 JOBS   ?= $(shell nproc 2>/dev/null || echo 1)
+# The tests on JOBS workers (pytest-xdist), a file's tests together on one worker (a chapter's
+# cells under nbval run in order in one kernel); `make test JOBS=1` runs them in this process.
+PYTEST_JOBS := $(if $(filter-out 1,$(JOBS)),-n $(JOBS) --dist loadfile,)
 # torch on one thread in the chapters' kernels, the tests and the commands they run: fastest for the
 # package's tiny tensors (see nodebio.models.node.TrainConfig); the library itself never sets it.
 export OMP_NUM_THREADS ?= 1
@@ -44,11 +47,11 @@ test: $(STAMP)
 	$(BIN)/python -m bookbuild prepare --mode quick --out _build/nbval
 	$(BIN)/python -m bookbuild execute --mode quick --out _build/src --jobs $(JOBS)
 	$(BIN)/python -m bookbuild html --src _build/src
-	NODEBIO_SITE=_build/html NODEBIO_STORE=$(CURDIR)/_build/store/quick $(BIN)/python -m pytest tests --nbval-lax --nbval-current-env _build/nbval
+	NODEBIO_SITE=_build/html NODEBIO_STORE=$(CURDIR)/_build/store/quick $(BIN)/python -m pytest tests --nbval-lax --nbval-current-env _build/nbval $(PYTEST_JOBS)
 
 # The tests marked `book` (the built site, the browser) are deselected; no nbval over the chapters.
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -m "not book"
+	$(BIN)/python -m pytest tests -m "not book" $(PYTEST_JOBS)
 
 # Record the seconds of every chapter on this machine into book/_timings/ (the instructors' page).
 time: $(STAMP)

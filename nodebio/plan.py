@@ -15,14 +15,16 @@ The same plan runs where the workers are. With ``scheduler`` (``nodebio reproduc
 (``tcp://HOST:8786``), a ``distributed.Client``, or a *cluster file*, a small YAML file naming a
 cluster class and its options, for example a Slurm cluster of ``dask-jobqueue``::
 
-    cluster: dask_jobqueue.SLURMCluster   # any class importable as module.Class
-    options:                              # passed to the class as they are
+    cluster: dask_jobqueue.SLURMCluster  # module.Class
+    options:                             # its arguments
       cores: 1
       processes: 1
       memory: 4GB
       walltime: "01:00:00"
-      job_script_prologue: ["source ~/nodebio/.venv/bin/activate", "export OMP_NUM_THREADS=1"]
-    workers: 16                           # cluster.scale(16)
+      job_script_prologue:
+        - source ~/nodebio/.venv/bin/activate
+        - export OMP_NUM_THREADS=1
+    workers: 16                          # cluster.scale(16)
 
 Every worker needs the same nodebio and the same library versions (the store key includes them),
 the data (``$NODEBIO_DATA_DIR`` or its cache) and the model store's folder, on a file system they
@@ -53,6 +55,8 @@ SCHEDULER_ENV = "NODEBIO_SCHEDULER"
 #: The keys of a cluster file (:func:`read_cluster_file`).
 CLUSTER_KEYS = ("cluster", "options", "workers")
 _INSTALL = "pip install 'nodebio[cluster]'"
+#: How long to wait for a scheduler given by its address to answer.
+CONNECT_TIMEOUT = "30s"
 
 
 @dataclass(frozen=True)
@@ -228,7 +232,7 @@ def dask_client(scheduler) -> Iterator:
     text = str(scheduler)
     if "://" in text:
         try:
-            client = distributed.Client(text, timeout="30s")
+            client = distributed.Client(text, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as error:
             raise UsageError(f"No Dask scheduler answered at {text} ({error}): start one with "
                              "`dask scheduler` and its workers with `dask worker ADDRESS`.") from None

@@ -118,5 +118,6 @@ def test_a_cluster_needs_a_store_and_a_scheduler_that_answers(tmp_path, limonene
         plan.execute(REFERENCES, store=tmp_path / "store", scheduler=tmp_path / "missing.yml",
                      data_dir=limonene_path.parent)
     monkeypatch.setenv(plan.SCHEDULER_ENV, "tcp://127.0.0.1:9")  # nothing listens on the discard port
+    monkeypatch.setattr(plan, "CONNECT_TIMEOUT", "3s")
     with pytest.raises(UsageError, match="No Dask scheduler answered at tcp://127.0.0.1:9"):
         plan.execute(REFERENCES, store=tmp_path / "store", data_dir=limonene_path.parent)
