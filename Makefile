@@ -55,7 +55,7 @@ unit: $(STAMP)
 
 # Record the seconds of every chapter on this machine into book/_timings/ (the instructors' page).
 time: $(STAMP)
-	$(BIN)/python -m bookbuild time --mode $(MODE)
+	$(BIN)/python -m bookbuild time --mode $(MODE) --jobs $(JOBS)
 
 # black over the code cells of the chapters, at the width of a code block on the page; the
 # markdown is left as it is. `python -m bookbuild format --check` only reports.

@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--note", default="", help="a remark stored with the timings, e.g. 'shared machine'")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     p.add_argument("--only", action="append", help="time only this chapter (file stem; repeatable)")
+    p.add_argument("--jobs", type=int, help="worker processes for the book's fit plan, run first and timed "
+                                            "(default $NODEBIO_JOBS, else 1: no plan)")
     p = sub.add_parser("check-site", help="check the internal links and images of the built HTML, names "
                                           "left in its prose instead of their values, outputs on stderr "
                                           "and scripts from other hosts")
@@ -68,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "html":
             print(f"[bookbuild] HTML in {html(args.src)}")
         elif args.command == "time":
-            path = record_timings(args.mode, args.label, args.note, _key_values(args.param), only=args.only)
+            path = record_timings(args.mode, args.label, args.note, _key_values(args.param), only=args.only,
+                                  jobs=args.jobs)
             print(f"[bookbuild] timings written to {path}")
         elif args.command == "check-site":
             problems = check_site(args.site)

@@ -120,6 +120,34 @@ def test_recorded_timings_of_the_repository_are_complete():
         assert all(s > 0 for s in record["seconds"].values())
 
 
+def test_with_jobs_the_books_plan_runs_first_and_the_record_keeps_its_seconds(tmp_path, monkeypatch, limonene_path):
+    import bookbuild.planning
+    from nodebio import plan, store
+
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "timed.md").write_text(CHAPTER)
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/timed\n")
+    monkeypatch.setattr(bookbuild.timings, "ROOT", tmp_path)
+    monkeypatch.delenv("NODEBIO_BUILD_DIR", raising=False)
+    # execute sets these for its kernels: restored after the test
+    monkeypatch.setenv("NODEBIO_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("NODEBIO_JOBS", "1")
+    monkeypatch.setenv("NODEBIO_DATA_DIR", str(limonene_path.parent))
+    specs = [plan.FitSpec(name, "-", 0, "limonene", ("L1", "L3"), ("L2",), quick=True)
+             for name in ("mean", "persistence")]
+    asked = []
+    monkeypatch.setattr(bookbuild.planning, "book_plan",
+                        lambda mode, extra, only, toc: asked.append((mode, only)) or {"timed": specs})
+    path = book.record_timings("quick", label="m", out_dir=tmp_path / "timings", toc=tmp_path / "_toc.yml", jobs=2)
+    record = json.loads(path.read_text())
+    assert asked == [("quick", ["timed"])]
+    assert (record["plan"]["planned"], record["plan"]["pending"], record["plan"]["jobs"]) == (2, 2, 2)
+    assert record["command"] == "python -m bookbuild time --mode quick --label m --jobs 2"
+    assert record["total_seconds"] == round(sum(record["seconds"].values()) + record["plan"]["seconds"], 1)
+    assert plan.pending(specs, store.ModelStore(tmp_path / "store"), limonene_path.parent) == []
+    assert os.environ["NODEBIO_JOBS"] == "2"  # what the kernels inherit
+
+
 def test_the_kernels_import_bookbuild_from_the_repository(tmp_path, monkeypatch):
     """bookbuild is not installed: the kernels (started in the chapter's build folder) find it
     through the kernelspec that execute writes, whatever PYTHONPATH and the cwd were, with the
