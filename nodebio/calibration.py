@@ -59,8 +59,8 @@ import pandas as pd
 from nodebio import data as _data
 from nodebio.errors import UsageError
 
-__all__ = ["KINDS", "Calibration", "ideal_coverage", "conformal_quantile", "log_values", "member_summary",
-           "inner_scores", "calibrate"]
+__all__ = ["KINDS", "Calibration", "ideal_coverage", "conformal_quantile", "scores_needed", "score_counts",
+           "too_few_scores", "log_values", "member_summary", "inner_scores", "calibrate"]
 
 #: What a calibration scales: intervals of the final titer and of fold changes.
 KINDS = ("titer", "fold_change")
@@ -92,10 +92,43 @@ def conformal_quantile(scores: Sequence[float], level: float) -> tuple[float, bo
     scores = np.sort(np.asarray(scores, dtype=float)[np.isfinite(scores)])
     if not len(scores):
         raise UsageError("No finite calibration score: the inner folds predicted nothing usable.")
-    k = math.ceil((len(scores) + 1) * level)
+    k = math.ceil(round((len(scores) + 1) * level, 9))  # as scores_needed: 10 x 0.9 is 9, not 9.000000000000002
     if k > len(scores):
         return float(scores[-1]), False
     return float(scores[k - 1]), True
+
+
+def scores_needed(level: float = 0.9) -> int:
+    """The fewest scores whose split-conformal quantile exists at ``level``: the smallest n with
+    ceil((n+1) level) <= n (9 for 0.9, 19 for 0.95)."""
+    if not 0 < level < 1:
+        raise UsageError(f"level must be between 0 and 1, got {level}.")
+    n = 1
+    while math.ceil(round((n + 1) * level, 9)) > n:
+        n += 1
+    return n
+
+
+def score_counts(strains: int) -> dict[str, int]:
+    """How many inner scores of each kind :func:`inner_scores` gives for ``strains`` training
+    strains: one titer per strain left out, and a fold change against each of the others."""
+    return {"titer": strains, "fold_change": strains * (strains - 1)}
+
+
+def too_few_scores(counts: dict[str, int], level: float = 0.9) -> str | None:
+    """Why intervals from inner scores of these ``counts`` cannot be called calibrated at
+    ``level`` (a sentence that says what to do), or None when every kind has enough."""
+    needed = scores_needed(level)
+    short = {kind: n for kind, n in counts.items() if n < needed}
+    if not short:
+        return None
+    which = " and ".join(f"{n} of the {kind.replace('_', ' ')}" for kind, n in short.items())
+    return (f"The intervals would rest on {which} inner held-out scores; a calibrated {100 * level:g}% interval "
+            f"needs at least {needed} of each (the conformal quantile of n scores exists only from n = {needed}), "
+            f"so with these training strains every interval would be a guess of unknown level. Train on more strains "
+            f"({needed} for the titer), give --no-calibration (calibrate=False) for the members' range, labelled as "
+            "such, or --force (force=True) to use the members' spread scaled by the largest score, labelled "
+            "'too few for a calibrated interval'.")
 
 
 #: Values at or below this fraction of their scale count as this fraction on the log scale.
@@ -134,6 +167,11 @@ class Calibration:
     def calibrated(self) -> bool:
         """True when every scale is a conformal quantile of enough scores."""
         return bool(self.scale) and all(self.exact.values())
+
+    def counts(self) -> dict[str, int]:
+        """The number of inner scores of each kind."""
+        found = self.scores["kind"].value_counts() if len(self.scores) else pd.Series(dtype=int)
+        return {kind: int(found.get(kind, 0)) for kind in self.scale}
 
     def describe(self, kind: str = "fold_change") -> str:
         """How to call the intervals of ``kind`` in a table or a figure."""

@@ -275,10 +275,21 @@ def recommend_command(args: argparse.Namespace) -> None:
     result = recommend.recommend_run(args.runs, args.strain, n=args.n, max_fold=args.max_fold,
                                      proteins=_names(args.proteins), rule=args.acquisition,
                                      calibrate=not args.no_calibration, factors=factors, out=args.out,
-                                     device=args.device, data_dir=args.data_dir, dataset=given, seed=args.seed)
+                                     device=args.device, data_dir=args.data_dir, dataset=given, seed=args.seed,
+                                     force=args.force)
     print(f"{result.product} at the final time in strain {shown_name(args.strain)}: top {len(result.table)} of "
           f"{result.settings['candidates']} designs within {args.max_fold:g}-fold of the training strains' protein "
           f"levels, ranked by {args.acquisition}; intervals: {result.interval}")
+    if result.settings.get("forced"):
+        print(f"warning: --force: {result.interval}; these intervals have no guaranteed level.")
+    own = result.unmodified
+    line = (f"unmodified {shown_name(args.strain)}: predicted {own['titer_mean']:.4g} "
+            f"({own['titer_low']:.4g} to {own['titer_high']:.4g})")
+    if result.measured is not None:
+        line += f", measured {result.measured['titer']:.4g} at {result.measured['time']:g} h"
+    print(line + ": the designs' titers are predicted from this starting point.")
+    if result.settings.get("clipped"):
+        print(f"clipped: {result.settings['clipped']} negative predicted titers set to 0.")
     shown = result.table[["rank", "design", "titer_mean", "titer_low", "titer_high", "fold_change", "acquisition",
                           "extrapolation"]]
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
@@ -404,6 +415,9 @@ def _add_recommend_parser(sub) -> None:
     p.add_argument("--factors", help="comma-separated factors instead of the log grid of --max-fold")
     p.add_argument("--acquisition", default="ei", choices=["ei", "ucb", "mean"],
                    help="expected improvement over the strain (default), upper end of the interval, or the mean")
+    p.add_argument("--force", action="store_true",
+                   help="use intervals calibrated on fewer inner scores than their level needs (fewer than 9 "
+                        "training strains at 90%%), labelled as not calibrated, instead of refusing")
     p.add_argument("--no-calibration", action="store_true",
                    help="skip the inner leave-one-strain-out refits: intervals are the members' range")
     p.add_argument("--seed", type=int, default=0, help="seed of the random candidate designs")

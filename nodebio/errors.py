@@ -35,6 +35,7 @@ from typing import Sequence
 __all__ = [
     "NodebioError",
     "UsageError",
+    "UncalibratedIntervalsError",
     "NotFittedError",
     "MissingFileError",
     "SBMLError",
@@ -66,6 +67,12 @@ class NodebioError(Exception):
 
 class UsageError(NodebioError, ValueError):
     """An argument or option that cannot be used; the message names it and says what would do."""
+
+
+class UncalibratedIntervalsError(UsageError):
+    """Intervals that would rest on fewer inner held-out scores than their level needs
+    (:func:`nodebio.calibration.scores_needed`); ``force=True`` (``--force``) uses them anyway,
+    labelled as not calibrated."""
 
 
 class NotFittedError(NodebioError, RuntimeError):

@@ -50,7 +50,7 @@ import pandas as pd
 from nodebio import data as _data
 from nodebio import seeds
 from nodebio import interventions as iv
-from nodebio.errors import UsageError, unknown_message
+from nodebio.errors import UncalibratedIntervalsError, UsageError, unknown_message
 
 __all__ = ["ACQUISITIONS", "MIN_FOLD", "Recommendation", "candidate_designs", "trust_region", "inside_region",
            "acquisition", "recommend", "recommend_run", "recommendation_paths"]
@@ -141,6 +141,12 @@ class Recommendation:
         acquisition, extrapolation, extrapolated_proteins, interval`` and the factor of every chosen
         protein (``fold_change``: the geometric mean of the members, the center of the intervals).
     unmodified : the strain's own prediction (``titer_mean, titer_low, titer_high``).
+    measured : the strain's measured titer at its last measurement of the product,
+        ``{"time", "titer"}`` (None when the product was never measured), to set beside
+        ``unmodified``: how far the model already is from the strain it starts from.
+    
+    Titers are clipped at zero (a model may simulate a negative concentration; ``settings["clipped"]``
+    counts the values raised to zero).
     """
 
     table: pd.DataFrame
@@ -151,6 +157,7 @@ class Recommendation:
     unmodified: dict
     region: pd.DataFrame
     settings: dict = field(default_factory=dict)
+    measured: dict | None = None
 
     def top(self, n: int) -> pd.DataFrame:
         return self.table.head(n)
@@ -218,12 +225,23 @@ def recommendation_paths(folder: str | Path, strain: str) -> tuple[Path, Path]:
 
 def recommend(ensemble, dataset: _data.Dataset, strain: str, *, n: int = 10, max_fold: float = 4.0,
               proteins: Sequence[str] | None = None, calibration=None, rule: str = "ei", levels: int = 2,
-              n_random: int = 100, seed: int = 0, factors: Sequence[float] | None = None) -> Recommendation:
+              n_random: int = 100, seed: int = 0, factors: Sequence[float] | None = None,
+              force: bool = False) -> Recommendation:
     """Rank candidate designs of ``strain`` (module docstring); ``n`` is the length of the table
     (all designs inside the trust region with ``n=None``). ``ensemble`` is an
     :class:`nodebio.models.Ensemble` or one fitted model; ``proteins`` default to all controls;
-    ``seed`` draws the random designs; ``factors`` replace the log grid of ``levels``."""
+    ``seed`` draws the random designs; ``factors`` replace the log grid of ``levels``.
+
+    A ``calibration`` with fewer inner scores than its level needs
+    (:func:`nodebio.calibration.too_few_scores`) is refused with
+    :class:`~nodebio.errors.UncalibratedIntervalsError` unless ``force``: its intervals are then
+    labelled as not calibrated."""
+    from nodebio.calibration import too_few_scores
     from nodebio.models.ensemble import Ensemble
+
+    if calibration is not None and not calibration.calibrated and not force:
+        raise UncalibratedIntervalsError(too_few_scores(calibration.counts(), calibration.level)
+                                         or f"The calibration is not exact: {calibration.describe()}.")
 
     if not isinstance(ensemble, Ensemble):
         ensemble = Ensemble.of([ensemble])
@@ -250,12 +268,16 @@ def recommend(ensemble, dataset: _data.Dataset, strain: str, *, n: int = 10, max
             + ", ".join(f"{p} {r:g}x" for p, r in ratio.items())
             + " the highest training peak. Raise --max-fold (max_fold=) above these, or recommend for a strain "
               "closer to the training strains.")
-    result = iv.simulate_interventions(ensemble, trajectories, designs, strain=strain,
-                                       product=dataset.product or dataset.states[-1],
+    product = dataset.product or dataset.states[-1]
+    result = iv.simulate_interventions(ensemble, trajectories, designs, strain=strain, product=product,
                                        control_range=iv.training_range(train), calibration=calibration)
-    return _ranked(result, proteins, region, calibration, rule, n,
-                   settings={"max_fold": max_fold, "levels": levels, "n_random": n_random, "seed": seed,
-                             "candidates": len(designs), "members": len(ensemble)})
+    ranked = _ranked(result, proteins, region, calibration, rule, n,
+                     settings={"max_fold": max_fold, "levels": levels, "n_random": n_random, "seed": seed,
+                               "candidates": len(designs), "members": len(ensemble), "forced": bool(force)})
+    when, value = dataset.measurements(strain, product) if product in dataset.variables else ([], [])
+    if len(when):
+        ranked.measured = {"time": float(when[-1]), "titer": float(value[-1])}
+    return ranked
 
 
 def _ranked(result: iv.InterventionResult, proteins, region, calibration, rule, n, settings) -> Recommendation:
@@ -282,6 +304,11 @@ def _ranked(result: iv.InterventionResult, proteins, region, calibration, rule, 
                "fold_change_low", "fold_change_high", "acquisition", "extrapolation", "extrapolated_proteins",
                "interval", *proteins]
     table = table[columns]
+    titers = ["titer_mean", "titer_low", "titer_high"]
+    clipped = int((table[titers] < 0).sum().sum()) + sum(v < 0 for v in unmodified.values())
+    table[titers] = table[titers].clip(lower=0.0)
+    unmodified = {k: max(float(v), 0.0) for k, v in unmodified.items()}
+    settings = {**settings, "clipped": clipped}
     return Recommendation(table=table if n is None else table.head(n), strain=result.strain, product=result.product,
                           rule=rule, interval=result.interval_name, unmodified=unmodified, region=region,
                           settings=settings)
@@ -291,15 +318,18 @@ def recommend_run(paths: str | Path | Sequence[str | Path], strain: str, *, n: i
                   proteins: Sequence[str] | None = None, rule: str = "ei", calibrate: bool = True,
                   factors: Sequence[float] | None = None,
                   out: str | Path | None = None, device: str = "cpu", data_dir=None,
-                  dataset: _data.Dataset | None = None, seed: int = 0, progress: bool = False) -> Recommendation:
+                  dataset: _data.Dataset | None = None, seed: int = 0, progress: bool = False,
+                  force: bool = False) -> Recommendation:
     """:func:`recommend` for the models of run folders (``nodebio recommend``): the run's data
     (or ``dataset``, checked against it), a calibration by inner leave-one-strain-out refits of the
     run's model with its options (``calibrate``; the members' range otherwise), the table and
-    figure written into ``out`` when given."""
+    figure written into ``out`` when given. Too few training strains for a calibrated interval
+    is refused before any refit unless ``force`` (:func:`recommend`)."""
     from dataclasses import asdict
 
     from nodebio import calibration as _calibration
     from nodebio import runs
+    from nodebio.calibration import score_counts, too_few_scores
     from nodebio.models.ensemble import Ensemble
 
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
@@ -313,6 +343,9 @@ def recommend_run(paths: str | Path | Sequence[str | Path], strain: str, *, n: i
     if strain not in dataset.strains:
         raise _data.DataValidationError(unknown_message("strain", [strain], dataset.strains))
     calibration = None
+    short = too_few_scores(score_counts(len(ensemble.train_strains))) if calibrate else None
+    if short and not force:
+        raise UncalibratedIntervalsError(short)
     if calibrate:
         first = ensemble.members[0]
         folder = paths[0] if paths[0].is_dir() else paths[0].parent
@@ -325,7 +358,7 @@ def recommend_run(paths: str | Path | Sequence[str | Path], strain: str, *, n: i
                                              seed=first.config.seed, product=dataset.product, device=device,
                                              progress=progress, **options)
     result = recommend(ensemble, dataset, strain, n=n, max_fold=max_fold, proteins=proteins,
-                       calibration=calibration, rule=rule, seed=seed, factors=factors)
+                       calibration=calibration, rule=rule, seed=seed, factors=factors, force=force)
     if out is not None:
         result.settings["files"] = [str(p) for p in result.save(out, n=n)]
     return result

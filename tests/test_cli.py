@@ -387,10 +387,19 @@ def test_run_command_prints_the_command_and_its_output(tmp_path, capsys):
 
 def test_cli_recommend_on_a_synthetic_run(synthetic_run, tmp_path, capsys):
     out = tmp_path / "recs"
-    assert cli.main(["recommend", str(synthetic_run), "--strain", "S4", "--n", "4", "--proteins", "HMGR,MK,PMK",
-                     "--out", str(out)]) == 0
+    arguments = ["recommend", str(synthetic_run), "--strain", "S4", "--n", "4", "--proteins", "HMGR,MK,PMK",
+                 "--out", str(out)]
+    # three training strains: 3 titer and 6 fold-change scores, fewer than the 9 a 90% interval needs
+    assert cli.main(arguments) == 2
+    refused = capsys.readouterr().err
+    assert "3 of the titer and 6 of the fold change inner held-out scores" in refused
+    assert "needs at least 9" in refused
+    assert "--force" in refused and "--no-calibration" in refused and not out.exists()
+    assert cli.main([*arguments, "--force"]) == 0
     printed = capsys.readouterr().out
     assert "ranked by ei; intervals:" in printed and "inner held-out scores" in printed
+    assert "warning: --force" in printed and "no guaranteed level" in printed
+    assert "unmodified S4: predicted" in printed and "measured" in printed
     table = pd.read_csv(out / "recommendations-S4.csv")
     assert len(table) == 4 and table["acquisition"].is_monotonic_decreasing
     assert (out / "recommendations-S4.png").is_file()
@@ -423,7 +432,7 @@ def test_cli_recommend_on_real_pathways_and_a_csv_run(limonene_path, tmp_path, c
         assert cli.main(["train", "--dataset", pathway, "--out", str(run), "--iterations", "3", "--ensemble", "2",
                          "--device", "cpu", "--no-progress", "--data-dir", str(limonene_path.parent)]) == 0
         capsys.readouterr()
-        assert cli.main(["recommend", str(run), "--strain", strain, "--n", "3",
+        assert cli.main(["recommend", str(run), "--strain", strain, "--n", "3", "--force",
                          "--data-dir", str(limonene_path.parent)]) == 0
         assert "too few for a calibrated 90% interval" in capsys.readouterr().out  # two training strains
     csv = tmp_path / "mine.csv"
@@ -433,8 +442,9 @@ def test_cli_recommend_on_real_pathways_and_a_csv_run(limonene_path, tmp_path, c
                      "--product", "Limonene", "--train", "S1,S2,S3", "--test", "S4", "--iterations", "3",
                      "--no-progress", "--device", "cpu", "--out", str(run)]) == 0
     capsys.readouterr()
-    assert cli.main(["recommend", str(run), "--strain", "S4", "--n", "2"]) == 0
-    assert "Limonene at the final time in strain S4" in capsys.readouterr().out
+    assert cli.main(["recommend", str(run), "--strain", "S4", "--n", "2", "--no-calibration"]) == 0
+    printed = capsys.readouterr().out
+    assert "Limonene at the final time in strain S4" in printed and "members' range" in printed
 
 
 def test_the_same_run_given_twice_is_refused(synthetic_run, capsys):

@@ -119,3 +119,57 @@ def test_the_trust_region_bounds_both_ways_by_hand():
     assert not recommend.inside_region(iv.scale("E", 17), peaks, region)
     # a pair is inside only when both proteins are
     assert not recommend.inside_region(iv.scale("E", 2) + iv.scale("F", 0.2), peaks, region)
+
+
+def test_too_few_inner_scores_are_refused_unless_forced_and_the_titers_are_physical(intervention_ensemble,
+                                                                                    intervention_prepared):
+    from nodebio import calibration
+    from nodebio.errors import UncalibratedIntervalsError
+
+    dataset = intervention_prepared.dataset
+    scores = pd.DataFrame({"kind": ["titer"] * 3 + ["fold_change"] * 6, "score": 1.0})
+    few = calibration.Calibration(scale={"titer": 2.0, "fold_change": 2.0},
+                                  exact={"titer": False, "fold_change": False}, members=2, scores=scores)
+    assert few.counts() == {"titer": 3, "fold_change": 6}
+    with pytest.raises(UncalibratedIntervalsError, match="3 of the titer and 6 of the fold change.*at least 9"):
+        recommend.recommend(intervention_ensemble, dataset, "S4", n=3, calibration=few)
+    forced = recommend.recommend(intervention_ensemble, dataset, "S4", n=3, calibration=few, force=True)
+    assert "too few for a calibrated" in forced.interval and forced.settings["forced"]
+    assert (forced.table[["titer_mean", "titer_low", "titer_high"]] >= 0).all().all()
+    times, values = dataset.measurements("S4", dataset.product)
+    assert forced.measured == {"time": float(times[-1]), "titer": float(values[-1])}
+
+
+@pytest.mark.parametrize("level, needed", [(0.9, 9), (0.95, 19), (0.8, 4), (0.5, 1)])
+def test_scores_needed_is_where_the_conformal_quantile_starts_to_exist(level, needed):
+    from nodebio import calibration
+
+    assert calibration.scores_needed(level) == needed
+    assert calibration.conformal_quantile(np.arange(needed, dtype=float), level)[1]
+    if needed > 1:
+        assert not calibration.conformal_quantile(np.arange(needed - 1, dtype=float), level)[1]
+    assert calibration.too_few_scores(calibration.score_counts(9), 0.9) is None
+    assert "2 of the titer and 2 of the fold change" in calibration.too_few_scores(calibration.score_counts(2))
+
+
+def test_negative_simulated_titers_are_clipped_and_counted():
+    table = pd.DataFrame({"intervention": ["unmodified", "a", "b"], "protein": ["", "HMGR", "MK"],
+                          "titer_mean": [0.5, -0.2, 1.0], "titer_low": [-0.1, -0.4, 0.8], "titer_high": [0.9, 0.1, 1.2],
+                          "fold_change": [1.0, 0.5, 2.0], "fold_change_low": [1.0, 0.4, 1.5],
+                          "fold_change_high": [1.0, 0.6, 2.5], "extrapolation": False, "extrapolated_proteins": "",
+                          "interval": "members' range"})
+
+    class Result:
+        strain, product, interval_name = "S4", "Limonene", "members' range"
+        fold_changes = np.array([[1.0, 0.5, 2.0], [1.0, 0.6, 2.2]])
+
+        def table(self, ranked):
+            return table.copy()
+
+        def factors(self):
+            return {"HMGR": np.array([1.0, 2.0, 1.0]), "MK": np.array([1.0, 1.0, 2.0])}
+
+    ranked = recommend._ranked(Result(), ["HMGR", "MK"], pd.DataFrame(), None, "mean", None, settings={})
+    assert ranked.settings["clipped"] == 3  # two in the designs, one in the unmodified strain
+    assert (ranked.table[["titer_mean", "titer_low", "titer_high"]] >= 0).all().all()
+    assert ranked.unmodified["titer_low"] == 0.0
