@@ -170,7 +170,8 @@ class Calibration:
 
     def counts(self) -> dict[str, int]:
         """The number of inner scores of each kind."""
-        found = self.scores["kind"].value_counts() if len(self.scores) else pd.Series(dtype=int)
+        usable = self.scores[np.isfinite(self.scores["score"])] if len(self.scores) else self.scores
+        found = usable["kind"].value_counts() if len(usable) else pd.Series(dtype=int)
         return {kind: int(found.get(kind, 0)) for kind in self.scale}
 
     def describe(self, kind: str = "fold_change") -> str:

@@ -281,7 +281,7 @@ def recommend_command(args: argparse.Namespace) -> None:
           f"{result.settings['candidates']} designs within {args.max_fold:g}-fold of the training strains' protein "
           f"levels, ranked by {args.acquisition}; intervals: {result.interval}")
     if result.settings.get("forced"):
-        print(f"warning: --force: {result.interval}; these intervals have no guaranteed level.")
+        print(f"warning: --force: {result.interval}; these intervals have no guaranteed level.", file=sys.stderr)
     own = result.unmodified
     line = (f"unmodified {shown_name(args.strain)}: predicted {own['titer_mean']:.4g} "
             f"({own['titer_low']:.4g} to {own['titer_high']:.4g})")
@@ -440,7 +440,7 @@ def _add_reproduce_parser(sub) -> None:
                                             "they run in parallel into the model store, then the tables are made")
     p.add_argument("--scheduler", help="run the fits on a Dask cluster: a scheduler's address (tcp://HOST:8786) "
                                        "or a cluster file (YAML; see nodebio.plan); default $NODEBIO_SCHEDULER. "
-                                       "Needs pip install 'nodebio[cluster]' and --store")
+                                       "Needs pip install -e '.[cluster]' and --store")
     p.add_argument("--store", type=Path, help="the model store's folder (default $NODEBIO_STORE): fits found there "
                                               "are reused; with --scheduler, a folder every worker can reach")
     p.add_argument("--no-progress", action="store_true")

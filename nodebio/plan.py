@@ -54,7 +54,7 @@ ENV = "NODEBIO_JOBS"
 SCHEDULER_ENV = "NODEBIO_SCHEDULER"
 #: The keys of a cluster file (:func:`read_cluster_file`).
 CLUSTER_KEYS = ("cluster", "options", "workers")
-_INSTALL = "pip install 'nodebio[cluster]'"
+_INSTALL = "pip install -e '.[cluster]'"
 #: How long to wait for a scheduler given by its address to answer.
 CONNECT_TIMEOUT = "30s"
 
@@ -256,11 +256,11 @@ def _on_cluster(todo: Sequence[FitSpec], folder: str, data_dir, scheduler, progr
         failed = []
         for future in tqdm(distributed.as_completed(futures), total=len(futures), desc="fits on the cluster",
                            disable=not progress):
-            if future.status == "error":
+            if future.status != "finished":  # an error, or a fit cancelled or lost with its worker
                 failed.append(future)
         if failed:
             spec = todo[futures.index(failed[0])]
-            error = failed[0].exception()
+            error = failed[0].exception() if failed[0].status == "error" else RuntimeError(failed[0].status)
             raise RuntimeError(f"{len(failed)} of {len(todo)} fits failed on the cluster; the first, "
                                f"{spec.model} ({spec.configuration}) seed {spec.seed} on {spec.dataset} trained on "
                                f"{', '.join(spec.train)}: {type(error).__name__}: {error}") from error

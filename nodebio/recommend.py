@@ -241,7 +241,9 @@ def recommend(ensemble, dataset: _data.Dataset, strain: str, *, n: int = 10, max
 
     if calibration is not None and not calibration.calibrated and not force:
         raise UncalibratedIntervalsError(too_few_scores(calibration.counts(), calibration.level)
-                                         or f"The calibration is not exact: {calibration.describe()}.")
+                                         or f"The calibration is not exact: {calibration.describe()}. Give "
+                                            "force=True (--force) to use it, labelled as such, or calibrate=False "
+                                            "(--no-calibration) for the members' range.")
 
     if not isinstance(ensemble, Ensemble):
         ensemble = Ensemble.of([ensemble])
@@ -273,7 +275,8 @@ def recommend(ensemble, dataset: _data.Dataset, strain: str, *, n: int = 10, max
                                        control_range=iv.training_range(train), calibration=calibration)
     ranked = _ranked(result, proteins, region, calibration, rule, n,
                      settings={"max_fold": max_fold, "levels": levels, "n_random": n_random, "seed": seed,
-                               "candidates": len(designs), "members": len(ensemble), "forced": bool(force)})
+                               "candidates": len(designs), "members": len(ensemble),
+                               "forced": bool(force and calibration is not None and not calibration.calibrated)})
     when, value = dataset.measurements(strain, product) if product in dataset.variables else ([], [])
     if len(when):
         ranked.measured = {"time": float(when[-1]), "titer": float(value[-1])}

@@ -58,6 +58,8 @@ def _no_model_store(monkeypatch):
     """The tests fit afresh: a model store only where a test asks for one (a build may set
     $NODEBIO_STORE around them)."""
     monkeypatch.delenv("NODEBIO_STORE", raising=False)
+    monkeypatch.delenv("NODEBIO_JOBS", raising=False)  # serial unless a test asks for workers
+    monkeypatch.delenv("NODEBIO_SCHEDULER", raising=False)
 
 
 @pytest.fixture(scope="session")

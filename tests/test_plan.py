@@ -99,7 +99,7 @@ def test_a_cluster_file_starts_its_cluster_and_runs_the_plan_there(tmp_path, lim
     ("cluster: distributed.LocalCluster\nworkers: 0\n", "at least 1"),
     ("cluster: distributed.LocalCluster\noptions: [1, 2]\n", "must be a mapping"),
     ("cluster: [unclosed\n", "not valid YAML"),
-    ("cluster: no_such_module_here.SLURMCluster\n", "Cannot import 'no_such_module_here'.*nodebio\\[cluster\\]"),
+    ("cluster: no_such_module_here.SLURMCluster\n", "Cannot import 'no_such_module_here'.*\\.\\[cluster\\]"),
     ("cluster: distributed.NoSuchCluster\n", "no cluster class 'NoSuchCluster'"),
 ])
 def test_a_bad_cluster_file_is_an_error_that_says_what_to_fix(tmp_path, limonene_path, text, message):
